@@ -1,0 +1,50 @@
+"""Course-wide switches read from the environment at call time.
+
+``DLCOURSE_FAST=1`` turns on FAST mode: every notebook shrinks its data and epochs so the
+whole course runs in CI on two CPU cores. Students run full mode (the default).
+``DLCOURSE_DATA`` overrides the data cache directory (default ``~/.cache/dlcourse``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["FAST_ENV", "DATA_ENV", "fast_mode", "data_dir", "pick"]
+
+FAST_ENV = "DLCOURSE_FAST"
+DATA_ENV = "DLCOURSE_DATA"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def fast_mode() -> bool:
+    """Return True when FAST mode is on (``DLCOURSE_FAST`` is 1/true/yes/on).
+
+    Raises:
+        ValueError: if the variable holds something that is neither true nor false.
+    """
+    raw = os.environ.get(FAST_ENV, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(
+        f"{FAST_ENV}={raw!r} is not understood: expected one of 1/true/yes/on or 0/false/no/off"
+    )
+
+
+def pick(full, fast):
+    """Return ``fast`` in FAST mode and ``full`` otherwise (``EPOCHS = config.pick(10, 1)``)."""
+    return fast if fast_mode() else full
+
+
+def data_dir() -> Path:
+    """Directory where downloaded data sets and built caches live.
+
+    ``$DLCOURSE_DATA`` if set, else ``~/.cache/dlcourse``. Created on first use.
+    """
+    raw = os.environ.get(DATA_ENV)
+    path = Path(raw).expanduser() if raw else Path.home() / ".cache" / "dlcourse"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,317 @@
+"""Image data for the course: real data sets with a cache, and offline data that needs no network.
+
+* ``"digits"``: scikit-learn's bundled 8x8 handwritten digits (1,797 images, offline).
+* ``"shapes"``: a generated set of shapes (circle, square, triangle, cross, ring) on a noisy
+  background with ground-truth object boxes (offline, any size, seeded).
+* ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``: torchvision data sets stored in the cache
+  directory (``$DLCOURSE_DATA``, default ``~/.cache/dlcourse``) and verified by MD5. Offline
+  without a cache they fail fast with :class:`DatasetUnavailable`, naming the offline sets.
+* :func:`load_mnist_idx`: MNIST-format IDX files from any folder (e.g. the test set only).
+
+All image tensors are float32 in [0, 1], shaped ``(N, C, H, W)``; labels are int64 ``(N,)``.
+"""
+from __future__ import annotations
+
+import gzip
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
+
+from . import config
+
+__all__ = [
+    "DatasetUnavailable",
+    "DATASETS",
+    "OFFLINE_DATASETS",
+    "SHAPE_CLASSES",
+    "ShapesData",
+    "make_shapes",
+    "load_digits",
+    "load_torchvision",
+    "load_mnist_idx",
+    "verify_cache",
+    "get_dataset",
+    "train_val_split",
+    "make_loaders",
+]
+
+OFFLINE_DATASETS = ("digits", "shapes")
+TORCHVISION_DATASETS = ("mnist", "fashion-mnist", "cifar10")
+DATASETS = OFFLINE_DATASETS + TORCHVISION_DATASETS
+SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "ring")
+
+
+class DatasetUnavailable(RuntimeError):
+    """A data set is not in the cache and cannot be downloaded (offline, or no permission)."""
+
+
+# --------------------------------------------------------------------------- offline: shapes
+@dataclass
+class ShapesData:
+    """Generated shapes: ``images: (N, C, S, S)`` in [0, 1], ``labels: (N,)``,
+    ``boxes: (N, 4)`` = (x0, y0, x1, y1) pixel bounds of the object (x1, y1 exclusive)."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    boxes: torch.Tensor
+    class_names: tuple[str, ...] = SHAPE_CLASSES
+
+    def dataset(self) -> TensorDataset:
+        """(image, label) pairs for training."""
+        return TensorDataset(self.images, self.labels)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+
+def _shape_mask(kind: str, size: int, cx: float, cy: float, r: float, rng: np.random.Generator) -> np.ndarray:
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) + 0.5
+    dx, dy = xx - cx, yy - cy
+    if kind == "circle":
+        return dx**2 + dy**2 <= r**2
+    if kind == "ring":
+        d2 = dx**2 + dy**2
+        return (d2 <= r**2) & (d2 >= (0.55 * r) ** 2)
+    if kind == "square":
+        return (np.abs(dx) <= r * 0.85) & (np.abs(dy) <= r * 0.85)
+    if kind == "cross":
+        w = max(r * 0.3, 1.0)
+        return ((np.abs(dx) <= w) & (np.abs(dy) <= r)) | ((np.abs(dy) <= w) & (np.abs(dx) <= r))
+    if kind == "triangle":
+        # upward triangle: apex at (cx, cy - r), base at y = cy + r*0.8
+        top, base = cy - r, cy + 0.8 * r
+        t = (yy - top) / (base - top)
+        return (t >= 0) & (t <= 1) & (np.abs(dx) <= t * r)
+    raise ValueError(f"unknown shape {kind!r}; expected one of {SHAPE_CLASSES}")
+
+
+def make_shapes(n: int = 1000, size: int = 32, *, seed: int = 0, channels: int = 1, noise: float = 0.15,
+                classes: tuple[str, ...] = SHAPE_CLASSES, min_radius: float | None = None,
+                max_radius: float | None = None) -> ShapesData:
+    """Generate ``n`` images of one shape each, balanced over ``classes``, with known boxes.
+
+    The background is a random smooth gradient plus Gaussian noise of std ``noise``; the shape's
+    intensity, size and position vary, so the class is given by the shape alone.
+    """
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    if size < 12:
+        raise ValueError(f"size must be at least 12 pixels, got {size}")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    bad = [c for c in classes if c not in SHAPE_CLASSES]
+    if bad or not classes:
+        raise ValueError(f"classes must be a non-empty subset of {SHAPE_CLASSES}, got {classes}")
+    rng = np.random.default_rng(seed)
+    rmin = min_radius if min_radius is not None else size * 0.12
+    rmax = max_radius if max_radius is not None else size * 0.28
+    labels = np.arange(n) % len(classes)
+    rng.shuffle(labels)
+    images = np.empty((n, channels, size, size), np.float32)
+    boxes = np.empty((n, 4), np.int64)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    for i, lab in enumerate(labels):
+        r = rng.uniform(rmin, rmax)
+        cx, cy = rng.uniform(r + 1, size - r - 1, size=2)
+        mask = _shape_mask(classes[lab], size, cx, cy, r, rng)
+        gx, gy = rng.uniform(-0.25, 0.25, size=2)
+        bg = 0.3 + gx * (xx - 0.5) + gy * (yy - 0.5)
+        fg = rng.uniform(0.75, 1.0)
+        for c in range(channels):
+            tint = 1.0 if channels == 1 else rng.uniform(0.5, 1.0)
+            img = np.where(mask, fg * tint, bg) + rng.normal(0, noise, (size, size))
+            images[i, c] = np.clip(img, 0, 1)
+        ys, xs = np.nonzero(mask)
+        boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    return ShapesData(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), torch.from_numpy(boxes),
+                      tuple(classes))
+
+
+# --------------------------------------------------------------------------- offline: digits
+def load_digits(size: int | None = None) -> TensorDataset:
+    """scikit-learn's 1,797 8x8 digits as ``(N, 1, S, S)`` in [0, 1] (``S = size or 8``)."""
+    from sklearn.datasets import load_digits as _sk_digits
+
+    d = _sk_digits()
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    if size is not None and size != 8:
+        if size < 8:
+            raise ValueError(f"size must be >= 8, got {size}")
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return TensorDataset(x.clamp(0, 1), torch.tensor(d.target, dtype=torch.long))
+
+
+# --------------------------------------------------------------------------- torchvision data
+def _tv_class(name: str):
+    from torchvision import datasets as tvd
+
+    return {"mnist": tvd.MNIST, "fashion-mnist": tvd.FashionMNIST, "cifar10": tvd.CIFAR10}[name]
+
+
+def _expected_files(name: str) -> list[tuple[str, str]]:
+    """(relative path under the cache root, md5) of every file the data set needs, from torchvision."""
+    cls = _tv_class(name)
+    if name == "cifar10":
+        return [(f"{cls.base_folder}/{fn}", md5) for fn, md5 in cls.train_list + cls.test_list]
+    raw = f"{cls.__name__}/raw"
+    return [(f"{raw}/{fn}", md5) for fn, md5 in cls.resources]
+
+
+def verify_cache(name: str, root: Path | str | None = None) -> list[str]:
+    """Check every file of a cached torchvision data set against its MD5.
+
+    Returns the list of problems (missing or corrupt files); empty when the cache is complete.
+    """
+    from torchvision.datasets.utils import check_integrity
+
+    _check_name(name, TORCHVISION_DATASETS)
+    root = Path(root) if root is not None else config.data_dir()
+    problems = []
+    for rel, md5 in _expected_files(name):
+        path = root / rel
+        if not path.exists():
+            problems.append(f"missing {path}")
+        elif not check_integrity(str(path), md5):
+            problems.append(f"corrupt {path} (MD5 differs from {md5}); delete it to download again")
+    return problems
+
+
+def _download_hosts(name: str) -> list[str]:
+    cls = _tv_class(name)
+    urls = list(getattr(cls, "mirrors", [])) or [getattr(cls, "url", "")]
+    return [h for h in (urlparse(u).hostname for u in urls) if h]
+
+
+def _online(hosts: list[str], timeout: float = 3.0) -> bool:
+    for host in hosts:
+        try:
+            with socket.create_connection((host, 443), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _check_name(name: str, allowed) -> None:
+    if not isinstance(name, str) or name not in allowed:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {', '.join(allowed)}")
+
+
+def load_torchvision(name: str, split: str = "train", *, root: Path | str | None = None, download: bool = True,
+                     transform=None, timeout: float = 3.0) -> Dataset:
+    """MNIST / Fashion-MNIST / CIFAR-10 from the cache, downloading (and verifying) when allowed.
+
+    Returns a torchvision dataset whose items are ``(image: (C, H, W) float in [0, 1], label)``
+    unless ``transform`` is given.
+
+    Raises:
+        ValueError: unknown name or split.
+        DatasetUnavailable: not cached and not downloadable (offline), or a cached file is corrupt.
+    """
+    from torchvision.transforms import ToTensor
+
+    _check_name(name, TORCHVISION_DATASETS)
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    root = Path(root) if root is not None else config.data_dir()
+    problems = verify_cache(name, root)
+    corrupt = [p for p in problems if p.startswith("corrupt")]
+    if corrupt:
+        raise DatasetUnavailable(f"{name}: cached files are corrupt: " + "; ".join(corrupt))
+    if problems:
+        offline_hint = (f"Use an offline data set instead (dlcourse.data.get_dataset('digits') or "
+                        f"get_dataset('shapes')), or copy the files into {root} (set $DLCOURSE_DATA to change it).")
+        if not download:
+            raise DatasetUnavailable(f"{name} is not in the cache at {root} and download=False. {offline_hint}")
+        hosts = _download_hosts(name)
+        if not _online(hosts, timeout):
+            raise DatasetUnavailable(
+                f"{name} is not in the cache at {root} and its download hosts ({', '.join(hosts)}) cannot be "
+                f"reached: this machine looks offline. {offline_hint}")
+    cls = _tv_class(name)
+    ds = cls(str(root), train=(split == "train"), download=bool(problems), transform=transform or ToTensor())
+    if problems:
+        still = verify_cache(name, root)
+        if still:
+            raise DatasetUnavailable(f"{name}: the download did not verify: " + "; ".join(still))
+    return ds
+
+
+def load_mnist_idx(root: Path | str, prefix: str = "t10k") -> TensorDataset:
+    """Read MNIST-format IDX files ``{prefix}-images-idx3-ubyte[.gz]`` and ``{prefix}-labels-idx1-ubyte[.gz]``.
+
+    Returns ``TensorDataset(images: (N, 1, 28, 28) float in [0, 1], labels: (N,) int64)``.
+    """
+    root = Path(root)
+
+    def _read(stem: str, magic: int) -> np.ndarray:
+        for path in (root / f"{stem}.gz", root / stem):
+            if path.exists():
+                data = gzip.open(path).read() if path.suffix == ".gz" else path.read_bytes()
+                break
+        else:
+            raise FileNotFoundError(f"no {stem}[.gz] in {root}")
+        got = int.from_bytes(data[:4], "big")
+        if got != magic:
+            raise ValueError(f"{path} is not an IDX file of the expected type (magic {got}, expected {magic})")
+        ndim = data[3]
+        dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+        arr = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
+        if arr.size != int(np.prod(dims)):
+            raise ValueError(f"{path} is truncated: header says {dims}, found {arr.size} values")
+        return arr.reshape(dims)
+
+    images = _read(f"{prefix}-images-idx3-ubyte", 2051)
+    labels = _read(f"{prefix}-labels-idx1-ubyte", 2049)
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"{images.shape[0]} images but {labels.shape[0]} labels in {root}")
+    x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)
+    return TensorDataset(x, torch.from_numpy(labels.astype(np.int64)))
+
+
+# --------------------------------------------------------------------------- one entry point
+def get_dataset(name: str, split: str = "train", *, seed: int = 0, n: int | None = None, size: int | None = None,
+                root: Path | str | None = None, download: bool = True, test_fraction: float = 0.2) -> Dataset:
+    """One entry point for every image data set of the course.
+
+    ``digits`` and ``shapes`` are split into ``train``/``test`` with a fixed ``seed``
+    (``test_fraction`` of the data is test). ``n`` is the number of generated shapes (default
+    2,000); ``size`` the image side (digits are upsampled, shapes drawn at that size).
+    """
+    _check_name(name, DATASETS)
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if name in TORCHVISION_DATASETS:
+        return load_torchvision(name, split, root=root, download=download)
+    if name == "digits":
+        full = load_digits(size)
+    else:
+        data = make_shapes(n or 2000, size or 32, seed=seed)
+        full = data.dataset()
+    train, test = train_val_split(full, test_fraction, seed=seed)
+    return train if split == "train" else test
+
+
+def train_val_split(dataset: Dataset, val_fraction: float = 0.2, *, seed: int = 0) -> tuple[Subset, Subset]:
+    """Random split into ``(train, val)`` with a fixed seed."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    n = len(dataset)
+    n_val = max(1, int(round(n * val_fraction)))
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    return Subset(dataset, perm[n_val:]), Subset(dataset, perm[:n_val])
+
+
+def make_loaders(train: Dataset, test: Dataset | None = None, *, batch_size: int = 64, seed: int = 0,
+                 num_workers: int = 0, device: torch.device | str | None = None) -> tuple[DataLoader, DataLoader | None]:
+    """DataLoaders with a seeded shuffle for ``train``; memory pinned when the device is CUDA."""
+    pin = torch.device(device).type == "cuda" if device is not None else False
+    g = torch.Generator().manual_seed(seed)
+    tr = DataLoader(train, batch_size=batch_size, shuffle=True, generator=g, num_workers=num_workers, pin_memory=pin)
+    te = DataLoader(test, batch_size=batch_size, num_workers=num_workers, pin_memory=pin) if test is not None else None
+    return tr, te

@@ -1,0 +1,206 @@
+"""Notebook conventions of the course: Colab badge, Colab-only setup cell, stripped outputs.
+
+Every lecture and assignment notebook opens the same way (DESIGN.md rule 2):
+
+1. a markdown cell whose first line is an "Open in Colab" badge built from the repository
+   and branch configured in ``course.toml`` at the repository root;
+2. a code cell (tagged ``colab-setup``) that installs ``dlcourse`` only when running on Colab;
+3. a code cell with the imports, paths, seed, device and FAST switch.
+
+``python -m dlcourse.nbtools stamp NOTEBOOK...`` writes (1) and (2); ``check`` reports every
+violation; ``strip`` removes outputs. Solution notebooks get the badge of their student
+release (``solutions/A/x.ipynb`` -> ``assignments/A/x.ipynb``): nbgrader copies that cell.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+__all__ = [
+    "SETUP_TAG",
+    "course_settings",
+    "find_course_root",
+    "badge_target",
+    "badge_markdown",
+    "setup_cell_source",
+    "stamp",
+    "check",
+    "strip_outputs",
+]
+
+SETUP_TAG = "colab-setup"
+BADGE_IMG = "https://colab.research.google.com/assets/colab-badge.svg"
+_BADGE_RE = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")
+_STAR_IMPORT = re.compile(r"^\s*from\s+\S+\s+import\s+\*", re.M)
+
+
+def find_course_root(start: Path | str) -> Path:
+    """Walk up from ``start`` to the folder that holds ``course.toml``."""
+    p = Path(start).resolve()
+    for cand in [p, *p.parents]:
+        if (cand / "course.toml").is_file():
+            return cand
+    raise FileNotFoundError(f"no course.toml found in {p} or any parent folder")
+
+
+def course_settings(root: Path | str) -> tuple[str, str]:
+    """Return ``(repository, branch)`` from ``root/course.toml``."""
+    data = tomllib.loads((Path(root) / "course.toml").read_text())
+    try:
+        course = data["course"]
+        repo, branch = course["repository"], course["branch"]
+    except KeyError as e:
+        raise ValueError(f"course.toml needs [course] repository and branch; missing {e}") from None
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise ValueError(f"course.toml repository must be 'owner/name', got {repo!r}")
+    return repo, branch
+
+
+def badge_target(nb_path: Path | str, root: Path | str) -> str:
+    """Repository-relative path the badge of ``nb_path`` opens (solutions map to assignments)."""
+    rel = Path(nb_path).resolve().relative_to(Path(root).resolve()).as_posix()
+    if rel.startswith("solutions/"):
+        rel = "assignments/" + rel[len("solutions/"):]
+    return rel
+
+
+def badge_url(rel_path: str, repo: str, branch: str) -> str:
+    return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{rel_path}"
+
+
+def badge_markdown(rel_path: str, repo: str, branch: str) -> str:
+    return f"[![Open In Colab]({BADGE_IMG})]({badge_url(rel_path, repo, branch)})"
+
+
+def setup_cell_source(repo: str, branch: str) -> str:
+    """Source of the Colab-only setup cell."""
+    spec = f"dlcourse @ git+https://github.com/{repo}@{branch}#subdirectory=shared"
+    return (
+        "# Setup: on Colab, install the course helper package `dlcourse`;\n"
+        "# on the course JupyterHub or your laptop it is already installed (see README).\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        "    import subprocess\n"
+        "\n"
+        "    subprocess.run(\n"
+        f'        [sys.executable, "-m", "pip", "install", "-q", "{spec}"],\n'
+        "        check=True,\n"
+        "    )"
+    )
+
+
+def _is_setup_cell(cell) -> bool:
+    return cell.cell_type == "code" and SETUP_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def stamp(nb_path: Path | str, root: Path | str | None = None) -> bool:
+    """Write the badge line and the setup cell into ``nb_path``; return True if it changed."""
+    nb_path = Path(nb_path)
+    root = Path(root) if root else find_course_root(nb_path)
+    repo, branch = course_settings(root)
+    nb = nbformat.read(nb_path, as_version=4)
+    before = nbformat.writes(nb)
+    badge = badge_markdown(badge_target(nb_path, root), repo, branch)
+    cells = nb.cells
+    if cells and cells[0].cell_type == "markdown":
+        lines = cells[0].source.splitlines()
+        if lines and _BADGE_RE.match(lines[0]):
+            lines[0] = badge
+        else:
+            lines.insert(0, badge)
+            lines.insert(1, "")
+        cells[0].source = "\n".join(lines)
+    else:
+        cells.insert(0, nbformat.v4.new_markdown_cell(badge))
+    setup_src = setup_cell_source(repo, branch)
+    if len(cells) > 1 and _is_setup_cell(cells[1]):
+        cells[1].source = setup_src
+    else:
+        cell = nbformat.v4.new_code_cell(setup_src)
+        cell.metadata["tags"] = [SETUP_TAG]
+        cells.insert(1, cell)
+    strip_outputs_nb(nb)
+    after = nbformat.writes(nb)
+    if after != before:
+        nbformat.write(nb, nb_path)
+        return True
+    return False
+
+
+def strip_outputs_nb(nb) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+
+
+def strip_outputs(nb_path: Path | str) -> bool:
+    """Remove outputs and execution counts; return True if the file changed."""
+    nb = nbformat.read(nb_path, as_version=4)
+    before = nbformat.writes(nb)
+    strip_outputs_nb(nb)
+    if nbformat.writes(nb) != before:
+        nbformat.write(nb, nb_path)
+        return True
+    return False
+
+
+def check(nb_path: Path | str, root: Path | str | None = None, *, outputs: bool = True) -> list[str]:
+    """Return the list of convention violations of ``nb_path`` (empty when it conforms)."""
+    nb_path = Path(nb_path)
+    root = Path(root) if root else find_course_root(nb_path)
+    repo, branch = course_settings(root)
+    nb = nbformat.read(nb_path, as_version=4)
+    problems: list[str] = []
+    cells = nb.cells
+    want_badge = badge_markdown(badge_target(nb_path, root), repo, branch)
+    if not cells or cells[0].cell_type != "markdown":
+        problems.append("first cell must be a markdown cell with the Colab badge")
+    else:
+        first = cells[0].source.splitlines()[0] if cells[0].source else ""
+        if first != want_badge:
+            problems.append(f"first line must be the Colab badge {want_badge!r}, found {first!r}")
+    if len(cells) < 2 or not _is_setup_cell(cells[1]):
+        problems.append(f"second cell must be the Colab setup cell tagged {SETUP_TAG!r}")
+    elif cells[1].source != setup_cell_source(repo, branch):
+        problems.append("the Colab setup cell differs from the course's (run nbtools stamp)")
+    code = [c.source for c in cells if c.cell_type == "code"]
+    if not any("fast_mode()" in src or "config.pick(" in src for src in code):
+        problems.append("no cell reads the FAST switch (dlcourse.config.fast_mode() or config.pick)")
+    for src in code:
+        if _STAR_IMPORT.search(src):
+            problems.append("star import found: import names explicitly")
+            break
+    if outputs and any(c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in cells):
+        problems.append("committed with outputs: run `python -m dlcourse.nbtools strip`")
+    return problems
+
+
+def _main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dlcourse.nbtools", description=__doc__.split("\n")[0])
+    ap.add_argument("command", choices=["stamp", "check", "strip"])
+    ap.add_argument("notebooks", nargs="+", type=Path)
+    args = ap.parse_args(argv)
+    status = 0
+    for nb in args.notebooks:
+        if args.command == "stamp":
+            print(f"{nb}: {'stamped' if stamp(nb) else 'unchanged'}")
+        elif args.command == "strip":
+            print(f"{nb}: {'stripped' if strip_outputs(nb) else 'unchanged'}")
+        else:
+            problems = check(nb)
+            for p in problems:
+                print(f"{nb}: {p}")
+            status |= bool(problems)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
