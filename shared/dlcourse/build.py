@@ -1,0 +1,310 @@
+"""Course build: ``python -m dlcourse.build release|check-release|run|roundtrip|demo``.
+
+* ``release``: regenerate ``assignments/`` from ``solutions/`` with nbgrader (in a temp course).
+* ``check-release``: fail when the committed ``assignments/`` differs from a fresh release.
+* ``run NB...``: execute notebooks with nbclient (FAST mode if ``DLCOURSE_FAST`` is set),
+  report seconds and the first error.
+* ``roundtrip [ID...]``: autograde the reference solution (full autograded marks), the blank
+  release (zero) and every mistake fixture in ``tests/mistakes/ID/`` (each must lose the
+  points it names), with one nbgrader call per assignment; print a table.
+* ``demo``: the course's main job, offline: release, execute every lecture in FAST mode and
+  render it to ``build/lectures/*.html`` with ``build/index.html``, autograde the reference
+  solutions and print a per-assignment score table.
+"""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import html
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .grading import fixtures, nbg
+from .nbtools import find_course_root
+
+__all__ = [
+    "assignments",
+    "lectures",
+    "release",
+    "release_diff",
+    "execute_notebook",
+    "RoundTrip",
+    "roundtrip",
+    "demo",
+]
+
+
+def assignments(root: Path) -> list[str]:
+    """Assignment ids: folders of ``solutions/`` that hold a notebook."""
+    sol = root / "solutions"
+    return sorted(p.name for p in sol.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))) if sol.is_dir() else []
+
+
+def lectures(root: Path) -> list[Path]:
+    return sorted((root / "lectures").glob("*.ipynb"))
+
+
+def _tree_files(folder: Path) -> dict[str, Path]:
+    return {p.relative_to(folder).as_posix(): p for p in folder.rglob("*")
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts}
+
+
+def release_diff(root: Path, assignment: str) -> list[str]:
+    """Differences between the committed release and a fresh one (empty when in sync)."""
+    with tempfile.TemporaryDirectory(prefix="dlcourse-release-") as tmp:
+        fresh = nbg.generate_release(root / "solutions", assignment, Path(tmp))
+        committed = root / "assignments" / assignment
+        if not committed.is_dir():
+            return [f"assignments/{assignment}/ is missing: run `make release`"]
+        a, b = _tree_files(fresh), _tree_files(committed)
+        problems = [f"assignments/{assignment}/{k} is missing" for k in sorted(a.keys() - b.keys())]
+        problems += [f"assignments/{assignment}/{k} is not produced by the release" for k in sorted(b.keys() - a.keys())]
+        problems += [f"assignments/{assignment}/{k} differs from a fresh release: run `make release`"
+                     for k in sorted(a.keys() & b.keys()) if not filecmp.cmp(a[k], b[k], shallow=False)]
+        return problems
+
+
+def release(root: Path, only: list[str] | None = None) -> list[str]:
+    """Regenerate ``assignments/<id>/`` for every (or the named) assignment; return those that changed."""
+    changed = []
+    for aid in only or assignments(root):
+        if not release_diff(root, aid):
+            continue
+        with tempfile.TemporaryDirectory(prefix="dlcourse-release-") as tmp:
+            fresh = nbg.generate_release(root / "solutions", aid, Path(tmp))
+            dest = root / "assignments" / aid
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(fresh, dest)
+        changed.append(aid)
+    return changed
+
+
+@dataclass
+class RunResult:
+    path: Path
+    seconds: float
+    error: str | None = None
+    nb: object | None = None
+
+
+def execute_notebook(path: Path, *, fast: bool | None = None, timeout: int = 600, kernel: str = "python3") -> RunResult:
+    """Execute ``path`` (a copy; the file is not modified) in its own folder with nbclient."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(path, as_version=4)
+    env_fast = os.environ.get("DLCOURSE_FAST")
+    if fast is not None:
+        os.environ["DLCOURSE_FAST"] = "1" if fast else "0"
+    start = time.perf_counter()
+    error = None
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name=kernel,
+                                resources={"metadata": {"path": str(path.parent)}})
+        client.execute()
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
+        error = str(e)
+    finally:
+        if fast is not None:
+            if env_fast is None:
+                os.environ.pop("DLCOURSE_FAST", None)
+            else:
+                os.environ["DLCOURSE_FAST"] = env_fast
+    return RunResult(path, time.perf_counter() - start, error, nb)
+
+
+@dataclass
+class RoundTrip:
+    assignment: str
+    rows: list[tuple[str, float, float, str]] = field(default_factory=list)  # (who, auto score, auto max, verdict)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def roundtrip(root: Path, assignment: str, *, mistakes: bool = True, fast: bool = True) -> RoundTrip:
+    """Grade solution, blank release and mistake fixtures of ``assignment`` in one nbgrader run."""
+    result = RoundTrip(assignment)
+    sol_dir = root / "solutions" / assignment
+    fixtures_list = fixtures.load_mistakes(root / "tests", assignment) if mistakes else []
+    with tempfile.TemporaryDirectory(prefix="dlcourse-roundtrip-") as tmp:
+        tmp = Path(tmp)
+        release_dir = nbg.generate_release(root / "solutions", assignment, tmp / "rel")
+        subs = {"solution": sol_dir, "blank": release_dir}
+        for m in fixtures_list:
+            subs[f"mistake-{m.name}"] = fixtures.write_mistake_submission(sol_dir, m, tmp / "mistakes" / m.name)
+        scores = nbg.autograde(root / "solutions", assignment, subs, tmp / "course",
+                               env={"DLCOURSE_FAST": "1" if fast else "0"})
+        # The reference solution must run without any error, graded cell or not.
+        for path in sorted((tmp / "course" / "autograded" / "solution" / assignment).glob("*.ipynb")):
+            for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+                for out in cell.get("outputs", []):
+                    if out.get("output_type") == "error":
+                        result.failures.append(
+                            f"{assignment}: {path.name} cell {i} raised {out.get('ename')}: {out.get('evalue')}")
+    sol, blank = scores["solution"], scores["blank"]
+    if sol.auto_max <= 0:
+        result.failures.append(f"{assignment}: no autograded points at all")
+    if sol.auto_score != sol.auto_max:
+        lost = [f"{c.grade_id} {c.score:g}/{c.max_score:g}" for c in sol.cells.values() if c.auto and c.score < c.max_score]
+        result.failures.append(f"{assignment}: the solution lost points: {', '.join(lost)}")
+    result.rows.append(("solution", sol.auto_score, sol.auto_max, "full" if sol.auto_score == sol.auto_max else "NOT FULL"))
+    if blank.auto_score != 0:
+        won = [f"{c.grade_id} {c.score:g}" for c in blank.cells.values() if c.auto and c.score > 0]
+        result.failures.append(f"{assignment}: the blank release earned points: {', '.join(won)}")
+    result.rows.append(("blank", blank.auto_score, blank.auto_max, "zero" if blank.auto_score == 0 else "NOT ZERO"))
+    for m in fixtures_list:
+        r = scores[f"mistake-{m.name}"]
+        bad = []
+        for gid in m.loses:
+            cell = r.cells.get(gid)
+            if cell is None:
+                bad.append(f"{gid} is not a graded cell")
+            elif not cell.auto:
+                bad.append(f"{gid} is not autograded")
+            elif cell.score >= cell.max_score:
+                bad.append(f"{gid} kept {cell.score:g}/{cell.max_score:g}")
+        verdict = "loses points" if not bad and r.auto_score < r.auto_max else "DOES NOT LOSE: " + "; ".join(bad)
+        if bad or r.auto_score >= r.auto_max:
+            result.failures.append(f"{assignment}: mistake {m.name} ({m.why}): {'; '.join(bad) or 'full marks'}")
+        result.rows.append((f"mistake {m.name}", r.auto_score, r.auto_max, verdict))
+    return result
+
+
+def _print_table(rows: list[tuple], header: tuple) -> None:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+
+
+def _render_html(nb, dest: Path) -> None:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(body)
+
+
+def demo(root: Path, out: Path) -> int:
+    """The main job (offline): release, lectures -> HTML in FAST mode, autograde solutions."""
+    t0 = time.perf_counter()
+    print("== 1. Student release (nbgrader generate_assignment)")
+    changed = release(root)
+    print(f"   {len(assignments(root))} assignments; regenerated: {', '.join(changed) or 'none (already in sync)'}")
+
+    print("== 2. Lectures, executed in FAST mode and rendered to HTML")
+    out.mkdir(parents=True, exist_ok=True)
+    entries, failed = [], 0
+    for nb_path in lectures(root):
+        res = execute_notebook(nb_path, fast=True)
+        html_path = out / "lectures" / (nb_path.stem + ".html")
+        _render_html(res.nb, html_path)
+        status = "ok" if res.error is None else "ERROR"
+        failed += res.error is not None
+        print(f"   {nb_path.name:45s} {res.seconds:6.1f} s  {status}")
+        if res.error:
+            print("   " + res.error.strip().splitlines()[-1][:300])
+        title = next((c.source.splitlines()[-1] for c in res.nb.cells if c.cell_type == "markdown"), nb_path.stem)
+        for c in res.nb.cells:
+            if c.cell_type == "markdown":
+                heads = [ln for ln in c.source.splitlines() if ln.startswith("# ")]
+                if heads:
+                    title = heads[0][2:]
+                    break
+        entries.append((nb_path.stem, title, status, res.seconds))
+
+    print("== 3. Autograding the reference solutions (FAST mode)")
+    rows = []
+    for aid in assignments(root):
+        rt = roundtrip(root, aid, mistakes=False)
+        sol = rt.rows[0]
+        rows.append((aid, f"{sol[1]:g}/{sol[2]:g}", sol[3], f"{rt.rows[1][1]:g}/{rt.rows[1][2]:g}"))
+        failed += not rt.ok
+    _print_table(rows, ("assignment", "solution", "verdict", "blank release"))
+
+    items = "\n".join(
+        f'<li><a href="lectures/{html.escape(stem)}.html">{html.escape(title)}</a> '
+        f"<small>({status}, {secs:.0f} s in FAST mode)</small></li>" for stem, title, status, secs in entries)
+    grade_rows = "\n".join(f"<tr><td>{html.escape(a)}</td><td>{s}</td><td>{v}</td><td>{b}</td></tr>" for a, s, v, b in rows)
+    (out / "index.html").write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>CNN course kit</title>
+<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}td,th{{padding:.2em .8em;text-align:left}}</style>
+</head><body>
+<h1>CNN course kit: convolutional networks, visualization, autoencoders, audio</h1>
+<h2>Lectures</h2><ol>
+{items}
+</ol>
+<h2>Reference solutions, autograded (FAST mode)</h2>
+<table><tr><th>assignment</th><th>solution</th><th>verdict</th><th>blank release</th></tr>
+{grade_rows}
+</table>
+<p>Built {time.strftime('%Y-%m-%d %H:%M')} in {time.perf_counter() - t0:.0f} s.</p>
+</body></html>
+""")
+    print(f"== Wrote {out / 'index.html'} in {time.perf_counter() - t0:.0f} s")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m dlcourse.build", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("release", help="regenerate assignments/ from solutions/")
+    p.add_argument("assignments", nargs="*")
+    p = sub.add_parser("check-release", help="fail when assignments/ is out of sync")
+    p.add_argument("assignments", nargs="*")
+    p = sub.add_parser("run", help="execute notebooks with nbclient")
+    p.add_argument("notebooks", nargs="+", type=Path)
+    p.add_argument("--timeout", type=int, default=600)
+    p = sub.add_parser("roundtrip", help="autograde solution, blank release and mistake fixtures")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--full", action="store_true", help="grade in full mode instead of FAST mode")
+    p = sub.add_parser("demo", help="the course's main job (offline)")
+    p.add_argument("--out", type=Path, default=Path("build"))
+    args = ap.parse_args(argv)
+    root = find_course_root(Path.cwd())
+
+    if args.cmd == "release":
+        changed = release(root, args.assignments or None)
+        print("regenerated: " + (", ".join(changed) or "nothing (in sync)"))
+        return 0
+    if args.cmd == "check-release":
+        problems = [p for a in (args.assignments or assignments(root)) for p in release_diff(root, a)]
+        print("\n".join(problems) or "assignments/ is in sync with solutions/")
+        return 1 if problems else 0
+    if args.cmd == "run":
+        status = 0
+        for nb in args.notebooks:
+            res = execute_notebook(nb, timeout=args.timeout)
+            print(f"{nb}: {res.seconds:.1f} s, {'ok' if res.error is None else 'ERROR'}")
+            if res.error:
+                print(res.error)
+                status = 1
+        return status
+    if args.cmd == "roundtrip":
+        status = 0
+        for aid in args.assignments or assignments(root):
+            t = time.perf_counter()
+            rt = roundtrip(root, aid, fast=not args.full)
+            print(f"== {aid} ({time.perf_counter() - t:.0f} s)")
+            _print_table(rt.rows, ("submission", "auto score", "auto max", "verdict"))
+            for f in rt.failures:
+                print("FAIL: " + f)
+            status |= not rt.ok
+        return status
+    if args.cmd == "demo":
+        return demo(root, args.out if args.out.is_absolute() else root / args.out)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,2 @@
+"""Course grading tooling around nbgrader (release, autograde, fixtures of wrong submissions)."""
+__all__ = ["nbg", "fixtures"]
