@@ -1,0 +1,148 @@
+"""Measure networks by running them: per-layer shapes, parameters, MACs and activation memory,
+and the empirical receptive field (gradient of one output unit with respect to the input).
+
+Nothing here computes output sizes, receptive fields or parameter counts *analytically*:
+those formulas are what the lectures derive and assignment 1 asks students to write
+(DESIGN.md rule 3). These tools measure, so the formulas can be checked against them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .training import eval_mode, model_device
+
+__all__ = ["LayerInfo", "layer_table", "format_layer_table", "model_stats", "empirical_receptive_field"]
+
+
+@dataclass
+class LayerInfo:
+    """One leaf module's measurements for a single input (batch of 1)."""
+
+    name: str
+    kind: str
+    output_shape: tuple[int, ...]
+    params: int
+    macs: int
+    activation_bytes: int
+
+
+def _macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
+    """Multiply-accumulates of one forward pass of ``module`` (conv, linear; 0 for the rest)."""
+    if isinstance(module, nn.modules.conv._ConvNd):
+        k = int(torch.tensor(module.kernel_size).prod())
+        per_out = (module.in_channels // module.groups) * k
+        return int(out.numel() * per_out)
+    if isinstance(module, nn.Linear):
+        return int(out.numel() * module.in_features)
+    return 0
+
+
+def layer_table(model: nn.Module, input_shape: Sequence[int], *, device: torch.device | str | None = None,
+                dtype: torch.dtype = torch.float32) -> list[LayerInfo]:
+    """Run one input of ``input_shape`` = ``(C, H, W)`` (no batch dim) and measure every leaf module.
+
+    Parameters are counted once per module (a shared module called twice appears twice with
+    its parameters counted on the first call only). The model's train/eval flag is restored.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) < 1 or any(s <= 0 for s in shape):
+        raise ValueError(f"input_shape must be positive sizes without the batch dimension, e.g. (3, 224, 224); got {input_shape}")
+    dev = torch.device(device) if device is not None else model_device(model)
+    rows: list[LayerInfo] = []
+    seen: set[int] = set()
+    handles = []
+
+    def hook(name):
+        def fn(module, inputs, output):
+            if not torch.is_tensor(output):
+                return
+            first = id(module) not in seen
+            seen.add(id(module))
+            params = sum(p.numel() for p in module.parameters(recurse=False)) if first else 0
+            inp = inputs[0] if inputs and torch.is_tensor(inputs[0]) else output
+            rows.append(LayerInfo(name, type(module).__name__, tuple(output.shape[1:]), params,
+                                  _macs(module, inp, output), output.numel() * output.element_size()))
+        return fn
+
+    for name, module in model.named_modules():
+        if not list(module.children()):
+            handles.append(module.register_forward_hook(hook(name or type(module).__name__)))
+    try:
+        with eval_mode(model), torch.no_grad():
+            model(torch.zeros((1, *shape), device=dev, dtype=dtype))
+    except RuntimeError as e:
+        raise ValueError(f"the model cannot run on an input of shape {(1, *shape)}: {e}") from None
+    finally:
+        for h in handles:
+            h.remove()
+    # parameters of non-leaf modules (e.g. a Parameter owned directly by a container)
+    leaf_params = sum(r.params for r in rows)
+    total = sum(p.numel() for p in model.parameters())
+    if total != leaf_params:
+        rows.append(LayerInfo("(container parameters)", "-", (), total - leaf_params, 0, 0))
+    return rows
+
+
+def format_layer_table(rows: Sequence[LayerInfo]) -> str:
+    """A plain-text table of :func:`layer_table` rows with a total line."""
+    header = f"{'layer':28s} {'type':18s} {'output shape':18s} {'params':>12s} {'MMACs':>10s} {'act. KiB':>10s}"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(f"{r.name[:28]:28s} {r.kind[:18]:18s} {str(list(r.output_shape)):18s} {r.params:12,d} "
+                     f"{r.macs / 1e6:10.2f} {r.activation_bytes / 1024:10.1f}")
+    lines.append("-" * len(header))
+    lines.append(f"{'total':28s} {'':18s} {'':18s} {sum(r.params for r in rows):12,d} "
+                 f"{sum(r.macs for r in rows) / 1e6:10.2f} {sum(r.activation_bytes for r in rows) / 1024:10.1f}")
+    return "\n".join(lines)
+
+
+def model_stats(model: nn.Module, input_shape: Sequence[int]) -> dict[str, float]:
+    """Totals for one input: ``params``, ``macs``, ``activation_bytes`` (sum of leaf outputs)."""
+    rows = layer_table(model, input_shape)
+    return {
+        "params": sum(p.numel() for p in model.parameters()),
+        "macs": sum(r.macs for r in rows),
+        "activation_bytes": sum(r.activation_bytes for r in rows),
+    }
+
+
+def empirical_receptive_field(model: nn.Module, input_shape: Sequence[int], *, position: tuple[int, int] | None = None,
+                              channel: int = 0, trials: int = 3, seed: int = 0) -> tuple[int, int]:
+    """Measure the receptive field of one output unit: the extent of the non-zero input gradient.
+
+    Args:
+        model: maps ``(1, C, H, W)`` to ``(1, C', H', W')``.
+        input_shape: ``(C, H, W)``; make it large enough that the field is not cut by the border.
+        position: output unit ``(y, x)``; default the centre of the output map.
+        trials: random inputs whose gradient supports are united (a ReLU can hide pixels for one input).
+
+    Returns:
+        ``(height, width)`` in input pixels of the bounding box of pixels with non-zero gradient.
+    """
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) != 3:
+        raise ValueError(f"input_shape must be (C, H, W), got {input_shape}")
+    dev = model_device(model)
+    gen = torch.Generator().manual_seed(seed)
+    support = torch.zeros(shape[1:], dtype=torch.bool)
+    with eval_mode(model):
+        for _ in range(trials):
+            x = torch.rand((1, *shape), generator=gen).to(dev).requires_grad_(True)
+            out = model(x)
+            if out.ndim != 4:
+                raise ValueError(f"the model must return (N, C, H, W) feature maps, got shape {tuple(out.shape)}")
+            y, xx = position if position is not None else (out.shape[2] // 2, out.shape[3] // 2)
+            if not (0 <= y < out.shape[2] and 0 <= xx < out.shape[3] and 0 <= channel < out.shape[1]):
+                raise ValueError(f"unit (channel={channel}, y={y}, x={xx}) is outside the output {tuple(out.shape[1:])}")
+            (grad,) = torch.autograd.grad(out[0, channel, y, xx], x)
+            support |= (grad[0].abs().sum(0) > 0).cpu()
+    if not support.any():
+        raise ValueError("the gradient is zero everywhere: the unit does not depend on the input (dead ReLU?)")
+    ys, xs = torch.nonzero(support, as_tuple=True)
+    return int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
