@@ -1,0 +1,18 @@
+"""Execute every lecture top to bottom in FAST mode (solutions run in the nbgrader round trip)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dlcourse.build import execute_notebook, lectures
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("path", lectures(ROOT), ids=lambda p: p.name)
+def test_lecture_runs_in_fast_mode(path):
+    res = execute_notebook(path, fast=True, timeout=600)
+    assert res.error is None, f"{path.name} failed after {res.seconds:.0f} s:\n{res.error[-3000:]}"
+    errors = [o for c in res.nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
