@@ -374,3 +374,29 @@ def test_mistake_fixture_parsing(tmp_path):
     (folder / "bad.py").write_text("def f(x):\n    return x\n")
     with pytest.raises(ValueError, match="header lines missing"):
         fixtures.load_mistakes(tmp_path, "a1")
+
+
+def test_fit_follows_the_loaders_shuffle_order():
+    """fit must iterate a seeded DataLoader exactly like a plain ``for`` loop (one iter() per epoch)."""
+    ds = _blobs(64)
+    seen_fit, seen_plain = [], []
+
+    class Spy(nn.Module):
+        def __init__(self, log):
+            super().__init__()
+            self.lin, self.log = nn.Linear(2, 3), log
+
+        def forward(self, x):
+            self.log.append(x[:, 0].tolist())
+            return self.lin(x)
+
+    def loader():
+        return DataLoader(ds, batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0))
+
+    training.fit(Spy(seen_fit), loader(), epochs=2, progress=True)
+    spy = Spy(seen_plain)
+    dl = loader()
+    for _ in range(2):
+        for x, _y in dl:
+            spy(x)
+    assert seen_fit == seen_plain

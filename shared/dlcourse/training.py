@@ -129,6 +129,13 @@ def _check_loader(loader: Any, name: str) -> None:
         )
 
 
+def _length(loader: Any) -> int | None:
+    try:
+        return len(loader)
+    except TypeError:
+        return None
+
+
 def _unpack(batch: Any, target: str) -> tuple[torch.Tensor, torch.Tensor]:
     if torch.is_tensor(batch):
         if target != "input":
@@ -224,8 +231,10 @@ def fit(
             correct = torch.zeros((), device=dev, dtype=torch.long)
             n_seen = 0
             n_cls = 0
-            bar = tqdm(train_loader, desc=f"{desc} {epoch}/{epochs}", leave=False, disable=not progress)
-            for batch in bar:
+            # A progress bar beside the loop (not wrapping it): tqdm.auto's asyncio flavour calls
+            # iter() on a wrapped iterable twice, which re-draws a DataLoader's shuffle seed.
+            bar = tqdm(total=_length(train_loader), desc=f"{desc} {epoch}/{epochs}", leave=False, disable=not progress)
+            for batch in train_loader:
                 x, y = _unpack(batch, target)
                 x = x.to(dev, non_blocking=non_blocking)
                 y = y.to(dev, non_blocking=non_blocking)
@@ -245,6 +254,7 @@ def fit(
                 if _is_classification(out, y):
                     correct += (out.detach().argmax(1) == y).sum()
                     n_cls += bs
+                bar.update()
                 if time_budget is not None and time.perf_counter() - start > time_budget:
                     stop_reason = f"time budget of {time_budget:g} s reached in epoch {epoch}"
                     break
@@ -305,8 +315,10 @@ def evaluate(
     if loss_fn is None:
         loss_fn = nn.CrossEntropyLoss() if target == "label" else nn.MSELoss()
     loss_sum, correct, n, n_cls = 0.0, 0, 0, 0
+    bar = tqdm(total=_length(loader), desc="eval", leave=False, disable=not progress)
     with eval_mode(model):
-        for batch in tqdm(loader, desc="eval", leave=False, disable=not progress):
+        for batch in loader:
+            bar.update()
             x, y = _unpack(batch, target)
             x, y = x.to(dev, non_blocking=dev.type == "cuda"), y.to(dev, non_blocking=dev.type == "cuda")
             out = model(x)
@@ -315,6 +327,7 @@ def evaluate(
             if _is_classification(out, y):
                 correct += int((out.argmax(1) == y).sum())
                 n_cls += x.shape[0]
+    bar.close()
     if n == 0:
         raise ValueError("loader yielded no batches")
     result: dict[str, float] = {"loss": loss_sum / n, "n": n}
