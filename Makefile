@@ -10,7 +10,7 @@ PYTHON_FOR_VENV ?= $(shell for p in python3.11 python3.12 python3; do \
 # Tests run in parallel on the machine's cores (2 on the course's reference machine).
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test venv release lint clean help
+.PHONY: demo test venv release sysdeps clean help
 
 help:
 	@echo "make demo   - build the course offline: release, lectures -> build/*.html, autograde reference solutions"
@@ -31,7 +31,12 @@ $(STAMP): requirements-lock.txt shared/pyproject.toml
 demo: $(STAMP)
 	$(PY) -m dlcourse.build demo
 
-test: $(STAMP)
+# System packages the tests use (bubblewrap for the grading sandbox, a browser for the
+# JupyterLab tests): installed when missing and possible (root + apt-get), never fatal.
+sysdeps:
+	@if [ -f tools/sysdeps.sh ]; then bash tools/sysdeps.sh; fi
+
+test: $(STAMP) sysdeps
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
 
 release: $(STAMP)
