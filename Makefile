@@ -34,7 +34,7 @@ demo: $(STAMP)
 # System packages the tests use (bubblewrap for the grading sandbox, a browser for the
 # JupyterLab tests): installed when missing and possible (root + apt-get), never fatal.
 sysdeps:
-	@if [ -f tools/sysdeps.sh ]; then bash tools/sysdeps.sh; fi
+	@for f in tools/sysdeps*.sh; do [ -f "$$f" ] && bash "$$f"; done; true
 
 test: $(STAMP) sysdeps
 	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
