@@ -1,5 +1,8 @@
 """Measure networks by running them: per-layer shapes, parameters, MACs and activation memory,
-and the empirical receptive field (gradient of one output unit with respect to the input).
+the empirical receptive field (gradient of one output unit with respect to the input), and
+side-by-side summaries of several models (:func:`compare_models`), optionally built on the
+``meta`` device (:func:`on_meta`) so that VGG16-sized models are measured in milliseconds
+without allocating their weights.
 
 Nothing here computes output sizes, receptive fields or parameter counts *analytically*:
 those formulas are what the lectures derive and assignment 1 asks students to write
@@ -7,7 +10,7 @@ those formulas are what the lectures derive and assignment 1 asks students to wr
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -15,7 +18,18 @@ from torch import nn
 
 from .training import eval_mode, model_device
 
-__all__ = ["LayerInfo", "layer_table", "format_layer_table", "model_stats", "empirical_receptive_field"]
+__all__ = [
+    "LayerInfo",
+    "layer_table",
+    "format_layer_table",
+    "model_stats",
+    "empirical_receptive_field",
+    "ModelSummary",
+    "summarize",
+    "compare_models",
+    "format_summaries",
+    "on_meta",
+]
 
 
 @dataclass
@@ -146,3 +160,100 @@ def empirical_receptive_field(model: nn.Module, input_shape: Sequence[int], *, p
         raise ValueError("the gradient is zero everywhere: the unit does not depend on the input (dead ReLU?)")
     ys, xs = torch.nonzero(support, as_tuple=True)
     return int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
+
+
+# --------------------------------------------------------------------------- several models side by side
+@dataclass
+class ModelSummary:
+    """Totals of one model for one input ``(C, H, W)`` (batch of 1).
+
+    ``macs`` counts multiply-accumulates of conv and linear layers (1 MAC = 2 FLOPs; papers that
+    say "FLOPs" or "multiply-adds" for CNNs usually mean MACs). ``activation_bytes`` is the sum of
+    every leaf module's output: what one forward pass writes, an upper bound on what training keeps.
+    """
+
+    name: str
+    input_shape: tuple[int, ...]
+    params: int
+    macs: int
+    activation_bytes: int
+    output_shape: tuple[int, ...]
+
+    @property
+    def param_bytes(self) -> int:
+        """Bytes of the parameters in float32."""
+        return 4 * self.params
+
+
+def summarize(model: nn.Module, input_shape: Sequence[int], name: str | None = None) -> ModelSummary:
+    """Measure ``model`` on one input of ``input_shape`` = ``(C, H, W)``; see :class:`ModelSummary`.
+
+    Works on any device, including ``meta`` (shapes and counts without arithmetic).
+    """
+    rows = layer_table(model, input_shape)
+    out_shape = rows[-1].output_shape if rows else ()
+    # the output of the model is the output of the last leaf that ran, unless the forward ends with
+    # a functional op (torch.flatten, torch.cat): measure it directly
+    with eval_mode(model), torch.no_grad():
+        out = model(torch.zeros((1, *input_shape), device=model_device(model)))
+    if torch.is_tensor(out):
+        out_shape = tuple(out.shape[1:])
+    return ModelSummary(
+        name=name if name is not None else type(model).__name__,
+        input_shape=tuple(int(s) for s in input_shape),
+        params=sum(p.numel() for p in model.parameters()),
+        macs=sum(r.macs for r in rows),
+        activation_bytes=sum(r.activation_bytes for r in rows),
+        output_shape=tuple(int(s) for s in out_shape),
+    )
+
+
+def compare_models(models: Mapping[str, nn.Module], input_shape: Sequence[int] | Mapping[str, Sequence[int]]
+                   ) -> list[ModelSummary]:
+    """Summaries of several models, in the order of ``models``.
+
+    Args:
+        models: ``{name: model}``.
+        input_shape: one ``(C, H, W)`` for all, or ``{name: (C, H, W)}`` per model.
+    """
+    if not isinstance(models, Mapping) or not models:
+        raise TypeError(f"models must be a non-empty mapping {{name: nn.Module}}, got {type(models).__name__}")
+    out = []
+    for name, model in models.items():
+        if isinstance(input_shape, Mapping):
+            if name not in input_shape:
+                raise ValueError(f"no input shape for model {name!r}; input_shape has {list(input_shape)}")
+            shape = input_shape[name]
+        else:
+            shape = input_shape
+        out.append(summarize(model, shape, name))
+    return out
+
+
+def format_summaries(summaries: Sequence[ModelSummary]) -> str:
+    """A plain-text table: parameters, MMACs and activation MiB per image, one line per model."""
+    if not summaries:
+        raise ValueError("no summaries to format")
+    header = f"{'model':16s} {'input':14s} {'params':>13s} {'GMACs':>8s} {'act. MiB':>9s} {'weights MiB':>12s}"
+    lines = [header, "-" * len(header)]
+    for s in summaries:
+        lines.append(f"{s.name[:16]:16s} {'x'.join(map(str, s.input_shape)):14s} {s.params:13,d} {s.macs / 1e9:8.3f} "
+                     f"{s.activation_bytes / 2**20:9.1f} {s.param_bytes / 2**20:12.1f}")
+    return "\n".join(lines)
+
+
+def on_meta(build: Callable[[], nn.Module]) -> nn.Module:
+    """Call ``build()`` with ``meta`` as the default device: a model with shapes but no storage.
+
+    Parameters, output shapes and MACs of a meta model are exact (``layer_table``/``summarize`` run
+    on it) while nothing is allocated or computed: VGG16's 138 M parameters cost no memory.
+    The model cannot produce numbers; build it normally to train or run it.
+    """
+    if isinstance(build, nn.Module) or not callable(build):
+        raise TypeError(f"build must be a function returning an nn.Module (e.g. torchvision.models.vgg16), "
+                        f"got {type(build).__name__}")
+    with torch.device("meta"):
+        model = build()
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"build() must return an nn.Module, got {type(model).__name__}")
+    return model

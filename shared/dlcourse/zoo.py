@@ -1,0 +1,306 @@
+"""Classic CNN architectures for lecture 3: published figures, torchvision references, CPU-sized variants.
+
+* :data:`ARCHITECTURES`: year, authors, idea and the figures the papers themselves print
+  (parameters, multiply-adds), each with the precision it was written with, so a measured count
+  can be checked "within the published rounding" (:meth:`Published.agrees`).
+* :func:`reference_model`: torchvision's implementation built with ``weights=None`` (nothing is
+  downloaded), on the ``meta`` device by default (exact shapes and counts, no memory).
+* :func:`torchvision_figures`: the parameter count and GFLOPS torchvision records for its weights
+  (read from the weights' metadata; no download).
+* :func:`zfnet`: ZFNet built from torchvision's AlexNet (7x7 / stride-2 first layer); torchvision
+  has no ZFNet.
+* :func:`small_alexnet`, :func:`small_vgg`: the ideas of AlexNet and VGG at CPU size for 32x32 inputs.
+* :func:`plot_tradeoffs`: parameters vs accuracy vs training time of several trained models.
+
+By design (DESIGN.md rule 3) nothing here implements LeNet-5, an Inception module, a ResNet
+basic block or a DenseNet dense block / transition: assignment 2 asks students to write those,
+and the lecture shows its own small versions in its cells.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+__all__ = [
+    "Published",
+    "Architecture",
+    "ARCHITECTURES",
+    "TORCHVISION_NAMES",
+    "reference_model",
+    "torchvision_figures",
+    "zfnet",
+    "small_alexnet",
+    "small_vgg",
+    "plot_tradeoffs",
+]
+
+
+@dataclass(frozen=True)
+class Published:
+    """A figure as a paper prints it: ``value`` written with ``digits`` significant digits.
+
+    "60 million" is ``Published(60e6, 1, ...)``: written to one significant digit it stands for
+    anything in [55 M, 65 M). ``tolerance`` is half a unit of the last written digit.
+    """
+
+    value: float
+    digits: int
+    text: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.value <= 0:
+            raise ValueError(f"a published figure must be positive, got {self.value}")
+        if self.digits < 1:
+            raise ValueError(f"digits must be >= 1, got {self.digits}")
+
+    @property
+    def tolerance(self) -> float:
+        """Half a unit in the last significant digit (``60e6`` with 1 digit -> ``5e6``)."""
+        return 0.5 * 10 ** (math.floor(math.log10(self.value)) - self.digits + 1)
+
+    def agrees(self, measured: float) -> bool:
+        """True when ``measured`` rounds to the published figure (|measured - value| <= tolerance)."""
+        return abs(float(measured) - self.value) <= self.tolerance
+
+    def verdict(self, measured: float) -> str:
+        """``"agrees (60 M +/- 5 M)"`` or ``"differs by +1.8 % (3.6 G +/- 50 M)"``, for tables."""
+        interval = f"({_human(self.value)} +/- {_human(self.tolerance)})"
+        if self.agrees(measured):
+            return f"agrees {interval}"
+        return f"differs by {100 * (float(measured) - self.value) / self.value:+.1f} % {interval}"
+
+
+def _human(x: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.4g} {unit}"
+    return f"{x:.4g}"
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One classic architecture: when, who, the idea, and what its paper reports."""
+
+    name: str
+    year: int
+    authors: str
+    idea: str
+    torchvision: str | None
+    input_shape: tuple[int, int, int]
+    params: Published | None = None
+    macs: Published | None = None
+
+
+ARCHITECTURES: dict[str, Architecture] = {
+    "LeNet-5": Architecture(
+        "LeNet-5", 1998, "LeCun, Bottou, Bengio, Haffner",
+        "conv -> subsample -> conv -> subsample -> fully connected; learned features replace hand-made ones",
+        None, (1, 32, 32),
+        params=Published(60_000, 1, "60,000 trainable parameters",
+                         "LeCun et al., Gradient-based learning applied to document recognition, 1998, Sec. II.B")),
+    "AlexNet": Architecture(
+        "AlexNet", 2012, "Krizhevsky, Sutskever, Hinton",
+        "a much deeper and wider CNN trained on GPUs: ReLU, dropout, data augmentation, 11x11/4 first layer",
+        "alexnet", (3, 224, 224),
+        params=Published(60e6, 1, "60 million parameters",
+                         "Krizhevsky et al., ImageNet classification with deep CNNs, NIPS 2012, abstract")),
+    "ZFNet": Architecture(
+        "ZFNet", 2013, "Zeiler, Fergus",
+        "AlexNet tuned by looking at its features: 7x7/2 first layer instead of 11x11/4 keeps finer detail",
+        None, (3, 224, 224)),
+    "GoogLeNet": Architecture(
+        "GoogLeNet", 2014, "Szegedy et al.",
+        "Inception modules: parallel 1x1, 3x3, 5x5 and pooling branches, 1x1 convolutions reduce channels first",
+        "googlenet", (3, 224, 224),
+        params=Published(6.8e6, 2, "about 6.8 M (the 'params' column of Table 1)",
+                         "Szegedy et al., Going deeper with convolutions, CVPR 2015, Table 1"),
+        macs=Published(1.5e9, 2, "1.5 billion multiply-adds at inference time",
+                       "Szegedy et al., Going deeper with convolutions, CVPR 2015, Sec. 1")),
+    "VGG16": Architecture(
+        "VGG16", 2014, "Simonyan, Zisserman",
+        "only 3x3 convolutions (stride 1, padding 1) and 2x2 pooling, stacked 16 weight layers deep",
+        "vgg16", (3, 224, 224),
+        params=Published(138e6, 3, "138 million (configuration D)",
+                         "Simonyan & Zisserman, Very deep convolutional networks, ICLR 2015, Table 2")),
+    "ResNet-18": Architecture(
+        "ResNet-18", 2015, "He, Zhang, Ren, Sun",
+        "residual blocks y = F(x) + x: the shortcut is ADDED, so gradients reach early layers",
+        "resnet18", (3, 224, 224),
+        macs=Published(1.8e9, 2, "1.8 x 10^9 FLOPs (multiply-adds)",
+                       "He et al., Deep residual learning for image recognition, CVPR 2016, Table 1")),
+    "ResNet-34": Architecture(
+        "ResNet-34", 2015, "He, Zhang, Ren, Sun",
+        "the same basic blocks, 3-4-6-3 per stage instead of 2-2-2-2",
+        "resnet34", (3, 224, 224),
+        macs=Published(3.6e9, 2, "3.6 x 10^9 FLOPs (multiply-adds)",
+                       "He et al., Deep residual learning for image recognition, CVPR 2016, Table 1")),
+    "DenseNet-121": Architecture(
+        "DenseNet-121", 2017, "Huang, Liu, van der Maaten, Weinberger",
+        "dense blocks: every layer receives the CONCATENATION of all earlier outputs and adds k (growth rate) channels",
+        "densenet121", (3, 224, 224)),
+}
+
+#: torchvision builder name of each architecture torchvision implements.
+TORCHVISION_NAMES: dict[str, str] = {a.name: a.torchvision for a in ARCHITECTURES.values() if a.torchvision}
+
+_TV_BUILDERS = ("alexnet", "vgg16", "googlenet", "resnet18", "resnet34", "densenet121")
+
+
+def reference_model(name: str, *, meta: bool = True, num_classes: int = 1000) -> nn.Module:
+    """torchvision's model ``name`` (e.g. ``"resnet18"`` or ``"ResNet-18"``) with ``weights=None``.
+
+    Nothing is downloaded. ``meta=True`` builds it on the ``meta`` device: exact parameter
+    counts, shapes and MACs through :mod:`dlcourse.arch`, no memory and no arithmetic.
+    GoogLeNet is built without its two auxiliary classifiers (as used at test time and as counted
+    in the paper's Table 1) and without the slow truncated-normal initialisation.
+    """
+    tv_name = TORCHVISION_NAMES.get(name, name)
+    if tv_name not in _TV_BUILDERS:
+        raise ValueError(f"unknown reference model {name!r}; expected one of {', '.join(_TV_BUILDERS)} "
+                         f"or {', '.join(TORCHVISION_NAMES)}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    from torchvision import models as tvm
+
+    kwargs: dict = {"weights": None, "num_classes": num_classes}
+    if tv_name == "googlenet":
+        kwargs.update(aux_logits=False, init_weights=False)
+    builder = getattr(tvm, tv_name)
+    if meta:
+        with torch.device("meta"):
+            return builder(**kwargs)
+    return builder(**kwargs)
+
+
+def torchvision_figures(name: str) -> dict[str, float]:
+    """``{"params": int, "gmacs": float}`` that torchvision records for its ImageNet weights of ``name``.
+
+    Read from the weights' metadata (``num_params`` and ``_ops``, which torchvision documents as
+    GFLOPS but computes as multiply-accumulates); nothing is downloaded.
+    """
+    tv_name = TORCHVISION_NAMES.get(name, name)
+    if tv_name not in _TV_BUILDERS:
+        raise ValueError(f"unknown reference model {name!r}; expected one of {', '.join(_TV_BUILDERS)}")
+    from torchvision import models as tvm
+
+    meta = tvm.get_model_weights(tv_name).DEFAULT.meta
+    return {"params": int(meta["num_params"]), "gmacs": float(meta["_ops"])}
+
+
+def zfnet(num_classes: int = 1000) -> nn.Module:
+    """ZFNet (Zeiler & Fergus, 2013) built from torchvision's AlexNet class.
+
+    Changes to AlexNet: the first layer is 96 filters of 7x7 with stride 2 (AlexNet: 11x11, stride 4),
+    the second layer uses stride 2, and the widths are the original AlexNet's 96-256-384-384-256.
+    Input ``(N, 3, 224, 224)`` gives first-layer maps of 110x110 (AlexNet: 55x55), then 55, 26, 13
+    and 6x6 before the classifier, as in the paper's figure 3. Returns ``(N, num_classes)`` logits.
+    """
+    from torchvision.models import AlexNet
+
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    model = AlexNet(num_classes=num_classes)
+    model.features = nn.Sequential(
+        nn.Conv2d(3, 96, kernel_size=7, stride=2, padding=1),    # 224 -> 110
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),        # 110 -> 55
+        nn.Conv2d(96, 256, kernel_size=5, stride=2),             # 55 -> 26
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),        # 26 -> 13
+        nn.Conv2d(256, 384, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 384, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(kernel_size=3, stride=2),                   # 13 -> 6
+    )
+    return model
+
+
+def _check_small(in_channels: int, num_classes: int, width: int) -> None:
+    for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+
+
+def small_alexnet(in_channels: int = 1, num_classes: int = 10, width: int = 16) -> nn.Sequential:
+    """AlexNet's ideas at CPU size for ``x: (N, in_channels, 32, 32)`` -> ``(N, num_classes)``.
+
+    A large first kernel with a stride (5x5/2 here, 11x11/4 in AlexNet), ReLU, overlapping 3x3/2 max
+    pooling, three 3x3 convolutions, and a dropout-regularised two-layer classifier.
+    """
+    _check_small(in_channels, num_classes, width)
+    w = width
+    return nn.Sequential(
+        nn.Conv2d(in_channels, w, 5, stride=2, padding=2), nn.ReLU(inplace=True),   # 32 -> 16
+        nn.MaxPool2d(3, stride=2, padding=1),                                          # 16 -> 8
+        nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, stride=2, padding=1),                                          # 8 -> 4
+        nn.Flatten(),
+        nn.Dropout(0.3), nn.Linear(2 * w * 16, 4 * w), nn.ReLU(inplace=True),
+        nn.Dropout(0.3), nn.Linear(4 * w, num_classes),
+    )
+
+
+def small_vgg(in_channels: int = 1, num_classes: int = 10, width: int = 16) -> nn.Sequential:
+    """VGG's idea at CPU size: stages of two 3x3 convolutions (stride 1, padding 1) and a 2x2 max pool.
+
+    ``x: (N, in_channels, 32, 32)`` -> three stages of ``width, 2*width, 4*width`` channels at 16, 8, 4
+    pixels -> global average pooling -> ``(N, num_classes)``.
+    """
+    _check_small(in_channels, num_classes, width)
+    layers: list[nn.Module] = []
+    c = in_channels
+    for out in (width, 2 * width, 4 * width):
+        layers += [nn.Conv2d(c, out, 3, padding=1), nn.ReLU(inplace=True),
+                   nn.Conv2d(out, out, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
+        c = out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes)]
+    return nn.Sequential(*layers)
+
+
+def plot_tradeoffs(names: Sequence[str], params: Sequence[float], accuracy: Sequence[float],
+                   seconds: Sequence[float], *, ax=None, title: str = "Parameters vs accuracy vs training time"
+                   ) -> Figure:
+    """Scatter of accuracy against parameter count (log scale); marker area grows with training time.
+
+    Each point is labelled with its name and seconds. ``accuracy`` in [0, 1]. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    n = len(names)
+    if n == 0:
+        raise ValueError("nothing to plot: names is empty")
+    if not (len(params) == len(accuracy) == len(seconds) == n):
+        raise ValueError(f"names, params, accuracy and seconds must have the same length; got "
+                         f"{n}, {len(params)}, {len(accuracy)}, {len(seconds)}")
+    if any(p <= 0 for p in params):
+        raise ValueError("params must be positive (log scale)")
+    if any(not 0 <= a <= 1 for a in accuracy):
+        raise ValueError(f"accuracy must be fractions in [0, 1], got {list(accuracy)}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+    else:
+        fig = ax.figure
+    smax = max(max(seconds), 1e-9)
+    sizes = [60 + 440 * s / smax for s in seconds]
+    sc = ax.scatter(params, [100 * a for a in accuracy], s=sizes, c=list(seconds), cmap="viridis", alpha=0.75,
+                    edgecolors="k")
+    for name, p, a, s in zip(names, params, accuracy, seconds):
+        ax.annotate(f"{name}\n{s:.1f} s", (p, 100 * a), textcoords="offset points", xytext=(8, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (log scale)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.colorbar(sc, ax=ax, label="training time (s)")
+    return fig
