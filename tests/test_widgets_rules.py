@@ -1,0 +1,298 @@
+"""Unit tests of dlcourse.widgets (receptive-field / output-size explorer) and dlcourse.rules
+(the §III-E design-rules checklist). Oracles: PyTorch layers run on tensors, and
+dlcourse.arch's gradient measurement; no analytic formula is trusted here."""
+from __future__ import annotations
+
+import base64
+import inspect
+
+import matplotlib
+import pytest
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+matplotlib.use("Agg")
+
+from dlcourse import arch, rules, widgets  # noqa: E402
+
+
+def _torch_sizes(settings: widgets.ExplorerSettings) -> list[int]:
+    """Output side after each layer, from plain nn layers run on a tensor (independent of widgets)."""
+    x = torch.zeros(1, 1, settings.input_size, settings.input_size)
+    sizes = [settings.input_size]
+    for _ in range(settings.depth):
+        layers = [nn.Conv2d(1, 1, settings.kernel_size, settings.stride, settings.padding, settings.dilation)]
+        if settings.pool:
+            layers.append(nn.MaxPool2d(2, 2))
+        for layer in layers:
+            try:
+                x = layer(x)
+            except RuntimeError:
+                return sizes
+            sizes.append(x.shape[-1])
+    return sizes
+
+
+# --------------------------------------------------------------------------- widgets
+class TestExplorerSettings:
+    def test_defaults_are_the_lecture_stack(self):
+        s = widgets.ExplorerSettings()
+        assert (s.kernel_size, s.stride, s.padding, s.dilation, s.depth, s.pool) == (3, 1, 1, 1, 3, False)
+        assert "3 x conv 3x3" in s.label()
+
+    @pytest.mark.parametrize("kw", [dict(kernel_size=0), dict(stride=0), dict(padding=-1), dict(dilation=0),
+                                    dict(depth=0), dict(depth=13), dict(input_size=0)])
+    def test_bad_values_raise_valueerror(self, kw):
+        with pytest.raises(ValueError, match=list(kw)[0]):
+            widgets.ExplorerSettings(**kw)
+
+    @pytest.mark.parametrize("kw", [dict(kernel_size=3.0), dict(stride="2"), dict(depth=True), dict(pool=1)])
+    def test_bad_types_raise_typeerror(self, kw):
+        with pytest.raises(TypeError, match=list(kw)[0]):
+            widgets.ExplorerSettings(**kw)
+
+
+class TestConvStack:
+    def test_layers_follow_the_settings(self):
+        s = widgets.ExplorerSettings(kernel_size=5, stride=2, padding=1, dilation=2, depth=2, pool=True)
+        model = widgets.conv_stack(s, channels=3)
+        kinds = [type(m).__name__ for m in model]
+        assert kinds == ["Conv2d", "MaxPool2d", "Conv2d", "MaxPool2d"]
+        conv = model[0]
+        assert (conv.kernel_size, conv.stride, conv.padding, conv.dilation) == ((5, 5), (2, 2), (1, 1), (2, 2))
+        assert conv.in_channels == conv.out_channels == 3
+
+    def test_ones_and_avg_pool(self):
+        model = widgets.conv_stack(widgets.ExplorerSettings(pool=True, depth=1), pool="avg", ones=True)
+        assert isinstance(model[1], nn.AvgPool2d)
+        assert model[0].bias is None and torch.all(model[0].weight == 1)
+
+    def test_bad_arguments(self):
+        with pytest.raises(TypeError):
+            widgets.conv_stack({"kernel_size": 3})
+        with pytest.raises(ValueError, match="pool"):
+            widgets.conv_stack(widgets.ExplorerSettings(), pool="min")
+        with pytest.raises(ValueError, match="channels"):
+            widgets.conv_stack(widgets.ExplorerSettings(), channels=0)
+
+
+class TestGradientMap:
+    def test_three_3x3_see_7x7_and_centre_counts_most_paths(self):
+        model = widgets.conv_stack(widgets.ExplorerSettings(depth=3), ones=True)
+        g = widgets.gradient_map(model, (1, 21, 21))
+        assert g.shape == (21, 21)
+        ys, xs = torch.nonzero(g, as_tuple=True)
+        assert (ys.max() - ys.min() + 1, xs.max() - xs.min() + 1) == (7, 7)
+        assert g.max() == g[10, 10], "with all-ones weights the centre pixel has the most paths"
+        # paths through three 3x3 kernels: 1, 3, 6, 7, 6, 3, 1 per axis
+        torch.testing.assert_close(g[10, 7:14], torch.tensor([1., 3., 6., 7., 6., 3., 1.]) * 7)
+
+    def test_empty_output_is_a_valueerror(self):
+        model = widgets.conv_stack(widgets.ExplorerSettings(kernel_size=7, padding=0, depth=2))
+        with pytest.raises(ValueError, match="cannot run"):
+            widgets.gradient_map(model, (1, 8, 8))
+
+    def test_model_flag_restored(self):
+        model = widgets.conv_stack(widgets.ExplorerSettings())
+        model.train()
+        widgets.gradient_map(model, (1, 16, 16))
+        assert model.training
+
+    def test_bad_input_shape(self):
+        with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+            widgets.gradient_map(nn.Conv2d(1, 1, 3), (16, 16))
+        with pytest.raises(TypeError):
+            widgets.gradient_map(lambda x: x, (1, 8, 8))
+
+
+SETTINGS = [
+    widgets.ExplorerSettings(),
+    widgets.ExplorerSettings(pool=True, input_size=30),
+    widgets.ExplorerSettings(kernel_size=5, stride=2, padding=2, dilation=1, depth=3, input_size=33),
+    widgets.ExplorerSettings(kernel_size=3, stride=1, padding=0, dilation=2, depth=4, input_size=20),
+    widgets.ExplorerSettings(kernel_size=7, stride=3, padding=1, dilation=1, depth=3, pool=True, input_size=40),
+]
+
+
+class TestMeasureStack:
+    @pytest.mark.parametrize("s", SETTINGS, ids=lambda s: s.label())
+    def test_sizes_match_pytorch_layers(self, s):
+        m = widgets.measure_stack(s)
+        assert m.sizes == _torch_sizes(s)
+        n_layers = s.depth * (2 if s.pool else 1)
+        assert (m.error is None) == (len(m.sizes) == n_layers + 1)
+        assert m.output_size == (None if m.error else m.sizes[-1])
+
+    @pytest.mark.parametrize("s", SETTINGS, ids=lambda s: s.label())
+    def test_fields_match_arch_gradient_measurement(self, s):
+        """Compare with dlcourse.arch.empirical_receptive_field on random-weight layers
+        (average pooling so every pixel of a window gets gradient)."""
+        m = widgets.measure_stack(s)
+        assert not m.cut
+        torch.manual_seed(0)
+        model = widgets.conv_stack(s, pool="avg")
+        for i, field in enumerate(m.receptive_fields[1:], start=1):
+            size = max(64, 2 * field + 8)
+            assert arch.empirical_receptive_field(model[:i], (1, size, size)) == (field, field)
+
+    def test_growth_three_3x3_and_pooling(self):
+        assert widgets.measure_stack(widgets.ExplorerSettings()).receptive_fields == [1, 3, 5, 7]
+        # a 2/2 pool after each conv: the field grows by 1 at the first pool, then twice as fast
+        assert widgets.measure_stack(widgets.ExplorerSettings(depth=2, pool=True)).receptive_fields == [1, 3, 4, 8, 10]
+
+    def test_impossible_size_is_reported_with_the_layer(self):
+        m = widgets.measure_stack(widgets.ExplorerSettings(kernel_size=5, padding=0, depth=4, input_size=12))
+        assert m.error is not None and m.error.startswith("conv3")
+        assert m.sizes == [12, 8, 4] and m.output_size is None
+        assert m.receptive_fields == [1, 5, 9, 13, 17], "fields are measured on a canvas, not on the small input"
+
+    def test_huge_field_is_cut_not_an_error(self):
+        s = widgets.ExplorerSettings(kernel_size=7, stride=3, padding=0, dilation=3, depth=6, pool=True, input_size=8)
+        m = widgets.measure_stack(s)
+        assert m.cut and m.error is not None
+        assert all(b > a for a, b in zip(m.receptive_fields, m.receptive_fields[1:]))
+
+
+class TestDrawAndExplorer:
+    def test_draw_returns_a_labelled_figure(self):
+        fig = widgets.draw_explorer(pool=True, input_size=30)
+        try:
+            assert isinstance(fig, Figure)
+            axes = fig.axes
+            assert len(axes) == 2
+            for ax in axes:
+                assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+            assert "22x22" in axes[0].get_title()
+            assert "output 3 px" in axes[1].get_title()
+        finally:
+            matplotlib.pyplot.close(fig)
+
+    def test_draw_marks_an_impossible_stack(self):
+        fig = widgets.draw_explorer(kernel_size=5, stride=2, depth=4, padding=0, input_size=20)
+        try:
+            assert "cannot run" in fig.axes[1].get_title()
+        finally:
+            matplotlib.pyplot.close(fig)
+
+    def test_draw_rejects_unknown_settings(self):
+        with pytest.raises(TypeError):
+            widgets.draw_explorer(kernel=3)
+
+    def test_static_in_fast_mode_and_outside_a_kernel(self, monkeypatch):
+        monkeypatch.setenv("DLCOURSE_FAST", "1")
+        out = widgets.explorer(depth=2)
+        assert isinstance(out, Figure)
+        matplotlib.pyplot.close(out)
+        monkeypatch.setenv("DLCOURSE_FAST", "0")
+        out = widgets.explorer(depth=2)  # pytest has no IPython kernel
+        assert isinstance(out, Figure)
+        matplotlib.pyplot.close(out)
+
+    def test_live_explorer_redraws_and_has_a_png_fallback(self):
+        pytest.importorskip("ipywidgets")
+        ex = widgets.explorer(widgets.ExplorerSettings(depth=2), static=False)
+        assert isinstance(ex, widgets.Explorer)
+        first = ex._png
+        assert first.startswith(b"\x89PNG")
+        ex.controls["kernel_size"].value = 5  # a change redraws
+        assert ex.settings.kernel_size == 5 and ex._png != first
+        bundle = ex._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in bundle
+        assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+        assert "kernel" not in bundle["text/plain"] or "5x5" in bundle["text/plain"]
+        # an invalid combination shows a message instead of raising inside the callback
+        ex.controls["input_size"].value = 4
+        ex.controls["kernel_size"].value = 7
+        assert ex.settings.kernel_size == 7
+
+    def test_no_analytic_formulas_in_the_module(self):
+        """DESIGN rule 3: the explorer measures; the arithmetic is the students' job."""
+        src = inspect.getsource(widgets)
+        for forbidden in ("// stride", "/ stride", "+ 2 * padding", "2 * settings.padding", "dilation * (",
+                          "kernel_size - 1) *"):
+            assert forbidden not in src, f"widgets.py contains an analytic formula ({forbidden!r})"
+
+
+# --------------------------------------------------------------------------- rules
+def _vgg_like() -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(), nn.Linear(16 * 8 * 8, 10))
+
+
+def _bad() -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(1, 8, 7, stride=2), nn.ReLU(), nn.MaxPool2d(3, 3), nn.Conv2d(8, 8, 5), nn.ReLU(),
+                         nn.AvgPool2d(4), nn.Flatten())
+
+
+class TestRules:
+    def test_good_network_passes_every_rule(self):
+        findings = rules.check_design(_vgg_like(), (1, 32, 32))
+        assert [f.rule for f in findings] == list(rules.RULES)
+        assert all(f.status == "ok" for f in findings), rules.format_findings(findings)
+
+    def test_bad_network_breaks_the_rules_it_breaks(self):
+        findings = rules.check_design(_bad(), (1, 63, 63))
+        s = rules.summarize(findings)
+        assert s == {"input-even": "warn", "small-kernels": "warn", "stride-1": "warn", "same-padding": "warn",
+                     "pool-2x2": "warn"}
+        by_layer = {(f.rule, f.layer): f for f in findings}
+        assert ("small-kernels", "0") in by_layer and ("stride-1", "0") in by_layer
+        assert by_layer[("pool-2x2", "2")].status == "note"  # 3/3 max-pool: allowed with care
+        assert by_layer[("pool-2x2", "5")].status == "warn"  # 4x4 window
+        assert "padding=2" in by_layer[("same-padding", "3")].message
+        # the 3/3 pool gets 29x29: 29 = 3*9 + 2, its last two rows are never read
+        assert "29x29" in by_layer[("input-even", "2")].message
+
+    @pytest.mark.parametrize("size,dropped", [(32, False), (30, True), (28, True), (31, True)])
+    def test_floor_detection_matches_pytorch(self, size, dropped):
+        """Three 2/2 pools: a side that is not divisible by 8 drops pixels somewhere."""
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.MaxPool2d(2, 2), nn.MaxPool2d(2, 2), nn.MaxPool2d(2, 2))
+        findings = rules.check_design(model, (1, size, size))
+        layer_warnings = [f for f in findings if f.rule == "input-even" and f.layer]
+        assert bool(layer_warnings) == dropped
+        # oracle: a pool drops pixels exactly when its input side is odd
+        x, odd = torch.zeros(1, 1, size, size), []
+        for i, layer in enumerate(model):
+            if isinstance(layer, nn.MaxPool2d) and x.shape[-1] % 2:
+                odd.append(str(i))
+            x = layer(x)
+        assert sorted(f.layer for f in layer_warnings) == odd
+
+    def test_floored_strided_conv_is_found(self):
+        # 3x3, stride 2, no padding on 8 pixels: windows start at 0, 2, 4 -> pixel 7 unused
+        findings = rules.check_design(nn.Sequential(nn.Conv2d(1, 1, 3, stride=2)), (1, 8, 8))
+        assert any(f.rule == "input-even" and f.layer == "0" for f in findings)
+        findings = rules.check_design(nn.Sequential(nn.Conv2d(1, 1, 3, stride=2)), (1, 9, 9))
+        assert not any(f.rule == "input-even" and f.layer == "0" for f in findings)
+
+    def test_model_state_and_hooks_restored(self):
+        model = _vgg_like().train()
+        rules.check_design(model, (1, 32, 32))
+        assert model.training and all(m.training for m in model.modules())
+        assert all(not m._forward_hooks for m in model.modules())
+
+    def test_bad_input(self):
+        with pytest.raises(TypeError):
+            rules.check_design("vgg", (1, 32, 32))
+        with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+            rules.check_design(_vgg_like(), (32, 32))
+        with pytest.raises(ValueError, match="positive ints"):
+            rules.check_design(_vgg_like(), (1, 32, 0))
+        with pytest.raises(ValueError, match="cannot run"):
+            rules.check_design(_vgg_like(), (1, 28, 28))  # Linear expects 16*8*8 features
+        with pytest.raises(ValueError, match="unknown rule"):
+            rules.Finding("big-kernels", "ok", "", "")
+        with pytest.raises(ValueError, match="status"):
+            rules.Finding("stride-1", "bad", "", "")
+
+    def test_format_and_table(self):
+        good, bad = rules.check_design(_vgg_like(), (1, 32, 32)), rules.check_design(_bad(), (1, 63, 63))
+        text = rules.format_findings(bad)
+        assert text.count("[WARN]") == sum(f.status == "warn" for f in bad)
+        table = rules.findings_table({"vgg": good, "bad": bad})
+        rows = {ln.split()[0]: ln.split()[1:] for ln in table.splitlines()[2:]}
+        assert rows["stride-1"] == ["ok", "warn"]
+        with pytest.raises(TypeError):
+            rules.format_findings(["not a finding"])
