@@ -181,7 +181,7 @@ def test_small_variants_train_and_keep_shapes(build):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss) < first, "a small model should fit 6 images"
+    assert loss.item() < first, "a small model should fit 6 images"
     with pytest.raises(ValueError, match="width"):
         build(width=0)
     with pytest.raises(ValueError, match="in_channels"):
@@ -212,3 +212,31 @@ def test_zoo_gives_away_no_assignment_block():
         for banned in ("lenet", "lenet5", "inception", "basicblock", "basic_block", "denseblock", "dense_block",
                        "transition"):
             assert banned not in names, f"{mod.__name__} exposes {banned}"
+
+
+# ----------------------------------------------------------------------------- arch: copy_weights
+def test_copy_weights_by_order_and_shape():
+    torch.manual_seed(0)
+    src = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4))
+    src[1].running_mean.normal_()
+
+    class Mine(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, bias=False)
+            self.norm = nn.BatchNorm2d(4)
+
+        def forward(self, x):
+            return self.norm(self.conv(x))
+
+    dst = Mine()
+    pairs = arch.copy_weights(src, dst)
+    assert pairs[0] == ("0.weight", "conv.weight") and ("1.running_var", "norm.running_var") in pairs
+    x = torch.rand(2, 3, 6, 6)
+    torch.testing.assert_close(dst.eval()(x), src.eval()(x))
+    with pytest.raises(ValueError, match="different numbers"):
+        arch.copy_weights(src, nn.Conv2d(3, 4, 3))
+    with pytest.raises(ValueError, match=r"shape mismatch.*0.weight\[4, 3, 3, 3\]"):
+        arch.copy_weights(src, nn.Sequential(nn.Conv2d(3, 4, 1, bias=False), nn.BatchNorm2d(4)))
+    with pytest.raises(TypeError, match="nn.Module"):
+        arch.copy_weights(src, {"a": 1})

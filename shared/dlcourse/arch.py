@@ -29,6 +29,7 @@ __all__ = [
     "compare_models",
     "format_summaries",
     "on_meta",
+    "copy_weights",
 ]
 
 
@@ -231,14 +232,14 @@ def compare_models(models: Mapping[str, nn.Module], input_shape: Sequence[int] |
 
 
 def format_summaries(summaries: Sequence[ModelSummary]) -> str:
-    """A plain-text table: parameters, MMACs and activation MiB per image, one line per model."""
+    """A plain-text table: parameters, MMACs, activation and weight MiB per image, one line per model."""
     if not summaries:
         raise ValueError("no summaries to format")
-    header = f"{'model':16s} {'input':14s} {'params':>13s} {'GMACs':>8s} {'act. MiB':>9s} {'weights MiB':>12s}"
+    header = f"{'model':18s} {'input':12s} {'params':>13s} {'MMACs':>11s} {'act. MiB':>9s} {'weights MiB':>11s}"
     lines = [header, "-" * len(header)]
     for s in summaries:
-        lines.append(f"{s.name[:16]:16s} {'x'.join(map(str, s.input_shape)):14s} {s.params:13,d} {s.macs / 1e9:8.3f} "
-                     f"{s.activation_bytes / 2**20:9.1f} {s.param_bytes / 2**20:12.1f}")
+        lines.append(f"{s.name[:18]:18s} {'x'.join(map(str, s.input_shape)):12s} {s.params:13,d} {s.macs / 1e6:11,.1f} "
+                     f"{s.activation_bytes / 2**20:9.2f} {s.param_bytes / 2**20:11.2f}")
     return "\n".join(lines)
 
 
@@ -257,3 +258,44 @@ def on_meta(build: Callable[[], nn.Module]) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"build() must return an nn.Module, got {type(model).__name__}")
     return model
+
+
+def copy_weights(src: nn.Module, dst: nn.Module) -> list[tuple[str, str]]:
+    """Copy every parameter and buffer of ``src`` into ``dst``, matched by order and shape.
+
+    Two implementations of the same layer (e.g. your own block and torchvision's) usually differ in
+    attribute names but register their tensors in the same order; this pairs them up in that order
+    (``num_batches_tracked`` counters are skipped) and copies the values in place, so the two
+    modules can be compared numerically.
+
+    Returns:
+        the ``(src_name, dst_name)`` pairs that were copied.
+
+    Raises:
+        ValueError: when the number of tensors or a shape differs, listing both sides so the
+            mismatched layer (wrong order, missing ``bias=False``, BatchNorm on the wrong side of a
+            convolution, ...) can be found.
+    """
+    for name, m in (("src", src), ("dst", dst)):
+        if not isinstance(m, nn.Module):
+            raise TypeError(f"{name} must be an nn.Module, got {type(m).__name__}")
+
+    def tensors(m: nn.Module) -> list[tuple[str, torch.Tensor]]:
+        return [(k, v) for k, v in m.state_dict(keep_vars=True).items() if not k.endswith("num_batches_tracked")]
+
+    a, b = tensors(src), tensors(dst)
+
+    def listing(items: list[tuple[str, torch.Tensor]]) -> str:
+        return ", ".join(f"{k}{list(v.shape)}" for k, v in items)
+
+    if len(a) != len(b):
+        raise ValueError(f"the modules hold different numbers of parameters/buffers ({len(a)} vs {len(b)}).\n"
+                         f"  src: {listing(a)}\n  dst: {listing(b)}")
+    for (ka, va), (kb, vb) in zip(a, b):
+        if va.shape != vb.shape:
+            raise ValueError(f"shape mismatch: src {ka}{list(va.shape)} vs dst {kb}{list(vb.shape)} "
+                             f"(tensors are matched in registration order).\n  src: {listing(a)}\n  dst: {listing(b)}")
+    with torch.no_grad():
+        for (_, va), (_, vb) in zip(a, b):
+            vb.copy_(va)
+    return [(ka, kb) for (ka, _), (kb, _) in zip(a, b)]
