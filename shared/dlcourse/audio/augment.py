@@ -1,0 +1,412 @@
+"""Augmentations and filters for spoken words (torchaudio.functional where it has them).
+
+Waveform operations take ``wave: (..., T)`` float tensors (a clip ``(T,)`` or a batch ``(N, T)``)
+and return the same shape unless stated otherwise:
+
+* :func:`time_shift`, :func:`gain`, :func:`add_noise` (white or given noise at an SNR in dB,
+  computed from *powers*), :func:`speed` (resampling: pitch and duration change together),
+  :func:`tempo` (phase vocoder: duration changes, pitch does not);
+* :func:`lowpass`, :func:`highpass`, :func:`bandpass`, :func:`telephone` (300-3400 Hz):
+  cascaded RBJ biquads from ``torchaudio.functional``;
+* :func:`reverb`: convolution with a synthetic exponentially decaying room response;
+* :class:`SpecAugment`: frequency and time masks on (normalized) log-mel features, applied
+  on the fly in training mode;
+* :class:`AugmentConfig` + :func:`random_variants`: the random chains that the on-disk cache
+  precomputes, K per clip, reproducible from a seed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "signal_power",
+    "snr_db",
+    "time_shift",
+    "gain",
+    "add_noise",
+    "speed",
+    "tempo",
+    "lowpass",
+    "highpass",
+    "bandpass",
+    "telephone",
+    "impulse_response",
+    "reverb",
+    "SpecAugment",
+    "AugmentConfig",
+    "FILTERS",
+    "random_variants",
+]
+
+
+def _check_wave(wave) -> None:
+    if not torch.is_tensor(wave) or not wave.is_floating_point():
+        raise TypeError(f"wave must be a floating-point torch.Tensor (..., T), got {type(wave).__name__}")
+    if wave.ndim == 0 or wave.shape[-1] == 0:
+        raise ValueError(f"wave must be (..., T) with T > 0, got shape {tuple(wave.shape)}")
+
+
+def _check_rate(sample_rate) -> None:
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise ValueError(f"sample_rate must be a positive int (Hz), got {sample_rate!r}")
+
+
+def signal_power(wave: torch.Tensor) -> torch.Tensor:
+    """Mean power ``mean(x**2)`` over the last axis: ``(..., T) -> (...)``."""
+    _check_wave(wave)
+    return wave.pow(2).mean(dim=-1)
+
+
+def snr_db(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+    """Signal-to-noise ratio of ``noisy`` against ``clean`` in dB: ``10 log10(P_clean / P_(noisy - clean))``.
+
+    ``clean, noisy: (..., T)`` -> ``(...)``.
+    """
+    _check_wave(clean)
+    if noisy.shape != clean.shape:
+        raise ValueError(f"clean {tuple(clean.shape)} and noisy {tuple(noisy.shape)} must have the same shape")
+    return 10 * torch.log10(signal_power(clean) / signal_power(noisy - clean))
+
+
+def time_shift(wave: torch.Tensor, shift: int, *, mode: str = "zero") -> torch.Tensor:
+    """Shift ``wave: (..., T)`` by ``shift`` samples (positive = later).
+
+    ``mode="zero"`` fills the gap with silence; ``"roll"`` wraps the samples around.
+    """
+    _check_wave(wave)
+    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)):
+        raise TypeError(f"shift must be an int number of samples, got {type(shift).__name__}")
+    if mode not in ("zero", "roll"):
+        raise ValueError(f"mode must be 'zero' or 'roll', got {mode!r}")
+    shift = int(shift)
+    if mode == "roll":
+        return torch.roll(wave, shift, dims=-1)
+    t = wave.shape[-1]
+    out = torch.zeros_like(wave)
+    if abs(shift) >= t:
+        return out
+    if shift >= 0:
+        out[..., shift:] = wave[..., : t - shift]
+    else:
+        out[..., :shift] = wave[..., -shift:]
+    return out
+
+
+def gain(wave: torch.Tensor, db: float | torch.Tensor) -> torch.Tensor:
+    """Multiply the amplitude by ``10 ** (db / 20)``; ``db`` is a number or ``(N,)`` for a batch ``(N, T)``."""
+    _check_wave(wave)
+    db = torch.as_tensor(db, dtype=wave.dtype, device=wave.device)
+    return wave * (10 ** (db / 20)).unsqueeze(-1) if db.ndim else wave * 10 ** (db / 20)
+
+
+def add_noise(wave: torch.Tensor, snr: float | torch.Tensor, *, noise: torch.Tensor | None = None,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """Add ``noise`` (default white Gaussian) scaled so that ``10 log10(P_wave / P_noise) = snr`` dB.
+
+    Args:
+        wave: ``(..., T)``.
+        snr: dB, a number or a tensor of shape ``wave.shape[:-1]`` (one SNR per clip).
+        noise: ``(..., T)`` broadcastable to ``wave``; any level (it is rescaled).
+
+    The scaling uses powers (squared amplitudes), so 20 dB means the noise has 1/100 of the
+    signal's power (1/10 of its RMS). Uses ``torchaudio.functional.add_noise``.
+    """
+    import torchaudio.functional as AF
+
+    _check_wave(wave)
+    if noise is None:
+        noise = torch.randn(wave.shape, generator=generator, dtype=wave.dtype)
+    elif noise.shape[-1] != wave.shape[-1]:
+        raise ValueError(f"noise has {noise.shape[-1]} samples but wave has {wave.shape[-1]}")
+    noise = noise.to(wave.dtype).expand_as(wave)
+    snr_t = torch.as_tensor(snr, dtype=wave.dtype).expand(wave.shape[:-1])
+    if wave.ndim == 1:
+        return AF.add_noise(wave[None], noise[None], snr_t.reshape(1))[0]
+    return AF.add_noise(wave, noise, snr_t.contiguous())
+
+
+def _fit_center(x: torch.Tensor, length: int) -> torch.Tensor:
+    t = x.shape[-1]
+    if t == length:
+        return x
+    if t > length:
+        start = (t - length) // 2
+        return x[..., start:start + length]
+    before = (length - t) // 2
+    return torch.nn.functional.pad(x, (before, length - t - before))
+
+
+def speed(wave: torch.Tensor, sample_rate: int, factor: float, *, keep_length: bool = True) -> torch.Tensor:
+    """Play ``wave: (..., T)`` ``factor`` times faster by resampling (pitch rises with it).
+
+    With ``keep_length`` the result is centre-cropped or zero-padded back to ``T`` samples;
+    otherwise it has about ``T / factor`` samples. Uses ``torchaudio.functional.speed``.
+    """
+    import torchaudio.functional as AF
+
+    _check_wave(wave)
+    _check_rate(sample_rate)
+    if not 0.5 <= factor <= 2.0:
+        raise ValueError(f"factor must be in [0.5, 2] (a speed ratio), got {factor}")
+    if factor == 1.0:
+        return wave.clone()
+    out, _ = AF.speed(wave, sample_rate, float(factor))
+    return _fit_center(out, wave.shape[-1]) if keep_length else out
+
+
+def tempo(wave: torch.Tensor, factor: float, *, n_fft: int = 256, hop_length: int = 64,
+          keep_length: bool = True) -> torch.Tensor:
+    """Change the duration of ``wave: (..., T)`` by ``1 / factor`` at constant pitch (phase vocoder).
+
+    Uses ``torch.stft`` + ``torchaudio.functional.phase_vocoder`` + ``torch.istft``.
+    """
+    import torchaudio.functional as AF
+
+    _check_wave(wave)
+    if not 0.5 <= factor <= 2.0:
+        raise ValueError(f"factor must be in [0.5, 2] (a tempo ratio), got {factor}")
+    t = wave.shape[-1]
+    window = torch.hann_window(n_fft, dtype=wave.dtype)
+    flat = wave.reshape(-1, t)
+    spec = torch.stft(flat, n_fft, hop_length, window=window, return_complex=True)
+    advance = torch.linspace(0, math.pi * hop_length, n_fft // 2 + 1, dtype=wave.dtype)[..., None]
+    stretched = AF.phase_vocoder(spec, float(factor), advance)
+    out = torch.istft(stretched, n_fft, hop_length, window=window, length=int(round(t / factor)))
+    out = out.reshape(*wave.shape[:-1], out.shape[-1])
+    return _fit_center(out, t) if keep_length else out
+
+
+def _check_cutoff(sample_rate: int, *freqs: float) -> None:
+    _check_rate(sample_rate)
+    for f in freqs:
+        if not 0 < f < sample_rate / 2:
+            raise ValueError(f"cutoff {f} Hz must be between 0 and the Nyquist frequency {sample_rate / 2:g} Hz")
+
+
+def lowpass(wave: torch.Tensor, sample_rate: int, cutoff: float, *, order: int = 4) -> torch.Tensor:
+    """Butterworth-like low-pass of even ``order`` (cascaded 2nd-order RBJ biquads, -3 dB at ``cutoff``)."""
+    import torchaudio.functional as AF
+
+    _check_wave(wave)
+    _check_cutoff(sample_rate, cutoff)
+    for q in _butterworth_qs(order):
+        wave = AF.lowpass_biquad(wave, sample_rate, cutoff, Q=q)
+    return wave
+
+
+def highpass(wave: torch.Tensor, sample_rate: int, cutoff: float, *, order: int = 4) -> torch.Tensor:
+    """Butterworth-like high-pass of even ``order`` (cascaded RBJ biquads, -3 dB at ``cutoff``)."""
+    import torchaudio.functional as AF
+
+    _check_wave(wave)
+    _check_cutoff(sample_rate, cutoff)
+    for q in _butterworth_qs(order):
+        wave = AF.highpass_biquad(wave, sample_rate, cutoff, Q=q)
+    return wave
+
+
+def _butterworth_qs(order: int) -> list[float]:
+    """Q factors of the biquad sections of a Butterworth filter of even ``order``."""
+    if isinstance(order, bool) or not isinstance(order, int) or order < 2 or order % 2:
+        raise ValueError(f"order must be an even int >= 2, got {order!r}")
+    return [1 / (2 * math.cos(math.pi * (2 * k + 1) / (2 * order))) for k in range(order // 2)]
+
+
+def bandpass(wave: torch.Tensor, sample_rate: int, low: float, high: float, *, order: int = 4) -> torch.Tensor:
+    """Keep ``low`` .. ``high`` Hz: a high-pass at ``low`` then a low-pass at ``high`` (each of ``order``)."""
+    _check_cutoff(sample_rate, low, high)
+    if not low < high:
+        raise ValueError(f"need low < high, got low={low}, high={high}")
+    return lowpass(highpass(wave, sample_rate, low, order=order), sample_rate, high, order=order)
+
+
+def telephone(wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """The telephone band, 300-3400 Hz (needs ``sample_rate > 6800``)."""
+    return bandpass(wave, sample_rate, 300.0, 3400.0)
+
+
+def impulse_response(sample_rate: int, rt60: float, *, generator: torch.Generator | None = None,
+                     direct: float = 1.0) -> torch.Tensor:
+    """A synthetic room response ``(L,)``, ``L = rt60 * sample_rate``: a direct path plus Gaussian
+    noise whose amplitude decays by 60 dB in ``rt60`` seconds; unit energy."""
+    _check_rate(sample_rate)
+    if not 0 < rt60 <= 3:
+        raise ValueError(f"rt60 must be in (0, 3] seconds, got {rt60}")
+    n = max(2, int(rt60 * sample_rate))
+    t = torch.arange(n) / sample_rate
+    ir = torch.randn(n, generator=generator) * torch.exp(-math.log(1000) * t / rt60) * 0.1
+    ir[0] = direct
+    return ir / ir.norm()
+
+
+def reverb(wave: torch.Tensor, sample_rate: int, rt60: float = 0.3, *, ir: torch.Tensor | None = None,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    """Convolve ``wave: (..., T)`` with a room response (``ir: (L,)`` or ``(..., L)``, else
+    :func:`impulse_response`), keep the first ``T`` samples and the input's power."""
+    _check_wave(wave)
+    if ir is None:
+        ir = impulse_response(sample_rate, rt60, generator=generator)
+    ir = ir.to(wave.dtype)
+    t = wave.shape[-1]
+    # FFT convolution at a power-of-two length (torchaudio's fftconvolve uses T + L - 1, often slow).
+    n = 1 << (t + ir.shape[-1] - 2).bit_length()
+    out = torch.fft.irfft(torch.fft.rfft(wave, n) * torch.fft.rfft(ir, n), n)[..., :t]
+    scale = torch.sqrt(signal_power(wave) / signal_power(out).clamp_min(1e-20))
+    return out * scale.unsqueeze(-1) if wave.ndim > 1 else out * scale
+
+
+class SpecAugment(nn.Module):
+    """Frequency and time masks (Park et al., 2019) on features ``(N, n_mels, frames)`` or ``(N, 1, n_mels, frames)``.
+
+    Active only in training mode (``model.train()``); in eval mode it returns its input. Each
+    item gets its own masks (``torchaudio.functional.mask_along_axis_iid``) filled with
+    ``mask_value``: use it on normalized features, where 0 is the average.
+    """
+
+    def __init__(self, freq_masks: int = 2, freq_width: int = 6, time_masks: int = 2, time_width: int = 10,
+                 mask_value: float = 0.0):
+        super().__init__()
+        for name, v in (("freq_masks", freq_masks), ("freq_width", freq_width), ("time_masks", time_masks),
+                        ("time_width", time_width)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {v!r}")
+        self.freq_masks, self.freq_width = freq_masks, freq_width
+        self.time_masks, self.time_width = time_masks, time_width
+        self.mask_value = float(mask_value)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import torchaudio.functional as AF
+
+        if not self.training:
+            return x
+        if x.ndim not in (3, 4):
+            raise ValueError(f"features must be (N, n_mels, frames) or (N, 1, n_mels, frames), got {tuple(x.shape)}")
+        y = x if x.ndim == 4 else x.unsqueeze(1)
+        for _ in range(self.freq_masks):
+            y = AF.mask_along_axis_iid(y, self.freq_width, self.mask_value, axis=2)
+        for _ in range(self.time_masks):
+            y = AF.mask_along_axis_iid(y, self.time_width, self.mask_value, axis=3)
+        return y if x.ndim == 4 else y.squeeze(1)
+
+    def extra_repr(self) -> str:
+        return (f"freq_masks={self.freq_masks}, freq_width={self.freq_width}, time_masks={self.time_masks}, "
+                f"time_width={self.time_width}")
+
+
+#: the filters a random variant can go through (None = unfiltered)
+FILTERS = ("none", "telephone", "lowpass", "highpass")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """How the random variants of a clip are drawn (part of the cache key).
+
+    Each variant applies, in order: speed (prob. ``p_speed``, factor from ``speeds``), a filter
+    (one of :data:`FILTERS` with ``filter_probs``; low-pass at ``lowpass_hz``, high-pass at
+    ``highpass_hz``, Butterworth of ``filter_order``), reverberation (prob. ``p_reverb``, RT60 in ``rt60``), gain (dB uniform in
+    ``gain_db``), white noise (prob. ``p_noise``, SNR uniform in ``snr_db``) and a time shift
+    (uniform in ``±shift_s`` seconds).
+    """
+
+    shift_s: float = 0.1
+    gain_db: tuple[float, float] = (-6.0, 6.0)
+    p_noise: float = 0.8
+    snr_db: tuple[float, float] = (10.0, 30.0)
+    p_speed: float = 0.5
+    speeds: tuple[float, ...] = (0.9, 0.95, 1.05, 1.1)
+    filter_probs: tuple[float, float, float, float] = (0.55, 0.15, 0.15, 0.15)
+    lowpass_hz: float = 2000.0
+    highpass_hz: float = 400.0
+    filter_order: int = 2
+    p_reverb: float = 0.25
+    rt60: tuple[float, float] = (0.1, 0.4)
+
+    def __post_init__(self) -> None:
+        for name in ("p_noise", "p_speed", "p_reverb"):
+            p = getattr(self, name)
+            if not 0 <= p <= 1:
+                raise ValueError(f"AugmentConfig.{name} must be a probability in [0, 1], got {p}")
+        if len(self.filter_probs) != len(FILTERS) or abs(sum(self.filter_probs) - 1) > 1e-6 or \
+                min(self.filter_probs) < 0:
+            raise ValueError(f"filter_probs must be {len(FILTERS)} probabilities for {FILTERS} that sum to 1, "
+                             f"got {self.filter_probs}")
+        if not self.speeds or not all(0.5 <= s <= 2 for s in self.speeds):
+            raise ValueError(f"speeds must be non-empty factors in [0.5, 2], got {self.speeds}")
+        for name in ("gain_db", "snr_db", "rt60"):
+            lo, hi = getattr(self, name)
+            if lo > hi:
+                raise ValueError(f"AugmentConfig.{name} must be (low, high) with low <= high, got {(lo, hi)}")
+        _butterworth_qs(self.filter_order)
+        if self.shift_s < 0:
+            raise ValueError(f"shift_s must be >= 0, got {self.shift_s}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _apply_filter(x: torch.Tensor, name: str, sample_rate: int, cfg: AugmentConfig) -> torch.Tensor:
+    order = cfg.filter_order
+    if name == "telephone":
+        return bandpass(x, sample_rate, 300.0, min(3400.0, 0.42 * sample_rate), order=order)
+    if name == "lowpass":
+        return lowpass(x, sample_rate, min(cfg.lowpass_hz, 0.45 * sample_rate), order=order)
+    if name == "highpass":
+        return highpass(x, sample_rate, cfg.highpass_hz, order=order)
+    return x
+
+
+@torch.no_grad()
+def random_variants(waves: torch.Tensor, sample_rate: int, config: AugmentConfig, rng: np.random.Generator
+                    ) -> torch.Tensor:
+    """One random augmentation chain per row of ``waves: (N, T)``; returns ``(N, T)``.
+
+    Every random choice comes from ``rng`` (a NumPy generator), so the same seed gives the same
+    variants. Rows that draw the same speed factor / filter are processed together (batched).
+    """
+    _check_wave(waves)
+    if waves.ndim != 2:
+        raise ValueError(f"waves must be (N, T), got shape {tuple(waves.shape)}")
+    if not isinstance(config, AugmentConfig):
+        raise TypeError(f"config must be an AugmentConfig, got {type(config).__name__}")
+    n, t = waves.shape
+    x = waves.clone()
+    # Speed: group rows by factor.
+    factors = np.where(rng.random(n) < config.p_speed, rng.choice(np.array(config.speeds), n), 1.0)
+    for f in np.unique(factors):
+        if f != 1.0:
+            rows = np.flatnonzero(factors == f)
+            x[rows] = speed(x[rows], sample_rate, float(f))
+    # Filters: group rows by filter.
+    which = rng.choice(len(FILTERS), n, p=np.asarray(config.filter_probs))
+    for k in np.unique(which):
+        if FILTERS[k] != "none":
+            rows = np.flatnonzero(which == k)
+            x[rows] = _apply_filter(x[rows], FILTERS[k], sample_rate, config)
+    # Reverberation: one room per row, convolved as a batch.
+    rev = np.flatnonzero(rng.random(n) < config.p_reverb)
+    if rev.size:
+        g = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        rt = rng.uniform(*config.rt60, size=rev.size)
+        length = int(config.rt60[1] * sample_rate)
+        irs = torch.stack([torch.nn.functional.pad(impulse_response(sample_rate, float(r), generator=g),
+                                                   (0, length - int(r * sample_rate))) for r in rt])
+        x[rev] = reverb(x[rev], sample_rate, ir=irs)
+    # Gain and noise (vectorized), then the time shift.
+    x = gain(x, torch.from_numpy(rng.uniform(*config.gain_db, size=n)).float())
+    noisy = np.flatnonzero(rng.random(n) < config.p_noise)
+    if noisy.size:
+        g = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        snr = torch.from_numpy(rng.uniform(*config.snr_db, size=noisy.size)).float()
+        x[noisy] = add_noise(x[noisy], snr, generator=g)
+    max_shift = int(config.shift_s * sample_rate)
+    if max_shift:  # one gather for the whole batch: out[i, j] = x[i, j - shift_i] (zero outside)
+        shifts = torch.from_numpy(rng.integers(-max_shift, max_shift + 1, size=n))
+        src = torch.arange(t)[None] - shifts[:, None]
+        valid = (src >= 0) & (src < t)
+        x = x.gather(1, src.clamp(0, t - 1)) * valid
+    return x

@@ -1,0 +1,192 @@
+"""Log-mel features (torchaudio transforms, batched) and plots of waveform, spectrogram and log-mel.
+
+A spoken word becomes an image: ``wave: (N, T)`` -> ``log_mel: (N, n_mels, frames)`` with
+``frames = 1 + T // hop_length`` (centred STFT frames). The log keeps quiet and loud parts
+of a word on a comparable scale, which is what a small CNN needs.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+__all__ = [
+    "FeatureParams",
+    "LogMel",
+    "log_mel",
+    "stft_db",
+    "plot_waveform",
+    "plot_spectrogram",
+    "plot_log_mel",
+]
+
+
+@dataclass(frozen=True)
+class FeatureParams:
+    """Everything that defines the features (and therefore part of a cache key).
+
+    Attributes:
+        sample_rate: Hz every clip is resampled to.
+        clip_seconds: clips are padded/trimmed to ``round(clip_seconds * sample_rate)`` samples.
+        n_fft: STFT window length (samples); ``hop_length`` the step between frames.
+        n_mels: mel bands between ``f_min`` and ``f_max`` (``None`` = Nyquist).
+        log_floor: added before the log (avoids ``log(0)`` on digital silence).
+    """
+
+    sample_rate: int = 8000
+    clip_seconds: float = 1.0
+    n_fft: int = 256
+    hop_length: int = 80
+    n_mels: int = 40
+    f_min: float = 20.0
+    f_max: float | None = None
+    log_floor: float = 1e-6
+
+    def __post_init__(self) -> None:
+        for name in ("sample_rate", "n_fft", "hop_length", "n_mels"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"FeatureParams.{name} must be a positive int, got {v!r}")
+        if not self.clip_seconds > 0:
+            raise ValueError(f"FeatureParams.clip_seconds must be > 0, got {self.clip_seconds}")
+        nyq = self.sample_rate / 2
+        top = self.f_max if self.f_max is not None else nyq
+        if not 0 <= self.f_min < top <= nyq:
+            raise ValueError(f"need 0 <= f_min < f_max <= sample_rate / 2 = {nyq:g}, got f_min={self.f_min}, "
+                             f"f_max={self.f_max}")
+        if self.hop_length > self.n_fft:
+            raise ValueError(f"hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})")
+
+    @property
+    def clip_samples(self) -> int:
+        return int(round(self.clip_seconds * self.sample_rate))
+
+    @property
+    def n_frames(self) -> int:
+        return 1 + self.clip_samples // self.hop_length
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(n_mels, n_frames)`` of one clip's features."""
+        return (self.n_mels, self.n_frames)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class LogMel(nn.Module):
+    """``wave: (..., T)`` -> natural-log mel power ``(..., n_mels, 1 + T // hop_length)``."""
+
+    def __init__(self, params: FeatureParams = FeatureParams()):
+        super().__init__()
+        import torchaudio.transforms as AT
+
+        if not isinstance(params, FeatureParams):
+            raise TypeError(f"params must be a FeatureParams, got {type(params).__name__}")
+        self.params = params
+        # Spectrogram (complex) + MelScale = MelSpectrogram, with |X|^2 taken from the real and
+        # imaginary parts (faster on CPU than the complex abs() MelSpectrogram uses).
+        self.spec = AT.Spectrogram(n_fft=params.n_fft, hop_length=params.hop_length, power=None, center=True)
+        self.mel = AT.MelScale(n_mels=params.n_mels, sample_rate=params.sample_rate, f_min=params.f_min,
+                               f_max=params.f_max, n_stft=params.n_fft // 2 + 1, norm="slaney", mel_scale="slaney")
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        if not torch.is_tensor(wave) or not wave.is_floating_point():
+            raise TypeError(f"wave must be a floating-point tensor (..., T), got {type(wave).__name__}")
+        if wave.shape[-1] < self.params.n_fft // 2 + 1:
+            raise ValueError(f"wave has {wave.shape[-1]} samples; need at least n_fft // 2 + 1 = "
+                             f"{self.params.n_fft // 2 + 1}")
+        ri = torch.view_as_real(self.spec(wave))
+        power = torch.addcmul(ri[..., 0].square(), ri[..., 1], ri[..., 1])  # re^2 + im^2
+        return torch.log(self.mel(power) + self.params.log_floor)
+
+
+_LOGMEL_CACHE: dict[FeatureParams, LogMel] = {}
+
+
+@torch.no_grad()
+def log_mel(wave: torch.Tensor, params: FeatureParams = FeatureParams()) -> torch.Tensor:
+    """Batched log-mel features: ``wave: (N, T)`` or ``(T,)`` -> ``(N, n_mels, frames)`` or ``(n_mels, frames)``.
+
+    The mel filter bank is built once per ``params`` and reused.
+    """
+    if not torch.is_tensor(wave) or not wave.is_floating_point():
+        raise TypeError(f"wave must be a floating-point tensor (N, T) or (T,), got "
+                        f"{getattr(wave, 'dtype', type(wave).__name__)}")
+    mod = _LOGMEL_CACHE.get(params)
+    if mod is None:
+        mod = _LOGMEL_CACHE[params] = LogMel(params)
+    return mod(wave.to(torch.float32))
+
+
+@torch.no_grad()
+def stft_db(wave: torch.Tensor, n_fft: int = 256, hop_length: int = 64) -> torch.Tensor:
+    """Power spectrogram in dB (re. max): ``wave: (T,)`` -> ``(n_fft // 2 + 1, frames)``."""
+    if not torch.is_tensor(wave) or wave.ndim != 1:
+        raise ValueError(f"wave must be a (T,) tensor, got {getattr(wave, 'shape', type(wave).__name__)}")
+    spec = torch.stft(wave.float(), n_fft, hop_length, window=torch.hann_window(n_fft), return_complex=True)
+    power = spec.abs().pow(2)
+    return 10 * torch.log10(power / power.max().clamp_min(1e-20) + 1e-10)
+
+
+def _ax(ax, figsize=(6, 2.6)):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        return fig, ax
+    return ax.figure, ax
+
+
+def _np(x) -> np.ndarray:
+    return x.detach().cpu().float().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=np.float32)
+
+
+def plot_waveform(wave: torch.Tensor | np.ndarray, sample_rate: int, *, ax=None, title: str = "Waveform") -> Figure:
+    """Plot ``wave: (T,)`` against time in seconds."""
+    w = _np(wave)
+    if w.ndim != 1:
+        raise ValueError(f"wave must be (T,), got shape {w.shape}")
+    fig, ax = _ax(ax)
+    ax.plot(np.arange(w.size) / sample_rate, w, lw=0.6)
+    ax.set_xlim(0, w.size / sample_rate)
+    ax.set_title(title)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("amplitude")
+    return fig
+
+
+def plot_spectrogram(wave: torch.Tensor, sample_rate: int, *, n_fft: int = 256, hop_length: int = 64, ax=None,
+                     title: str = "Spectrogram", vmin: float = -80.0) -> Figure:
+    """Linear-frequency power spectrogram (dB re. the maximum) of ``wave: (T,)``."""
+    spec = _np(stft_db(torch.as_tensor(wave), n_fft, hop_length))
+    fig, ax = _ax(ax)
+    t_end = (spec.shape[1] - 1) * hop_length / sample_rate
+    im = ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=0,
+                   extent=(0, t_end, 0, sample_rate / 2))
+    fig.colorbar(im, ax=ax, label="dB")
+    ax.set_title(title)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    return fig
+
+
+def plot_log_mel(features: torch.Tensor | np.ndarray, params: FeatureParams = FeatureParams(), *, ax=None,
+                 title: str = "Log-mel spectrogram", vmin: float | None = None, vmax: float | None = None) -> Figure:
+    """Show ``features: (n_mels, frames)`` (or ``(1, n_mels, frames)``) with time in seconds."""
+    f = _np(features)
+    if f.ndim == 3 and f.shape[0] == 1:
+        f = f[0]
+    if f.ndim != 2:
+        raise ValueError(f"features must be (n_mels, frames), got shape {f.shape}")
+    fig, ax = _ax(ax)
+    t_end = (f.shape[1] - 1) * params.hop_length / params.sample_rate
+    im = ax.imshow(f, origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax,
+                   extent=(0, t_end, -0.5, f.shape[0] - 0.5))
+    fig.colorbar(im, ax=ax, label="log power")
+    ax.set_title(title)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("mel band")
+    return fig

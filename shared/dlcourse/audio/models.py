@@ -1,0 +1,128 @@
+"""The small baseline CNN of ``python -m dlcourse.audio`` (the model students run and then beat).
+
+``AudioCNN``: per-band normalization (statistics of the training cache, stored as buffers so a
+saved model needs nothing else), SpecAugment masks in training mode, four 3x3 conv blocks
+(BatchNorm, ReLU, 2x2 max-pooling after the first three), the mean over time, and one linear
+layer over (channels x remaining mel bands). About 24,000 parameters with the defaults.
+
+Input ``x: (N, 1, n_mels, frames)`` raw log-mel features; output ``(N, n_classes)`` logits.
+Any number of frames works (the time axis is averaged away).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..training import count_parameters, load_checkpoint, save_checkpoint
+from .augment import SpecAugment
+from .features import FeatureParams
+
+__all__ = ["BandNorm", "AudioCNN", "save_model", "load_model"]
+
+
+class BandNorm(nn.Module):
+    """``(x - mean[band]) / std[band]`` on ``x: (N, 1, n_mels, frames)``; ``mean``/``std`` are buffers."""
+
+    def __init__(self, n_mels: int, mean: Sequence[float] | np.ndarray | None = None,
+                 std: Sequence[float] | np.ndarray | None = None):
+        super().__init__()
+        m = torch.zeros(n_mels) if mean is None else torch.as_tensor(np.asarray(mean), dtype=torch.float32)
+        s = torch.ones(n_mels) if std is None else torch.as_tensor(np.asarray(std), dtype=torch.float32)
+        if m.shape != (n_mels,) or s.shape != (n_mels,):
+            raise ValueError(f"mean and std must be ({n_mels},), got {tuple(m.shape)} and {tuple(s.shape)}")
+        if (s <= 0).any():
+            raise ValueError("std must be positive in every band")
+        self.register_buffer("mean", m.view(1, 1, n_mels, 1))
+        self.register_buffer("std", s.view(1, 1, n_mels, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def _block(c_in: int, c_out: int, pool: bool) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                               nn.ReLU(inplace=True)]
+    if pool:
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers)
+
+
+class AudioCNN(nn.Module):
+    """Small CNN for log-mel spectrograms.
+
+    Args:
+        n_classes: number of words.
+        n_mels: mel bands of the input.
+        channels: output channels of the conv blocks (pooling after all but the last).
+        dropout: before the linear layer.
+        band_mean, band_std: ``(n_mels,)`` statistics for :class:`BandNorm` (e.g. ``cache.band_mean``).
+        spec_augment: masks applied in training mode (``None`` for none).
+    """
+
+    def __init__(self, n_classes: int, n_mels: int = 40, *, channels: Sequence[int] = (16, 24, 32, 40),
+                 dropout: float = 0.1, band_mean=None, band_std=None, spec_augment: SpecAugment | None = None):
+        super().__init__()
+        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
+            raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+        if not channels:
+            raise ValueError("channels must name at least one conv block")
+        n_pool = len(channels) - 1
+        if n_mels < 2 ** n_pool:
+            raise ValueError(f"n_mels={n_mels} is too small for {n_pool} poolings (need >= {2 ** n_pool})")
+        self.config = {"n_classes": n_classes, "n_mels": n_mels, "channels": list(channels), "dropout": dropout}
+        self.norm = BandNorm(n_mels, band_mean, band_std)
+        self.spec_augment = spec_augment if spec_augment is not None else nn.Identity()
+        blocks, c = [], 1
+        for i, c_out in enumerate(channels):
+            blocks.append(_block(c, c_out, pool=i < n_pool))
+            c = c_out
+        self.features = nn.Sequential(*blocks)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(c * (n_mels >> n_pool), n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != 1 or x.shape[2] != self.config["n_mels"]:
+            raise ValueError(f"x must be (N, 1, {self.config['n_mels']}, frames), got {tuple(x.shape)}")
+        h = self.features(self.spec_augment(self.norm(x)))  # (N, C, n_mels / 2^p, frames / 2^p)
+        h = h.mean(dim=3).flatten(1)                          # average over time -> (N, C * bands)
+        return self.classifier(self.dropout(h))
+
+
+def save_model(model: AudioCNN, folder: Path | str, *, class_names: Sequence[str], features: FeatureParams,
+               history=None, **meta: Any) -> Path:
+    """Write ``folder/model.pt`` (weights, via :func:`dlcourse.training.save_checkpoint`) and
+    ``folder/model.json`` (architecture, class names, feature parameters, ``meta``)."""
+    if not isinstance(model, AudioCNN):
+        raise TypeError(f"save_model saves an AudioCNN, got {type(model).__name__}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = model.spec_augment
+    info = {"architecture": model.config, "class_names": list(class_names), "features": features.to_dict(),
+            "spec_augment": spec.extra_repr() if isinstance(spec, SpecAugment) else None,
+            "n_params": count_parameters(model), **meta}
+    save_checkpoint(model, folder / "model.pt", history)
+    tmp = folder / "model.json.tmp"
+    tmp.write_text(json.dumps(info, indent=1))
+    tmp.replace(folder / "model.json")
+    return folder
+
+
+def load_model(folder: Path | str, device: torch.device | str = "cpu") -> tuple[AudioCNN, dict]:
+    """Load what :func:`save_model` wrote; returns ``(model in eval mode, info dict)``."""
+    folder = Path(folder)
+    if not (folder / "model.json").is_file() or not (folder / "model.pt").is_file():
+        raise FileNotFoundError(f"{folder} holds no trained model (model.json + model.pt); run "
+                                f"`python -m dlcourse.audio train ... --out {folder}` first")
+    info = json.loads((folder / "model.json").read_text())
+    arch = info["architecture"]
+    model = AudioCNN(arch["n_classes"], arch["n_mels"], channels=arch["channels"], dropout=arch["dropout"])
+    model.to(device)
+    load_checkpoint(model, folder / "model.pt")
+    model.eval()
+    return model, info
