@@ -1,0 +1,710 @@
+"""Tools for looking inside CNNs: hooks, heat-map metrics and the plots of lecture 4.
+
+Infrastructure only (DESIGN.md rule 3). The methods themselves -- occlusion, saliency,
+CAM / Grad-CAM, embedding extraction with t-SNE -- are what lecture 4 shows in its own cells
+and assignment 3 asks students to write; they are not here. What is here:
+
+* :func:`capture_activations` / :func:`capture_gradients`: context managers that register
+  forward hooks on named layers, put the model in eval mode, and on exit (even on an
+  exception) remove every hook and restore every submodule's train/eval flag.
+* :func:`resolve_layers`, :func:`check_images`, :func:`check_targets`: input checks with
+  clear errors (a layer that is not in the model, a 3-D tensor where a batch is expected,
+  a class index out of range).
+* Heat-map metrics: :func:`pointing_game` (share of images whose heat-map maximum falls in
+  the object's box) and :func:`deletion_curve` (how fast the class probability drops when
+  the pixels a heat map ranks first are deleted; lower area = more faithful).
+* :func:`knn_accuracy` (separability of an embedding) and :func:`filter_roughness`
+  (noise-like filters score about 1, smooth ones near 0).
+* :func:`gap_cnn`: the small global-average-pooling network of the lecture (it has a CAM).
+* Plots (each returns a Figure and never calls ``plt.show()``): feature maps of several
+  layers, filter grids side by side, heat-map grids with boxes, deletion curves, embeddings.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+
+from .plotting import embedding_scatter
+from .training import model_device
+
+__all__ = [
+    "resolve_layers",
+    "check_images",
+    "check_targets",
+    "Captured",
+    "capture_activations",
+    "GradientRecord",
+    "capture_gradients",
+    "normalize_maps",
+    "upsample_maps",
+    "pointing_game_hits",
+    "pointing_game",
+    "DeletionCurve",
+    "deletion_curve",
+    "knn_accuracy",
+    "filter_roughness",
+    "gap_cnn",
+    "plot_layer_activations",
+    "plot_filter_comparison",
+    "plot_heatmap_grid",
+    "plot_deletion_curves",
+    "plot_embeddings",
+]
+
+LayerSpec = str | nn.Module
+_MODES = ("eval", "train", "keep")
+
+
+# --------------------------------------------------------------------------- input checks
+def resolve_layers(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec]) -> dict[str, nn.Module]:
+    """Map layer names (as in ``model.named_modules()``) or submodules to ``{name: module}``.
+
+    Args:
+        model: the network.
+        layers: one name (``"features.3"``), one submodule of ``model``, or a sequence of them.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module`` or a layer is neither a str nor a module.
+        ValueError: no layer given, or a layer is not part of ``model`` (the message lists the
+            model's layer names).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    items = [layers] if isinstance(layers, (str, nn.Module)) else layers
+    if not isinstance(items, Sequence) or isinstance(items, (bytes, bytearray)):
+        raise TypeError(f"layers must be a layer name, a submodule or a list of them, got {type(layers).__name__}")
+    if len(items) == 0:
+        raise ValueError("layers is empty: name at least one layer of the model")
+    named = dict(model.named_modules())
+    by_id = {id(m): n for n, m in named.items()}
+    out: dict[str, nn.Module] = {}
+    for item in items:
+        if isinstance(item, str):
+            if item not in named or item == "":
+                names = [n for n in named if n]
+                shown = ", ".join(names[:40]) + (", ..." if len(names) > 40 else "")
+                raise ValueError(f"layer {item!r} is not in the model; its layers are: {shown}")
+            out[item] = named[item]
+        elif isinstance(item, nn.Module):
+            if id(item) not in by_id:
+                raise ValueError(f"the module {type(item).__name__} given as a layer is not part of the model "
+                                 "(a copy, or a layer of another model?)")
+            name = by_id[id(item)] or type(item).__name__
+            out[name] = item
+        else:
+            raise TypeError(f"each layer must be a name (str) or a submodule, got {type(item).__name__}")
+    return out
+
+
+def check_images(x: Any, *, channels: int | None = None, name: str = "x") -> torch.Tensor:
+    """Check that ``x`` is a floating-point batch ``(N, C, H, W)`` and return it.
+
+    Raises:
+        TypeError: not a tensor, or not floating point.
+        ValueError: not 4-D (a single image ``(C, H, W)`` gets the hint ``x.unsqueeze(0)``),
+            an empty batch, or ``C != channels`` when ``channels`` is given.
+    """
+    if not torch.is_tensor(x):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (N, C, H, W), got {type(x).__name__}")
+    if x.ndim != 4:
+        hint = f": for one image use {name}.unsqueeze(0)" if x.ndim == 3 else ""
+        raise ValueError(f"{name} must be a 4-D batch (N, C, H, W), got shape {tuple(x.shape)}{hint}")
+    if not torch.is_floating_point(x):
+        raise TypeError(f"{name} must be floating point (e.g. float32 in [0, 1]), got {x.dtype}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch (N = 0)")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{name} has {x.shape[1]} channels, expected {channels}")
+    return x
+
+
+def check_targets(target: int | Sequence[int] | torch.Tensor, n: int, num_classes: int) -> torch.Tensor:
+    """Turn ``target`` (one class index, or one per image) into a ``(n,)`` int64 tensor.
+
+    Raises:
+        TypeError: not an int, a sequence of ints or an integer tensor.
+        ValueError: wrong length, or an index outside ``[0, num_classes)``.
+    """
+    if isinstance(target, bool):
+        raise TypeError("target must be a class index (int) or one per image, got a bool")
+    if isinstance(target, (int, np.integer)):
+        t = torch.full((n,), int(target), dtype=torch.long)
+    elif torch.is_tensor(target):
+        if torch.is_floating_point(target) or target.dtype == torch.bool:
+            raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
+        t = target.reshape(-1).long().cpu() if target.ndim <= 1 else None
+        if t is None:
+            raise ValueError(f"target must be an int or a (N,) tensor, got shape {tuple(target.shape)}")
+        if t.numel() == 1 and n > 1:
+            t = t.expand(n).clone()
+    elif isinstance(target, Sequence) and not isinstance(target, str):
+        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in target):
+            raise TypeError("target must be a class index (int) or a sequence of ints")
+        t = torch.tensor(list(target), dtype=torch.long)
+    else:
+        raise TypeError(f"target must be a class index (int), a sequence of ints or a tensor, "
+                        f"got {type(target).__name__}")
+    if t.numel() != n:
+        raise ValueError(f"got {t.numel()} targets for {n} images")
+    bad = (t < 0) | (t >= num_classes)
+    if bad.any():
+        raise ValueError(f"target class {int(t[bad][0])} is out of range: the model has {num_classes} classes "
+                         f"(valid indices 0..{num_classes - 1})")
+    return t
+
+
+# --------------------------------------------------------------------------- hooks
+class Captured(dict):
+    """``{layer name: tensor}`` filled by hooks; a missing entry explains why it is missing."""
+
+    def __init__(self, names: Sequence[str], what: str):
+        super().__init__()
+        self._names = list(names)
+        self._what = what
+
+    def __missing__(self, key: str):
+        if key not in self._names:
+            raise KeyError(f"{key!r} is not one of the captured layers {self._names}")
+        if self._what == "activation":
+            raise KeyError(f"no activation captured for {key!r} yet: run the model inside the `with` block")
+        raise KeyError(f"no gradient reached {key!r}: call backward() (or torch.autograd.grad) on a score that "
+                       "depends on this layer inside the `with` block; a forward pass under torch.no_grad() "
+                       "records no gradient")
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+
+
+def _first_tensor(name: str, output: Any) -> torch.Tensor:
+    if torch.is_tensor(output):
+        return output
+    raise TypeError(f"layer {name!r} returned {type(output).__name__}, not a tensor: capture a layer whose "
+                    "output is a single tensor (e.g. a Conv2d or ReLU)")
+
+
+@contextmanager
+def _hooked(model: nn.Module, mode: str, hooks: Mapping[nn.Module, Any]) -> Iterator[None]:
+    """Register forward hooks, set the mode; on exit remove hooks and restore the flags."""
+    _check_mode(mode)
+    handles = []
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        if mode != "keep":
+            model.train(mode == "train")
+        for module, fn in hooks.items():
+            handles.append(module.register_forward_hook(fn))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+        for m, flag in flags:
+            m.training = flag
+
+
+@contextmanager
+def capture_activations(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec], *, detach: bool = True,
+                        mode: str = "eval") -> Iterator[Captured]:
+    """Record the output of each named layer during forward passes inside the block.
+
+    ``with capture_activations(model, ["conv1", "conv2"]) as acts: model(x)`` leaves
+    ``acts["conv1"]: (N, C, H, W)``, the output of the *last* forward pass. On exit every hook is
+    removed and every submodule's train/eval flag restored, even when the block raises.
+
+    Args:
+        model: the network.
+        layers: names from ``model.named_modules()`` or submodules (see :func:`resolve_layers`).
+        detach: store detached tensors (default); ``False`` keeps the graph, so gradients can be
+            taken with respect to the activations.
+        mode: ``"eval"`` (default: dropout off, batch-norm running statistics), ``"train"``, or
+            ``"keep"`` the model's current flags.
+    """
+    resolved = resolve_layers(model, layers)
+    _check_mode(mode)
+    store = Captured(list(resolved), "activation")
+
+    def make(name: str):
+        def hook(module, inputs, output):
+            out = _first_tensor(name, output)
+            store[name] = out.detach() if detach else out
+        return hook
+
+    with _hooked(model, mode, {m: make(n) for n, m in resolved.items()}):
+        yield store
+
+
+@dataclass
+class GradientRecord:
+    """Activations ``A: (N, C, h, w)`` and gradients ``dscore/dA`` of the captured layers."""
+
+    activations: Captured
+    gradients: Captured
+
+
+@contextmanager
+def capture_gradients(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec], *,
+                      mode: str = "eval") -> Iterator[GradientRecord]:
+    """Record each layer's output and the gradient that flows back into it.
+
+    Inside the block, run the model and differentiate a score (``score.backward()`` or
+    ``torch.autograd.grad(score, x)``); ``rec.gradients[name]`` then holds
+    ``d score / d output: (N, C, h, w)`` and ``rec.activations[name]`` the (detached) output.
+    The gradient is caught with a hook on the output tensor, so in-place ops after the layer
+    are safe. Hooks are removed and train/eval flags restored on exit, even on an exception.
+    """
+    resolved = resolve_layers(model, layers)
+    _check_mode(mode)
+    rec = GradientRecord(Captured(list(resolved), "activation"), Captured(list(resolved), "gradient"))
+
+    def make(name: str):
+        def hook(module, inputs, output):
+            out = _first_tensor(name, output)
+            rec.activations[name] = out.detach()
+            rec.gradients.pop(name, None)
+            if out.requires_grad:
+                def grad_hook(grad: torch.Tensor) -> None:
+                    rec.gradients[name] = grad.detach()
+                out.register_hook(grad_hook)
+        return hook
+
+    with _hooked(model, mode, {m: make(n) for n, m in resolved.items()}):
+        yield rec
+
+
+# --------------------------------------------------------------------------- heat maps
+def _check_maps(maps: Any, name: str = "heatmaps") -> torch.Tensor:
+    if not torch.is_tensor(maps):
+        maps = torch.as_tensor(np.asarray(maps))
+    if maps.ndim == 4 and maps.shape[1] == 1:
+        maps = maps[:, 0]
+    if maps.ndim != 3:
+        raise ValueError(f"{name} must be (N, H, W) (or (N, 1, H, W)), got shape {tuple(maps.shape)}"
+                         + (": for one map use .unsqueeze(0)" if maps.ndim == 2 else ""))
+    if not torch.is_floating_point(maps):
+        maps = maps.float()
+    if torch.isnan(maps).any():
+        raise ValueError(f"{name} contains NaN")
+    return maps
+
+
+def normalize_maps(maps: torch.Tensor) -> torch.Tensor:
+    """Scale each map of ``maps: (N, H, W)`` to [0, 1] (min -> 0, max -> 1; a constant map -> 0)."""
+    m = _check_maps(maps).detach()
+    lo = m.flatten(1).min(1).values[:, None, None]
+    hi = m.flatten(1).max(1).values[:, None, None]
+    span = hi - lo
+    return torch.where(span > 0, (m - lo) / span.clamp_min(1e-30), torch.zeros_like(m))
+
+
+def upsample_maps(maps: torch.Tensor, size: int | tuple[int, int], mode: str = "bilinear") -> torch.Tensor:
+    """Resize ``maps: (N, h, w)`` or ``(N, 1, h, w)`` to ``(N, H, W)`` with ``F.interpolate``.
+
+    ``mode="bilinear"`` uses ``align_corners=False`` (pixel centres line up with the input).
+    """
+    m = _check_maps(maps, "maps")
+    size = (size, size) if isinstance(size, int) else tuple(size)
+    kw = {"align_corners": False} if mode in ("bilinear", "bicubic") else {}
+    return torch.nn.functional.interpolate(m[:, None], size=size, mode=mode, **kw)[:, 0]
+
+
+def _check_boxes(boxes: Any, n: int, h: int, w: int) -> torch.Tensor:
+    b = torch.as_tensor(np.asarray(boxes.cpu() if torch.is_tensor(boxes) else boxes))
+    if b.ndim == 1 and b.numel() == 4:
+        b = b[None]
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"boxes must be (N, 4) = (x0, y0, x1, y1), got shape {tuple(b.shape)}")
+    if b.shape[0] != n:
+        raise ValueError(f"got {n} heat maps but {b.shape[0]} boxes")
+    b = b.round().long()
+    if ((b[:, 2] <= b[:, 0]) | (b[:, 3] <= b[:, 1])).any():
+        raise ValueError("each box must have x1 > x0 and y1 > y0 (x1, y1 exclusive)")
+    if (b[:, :2] < 0).any() or (b[:, 2] > w).any() or (b[:, 3] > h).any():
+        raise ValueError(f"boxes must lie inside the {h}x{w} heat maps")
+    return b
+
+
+def pointing_game_hits(heatmaps: torch.Tensor, boxes: torch.Tensor, *, tolerance: int = 0) -> torch.Tensor:
+    """For each map, does its maximum fall inside the object's box?
+
+    Args:
+        heatmaps: ``(N, H, W)``, larger = more important (same size as the images).
+        boxes: ``(N, 4)`` pixel boxes ``(x0, y0, x1, y1)``, ``x1``/``y1`` exclusive.
+        tolerance: grow every box by this many pixels on each side (0 = strict).
+
+    Returns:
+        ``(N,)`` bool. Ties are strict: a hit needs *every* pixel that attains the maximum to be
+        inside the box, so a constant map (no information) misses unless the box is the image.
+    """
+    m = _check_maps(heatmaps).detach().cpu()
+    n, h, w = m.shape
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
+        raise ValueError(f"tolerance must be an int >= 0 (pixels), got {tolerance!r}")
+    b = _check_boxes(boxes, n, h, w)
+    ys = torch.arange(h)[None, :, None]
+    xs = torch.arange(w)[None, None, :]
+    x0, y0 = (b[:, 0] - tolerance)[:, None, None], (b[:, 1] - tolerance)[:, None, None]
+    x1, y1 = (b[:, 2] + tolerance)[:, None, None], (b[:, 3] + tolerance)[:, None, None]
+    inside = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
+    is_max = m == m.flatten(1).max(1).values[:, None, None]
+    return ~(is_max & ~inside).flatten(1).any(1)
+
+
+def pointing_game(heatmaps: torch.Tensor, boxes: torch.Tensor, *, tolerance: int = 0) -> float:
+    """Share of images (in [0, 1]) whose heat-map maximum falls in the box; see :func:`pointing_game_hits`."""
+    return float(pointing_game_hits(heatmaps, boxes, tolerance=tolerance).float().mean())
+
+
+@dataclass
+class DeletionCurve:
+    """Class probability while the most important pixels are deleted.
+
+    ``fractions: (S + 1,)`` from 0 to 1, ``scores: (N, S + 1)`` (one curve per image).
+    """
+
+    fractions: torch.Tensor
+    scores: torch.Tensor
+
+    @property
+    def mean(self) -> torch.Tensor:
+        """Mean curve over the images, ``(S + 1,)``."""
+        return self.scores.mean(0)
+
+    @property
+    def auc(self) -> float:
+        """Area under the mean curve (trapezoid rule, x in [0, 1]); lower = more faithful heat map."""
+        y, x = self.mean, self.fractions
+        return float(((y[1:] + y[:-1]) / 2 * (x[1:] - x[:-1])).sum())
+
+    @property
+    def per_image_auc(self) -> torch.Tensor:
+        """Area under each image's curve, ``(N,)``."""
+        y, x = self.scores, self.fractions
+        return ((y[:, 1:] + y[:, :-1]) / 2 * (x[1:] - x[:-1])).sum(1)
+
+
+@torch.no_grad()
+def deletion_curve(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tensor,
+                   targets: int | Sequence[int] | torch.Tensor, *, steps: int = 16, fill: float | str = "mean",
+                   batch_size: int = 512, mode: str = "eval") -> DeletionCurve:
+    """Delete pixels in the order a heat map ranks them and record the class probability.
+
+    At step ``s`` the ``round(s / steps * H * W)`` highest-ranked pixels of each image (all
+    channels) are replaced by ``fill``; the softmax probability of the target class is
+    recorded. A faithful heat map makes the probability fall fast (small :attr:`~DeletionCurve.auc`).
+    Ties in a map are broken in raster order (stable sort).
+
+    Args:
+        model: a classifier returning logits ``(N, K)``.
+        images: ``(N, C, H, W)``.
+        heatmaps: ``(N, H, W)`` at the images' resolution.
+        targets: the class whose probability is tracked (one int, or ``(N,)``).
+        steps: number of deletion steps (the curve has ``steps + 1`` points).
+        fill: a constant, or ``"mean"``: each image's per-channel mean (stays in distribution
+            better than black).
+        batch_size: images per forward pass.
+        mode: train/eval mode during the passes (restored afterwards), see :func:`capture_activations`.
+    """
+    x = check_images(images, name="images")
+    m = _check_maps(heatmaps)
+    n, c, h, w = x.shape
+    if m.shape != (n, h, w):
+        raise ValueError(f"heatmaps must be (N, H, W) = {(n, h, w)} to match the images, got {tuple(m.shape)}: "
+                         "upsample them first (upsample_maps)")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    _check_mode(mode)
+    dev = model_device(model)
+    x = x.to(dev)
+    if isinstance(fill, str):
+        if fill != "mean":
+            raise ValueError(f"fill must be a number or 'mean', got {fill!r}")
+        base = x.mean((2, 3), keepdim=True).expand_as(x)
+    else:
+        base = torch.full_like(x, float(fill))
+    order = torch.argsort(m.to(dev).flatten(1), dim=1, descending=True, stable=True)   # (N, H*W)
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(h * w, device=dev).expand(n, -1))          # rank of each pixel
+    rank = rank.view(n, 1, h, w)
+    counts = [round(s / steps * h * w) for s in range(steps + 1)]
+    with _hooked(model, mode, {}):
+        out0 = model(x[:1])
+        if out0.ndim != 2:
+            raise ValueError(f"the model must return logits (N, K), got shape {tuple(out0.shape)}")
+        t = check_targets(targets, n, out0.shape[1]).to(dev)
+        scores = torch.empty(n, steps + 1)
+        for s, k in enumerate(counts):
+            for i in range(0, n, batch_size):
+                sl = slice(i, i + batch_size)
+                xd = torch.where(rank[sl] < k, base[sl], x[sl])
+                p = torch.softmax(model(xd).float(), 1)
+                scores[sl, s] = p.gather(1, t[sl, None])[:, 0].cpu()
+    return DeletionCurve(torch.tensor([k / (h * w) for k in counts]), scores)
+
+
+# --------------------------------------------------------------------------- other measures
+def knn_accuracy(features: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray, *, k: int = 5,
+                 folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated k-nearest-neighbour accuracy in an embedding: how separable the classes are.
+
+    ``features: (N, D)``, ``labels: (N,)``. Stratified ``folds``-fold CV with scikit-learn.
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    f = features.detach().cpu().numpy() if torch.is_tensor(features) else np.asarray(features)
+    y = labels.detach().cpu().numpy() if torch.is_tensor(labels) else np.asarray(labels)
+    if f.ndim != 2:
+        raise ValueError(f"features must be (N, D), got shape {f.shape}")
+    y = y.ravel()
+    if y.shape[0] != f.shape[0]:
+        raise ValueError(f"got {f.shape[0]} feature vectors but {y.shape[0]} labels")
+    if k < 1 or folds < 2:
+        raise ValueError(f"need k >= 1 and folds >= 2, got k={k}, folds={folds}")
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return float(cross_val_score(KNeighborsClassifier(n_neighbors=k), f, y, cv=cv).mean())
+
+
+def filter_roughness(weight: torch.Tensor) -> torch.Tensor:
+    """How noise-like each filter is: ``weight: (C_out, C_in, kH, kW)`` -> ``(C_out,)``.
+
+    Mean squared difference between neighbouring taps divided by twice the taps' variance:
+    about 1 for white noise (an untrained or badly trained filter), near 0 for smooth patterns
+    (blobs, edges), up to 2 for a checkerboard.
+    """
+    if not torch.is_tensor(weight):
+        raise TypeError(f"weight must be a tensor (C_out, C_in, kH, kW), got {type(weight).__name__}")
+    w = weight.detach().float().cpu()
+    if w.ndim != 4 or w.shape[2] < 2 or w.shape[3] < 2:
+        raise ValueError(f"weight must be (C_out, C_in, kH, kW) with kH, kW >= 2, got shape {tuple(w.shape)}")
+    dy = (w[:, :, 1:, :] - w[:, :, :-1, :]).pow(2).flatten(1).mean(1)
+    dx = (w[:, :, :, 1:] - w[:, :, :, :-1]).pow(2).flatten(1).mean(1)
+    var = w.flatten(1).var(1, unbiased=False)
+    return ((dx + dy) / 2) / (2 * var.clamp_min(1e-20))
+
+
+def gap_cnn(in_channels: int = 1, num_classes: int = 5, width: int = 8, first_kernel: int = 5) -> nn.Sequential:
+    """The lecture's small CNN with global average pooling (so it has a class activation map).
+
+    ``conv1 (k x k) -> pool1 -> conv2 -> pool2 -> conv3 -> gap -> fc``, each conv followed by
+    batch norm and ReLU; for a ``(N, C, 32, 32)`` input the last feature map ``relu3`` is
+    ``(N, 4 * width, 8, 8)`` and ``fc`` maps its channel means to ``num_classes`` logits, so
+    ``CAM_c = sum_k fc.weight[c, k] * relu3[k]``.
+    """
+    for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width),
+                    ("first_kernel", first_kernel)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if first_kernel % 2 == 0:
+        raise ValueError(f"first_kernel must be odd (same padding), got {first_kernel}")
+    w = width
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(in_channels, w, first_kernel, padding=first_kernel // 2)),
+        ("bn1", nn.BatchNorm2d(w)), ("relu1", nn.ReLU()), ("pool1", nn.MaxPool2d(2)),
+        ("conv2", nn.Conv2d(w, 2 * w, 3, padding=1)), ("bn2", nn.BatchNorm2d(2 * w)), ("relu2", nn.ReLU()),
+        ("pool2", nn.MaxPool2d(2)),
+        ("conv3", nn.Conv2d(2 * w, 4 * w, 3, padding=1)), ("bn3", nn.BatchNorm2d(4 * w)), ("relu3", nn.ReLU()),
+        ("gap", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()), ("fc", nn.Linear(4 * w, num_classes)),
+    ]))
+
+
+# --------------------------------------------------------------------------- plots
+def _np(x: Any) -> np.ndarray:
+    return x.detach().cpu().float().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=np.float32)
+
+
+def _show_image(ax, img: np.ndarray) -> None:
+    """``img: (C, H, W)`` or ``(H, W)``, scaled to [0, 1] for display."""
+    if img.ndim == 3:
+        img = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
+    lo, hi = float(img.min()), float(img.max())
+    img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+
+
+def _box(ax, box, color: str = "white") -> None:
+    from matplotlib.patches import Rectangle
+
+    x0, y0, x1, y1 = (float(v) for v in box)
+    ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=color, lw=1.2))
+
+
+def plot_layer_activations(acts: Mapping[str, torch.Tensor], *, max_maps: int = 8, image: torch.Tensor | None = None,
+                           title: str = "Feature maps per layer", cmap: str = "viridis", size: float = 1.25) -> Figure:
+    """One row per layer with its first ``max_maps`` channels; ``acts[name]: (1, C, H, W)`` or ``(C, H, W)``.
+
+    ``image: (C, H, W)`` (optional) is drawn first in its own row. Each map is scaled on its
+    own; the row label gives the layer name and the activation's shape.
+    """
+    if not acts:
+        raise ValueError("acts is empty: capture at least one layer")
+    rows = []
+    for name, a in acts.items():
+        a = _np(a)
+        if a.ndim == 4:
+            if a.shape[0] != 1:
+                raise ValueError(f"{name}: pass the activations of one image, (1, C, H, W); got {a.shape}")
+            a = a[0]
+        if a.ndim != 3:
+            raise ValueError(f"{name}: activations must be (C, H, W) or (1, C, H, W), got shape {a.shape}")
+        rows.append((name, a))
+    ncols = max(min(max_maps, a.shape[0]) for _, a in rows)
+    nrows = len(rows) + (image is not None)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 1.2, size * nrows + 0.6), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for s in ax.spines.values():
+            s.set_visible(False)
+    r0 = 0
+    if image is not None:
+        _show_image(axes[0, 0], _np(image))
+        axes[0, 0].set_ylabel(f"input\n{tuple(_np(image).shape)}", fontsize=8)
+        axes[0, 0].set_title("input", fontsize=8)
+        r0 = 1
+    for r, (name, a) in enumerate(rows, start=r0):
+        for j in range(min(ncols, a.shape[0])):
+            axes[r, j].imshow(a[j], cmap=cmap)
+            axes[r, j].set_title(f"ch {j}", fontsize=7)
+        axes[r, 0].set_ylabel(f"{name}\n{tuple(a.shape)}", fontsize=8)
+    fig.supxlabel("channel (each map: x = width, y = height, own colour scale)", fontsize=9)
+    fig.supylabel("layer (C, H, W)", fontsize=9)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_filter_comparison(weights: Mapping[str, torch.Tensor], *, ncols: int = 8, size: float = 0.9,
+                           title: str = "First-layer filters") -> Figure:
+    """Filter grids side by side, one panel per entry of ``weights: {label: (C_out, C_in, k, k)}``.
+
+    RGB filters (``C_in == 3``) are shown in colour, others as the mean over input channels;
+    each filter is scaled to its own range. Panel titles give the mean :func:`filter_roughness`.
+    """
+    if not weights:
+        raise ValueError("weights is empty")
+    panels = []
+    for label, w in weights.items():
+        arr = _np(w)
+        if arr.ndim != 4:
+            raise ValueError(f"{label}: weight must be (C_out, C_in, kH, kW), got shape {arr.shape}")
+        panels.append((label, arr, float(filter_roughness(torch.as_tensor(arr)).mean())))
+    nmax = max(a.shape[0] for _, a, _ in panels)
+    ncols = min(ncols, nmax)
+    nrows = math.ceil(nmax / ncols)
+    fig = plt.figure(figsize=(len(panels) * (size * ncols + 0.4), size * nrows + 1.0), layout="constrained")
+    subs = fig.subfigures(1, len(panels), squeeze=False)[0]
+    for sub, (label, arr, rough) in zip(subs, panels):
+        axes = sub.subplots(nrows, ncols, squeeze=False)
+        for i, ax in enumerate(axes.flat):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i >= arr.shape[0]:
+                ax.axis("off")
+                continue
+            f = arr[i] if arr.shape[1] == 3 else arr[i].mean(0, keepdims=True)
+            _show_image(ax, f)
+        sub.suptitle(f"{label}\nroughness {rough:.2f} (noise = 1)", fontsize=9)
+        sub.supxlabel("filter (kernel x)", fontsize=8)
+        sub.supylabel("kernel y", fontsize=8)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_heatmap_grid(images: torch.Tensor, maps: Mapping[str, torch.Tensor], *,
+                      boxes: torch.Tensor | None = None, row_labels: Sequence[str] | None = None,
+                      alpha: float = 0.55, cmap: str = "jet", title: str = "Heat maps", size: float = 1.6) -> Figure:
+    """Rows = images, columns = the input then one overlay per method.
+
+    ``images: (N, C, H, W)``; ``maps[name]: (N, H, W)`` at the images' size (each map is scaled
+    to [0, 1] for display); ``boxes: (N, 4)`` draws the object box; the white cross marks the
+    map's maximum (the pointing-game point).
+    """
+    x = _np(check_images(images, name="images") if torch.is_tensor(images) else torch.as_tensor(images))
+    n, _, h, w = x.shape
+    if not maps:
+        raise ValueError("maps is empty: give at least one heat map")
+    ms = {}
+    for name, m in maps.items():
+        mm = _check_maps(m, f"maps[{name!r}]")
+        if tuple(mm.shape) != (n, h, w):
+            raise ValueError(f"maps[{name!r}] must be (N, H, W) = {(n, h, w)}, got {tuple(mm.shape)}: upsample it")
+        ms[name] = _np(normalize_maps(mm))
+    if row_labels is not None and len(row_labels) != n:
+        raise ValueError(f"got {n} images but {len(row_labels)} row labels")
+    ncols = 1 + len(ms)
+    fig, axes = plt.subplots(n, ncols, figsize=(size * ncols + 0.6, size * n + 0.6), squeeze=False,
+                             layout="constrained")
+    for i in range(n):
+        _show_image(axes[i, 0], x[i])
+        if boxes is not None:
+            _box(axes[i, 0], _np(boxes)[i], "red")
+        axes[i, 0].set_ylabel(row_labels[i] if row_labels is not None else f"image {i}", fontsize=8)
+        for j, (name, m) in enumerate(ms.items(), start=1):
+            ax = axes[i, j]
+            _show_image(ax, x[i])
+            ax.imshow(m[i], cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+            yy, xx = np.unravel_index(int(np.argmax(m[i])), m[i].shape)
+            ax.plot([xx], [yy], marker="x", color="white", ms=6, mew=2)
+            if boxes is not None:
+                _box(ax, _np(boxes)[i])
+        for ax in axes[i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    for j, name in enumerate(["input", *ms], start=0):
+        axes[0, j].set_title(name, fontsize=9)
+    fig.supxlabel("x (pixels)", fontsize=9)
+    fig.supylabel("y (pixels)", fontsize=9)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_deletion_curves(curves: Mapping[str, DeletionCurve], *, ax=None,
+                         title: str = "Deletion curves (lower = more faithful)") -> Figure:
+    """Mean class probability vs fraction of pixels deleted, one line per method (AUC in the legend)."""
+    if not curves:
+        raise ValueError("curves is empty")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
+    else:
+        fig = ax.figure
+    for name, c in curves.items():
+        if not isinstance(c, DeletionCurve):
+            raise TypeError(f"curves[{name!r}] must be a DeletionCurve, got {type(c).__name__}")
+        ax.plot(_np(c.fractions), _np(c.mean), marker="o", ms=3, label=f"{name} (AUC {c.auc:.3f})")
+    ax.set_xlabel("fraction of pixels deleted (most important first)")
+    ax.set_ylabel("mean probability of the class")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    return fig
+
+
+def plot_embeddings(points: Mapping[str, torch.Tensor | np.ndarray], labels: torch.Tensor | np.ndarray, *,
+                    class_names: Sequence[str] | None = None, scores: Mapping[str, float] | None = None,
+                    xlabel: str = "dim 1", ylabel: str = "dim 2", title: str = "Embeddings") -> Figure:
+    """Side-by-side 2-D scatters ``points[name]: (N, 2)`` coloured by ``labels: (N,)``.
+
+    ``scores[name]`` (e.g. a k-NN accuracy) is written in that panel's title.
+    """
+    if not points:
+        raise ValueError("points is empty")
+    fig, axes = plt.subplots(1, len(points), figsize=(4.6 * len(points), 4.2), squeeze=False, layout="constrained")
+    for ax, (name, p) in zip(axes[0], points.items()):
+        sub = name if scores is None or name not in scores else f"{name}\n{scores[name]}"
+        embedding_scatter(p, labels, class_names=class_names, ax=ax, title=sub, xlabel=xlabel, ylabel=ylabel, s=6)
+    fig.suptitle(title)
+    return fig

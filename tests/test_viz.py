@@ -1,0 +1,468 @@
+"""Unit tests for dlcourse.viz: hooks (values, removal, train/eval flags), metrics, checks, plots."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from dlcourse import viz  # noqa: E402
+
+
+def _all_hooks(model: nn.Module) -> int:
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules())
+
+
+def _small_model() -> nn.Sequential:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.5),
+                         nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(6, 3))
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------- resolve_layers / checks
+def test_resolve_layers_names_and_modules():
+    m = _small_model()
+    got = viz.resolve_layers(m, ["0", m[4]])
+    assert list(got) == ["0", "4"]
+    assert got["0"] is m[0] and got["4"] is m[4]
+    assert list(viz.resolve_layers(m, "2")) == ["2"]
+
+
+def test_resolve_layers_errors():
+    m = _small_model()
+    with pytest.raises(ValueError, match=r"'conv9' is not in the model; its layers are: 0, 1, 2"):
+        viz.resolve_layers(m, "conv9")
+    with pytest.raises(ValueError, match="not part of the model"):
+        viz.resolve_layers(m, nn.Conv2d(1, 4, 3))
+    with pytest.raises(ValueError, match="empty"):
+        viz.resolve_layers(m, [])
+    with pytest.raises(TypeError, match="name .str. or a submodule"):
+        viz.resolve_layers(m, [3])
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        viz.resolve_layers("model", "0")
+
+
+def test_check_images():
+    x = torch.rand(2, 1, 5, 5)
+    assert viz.check_images(x) is x
+    with pytest.raises(ValueError, match=r"4-D batch \(N, C, H, W\), got shape \(1, 5, 5\): for one image use x.unsqueeze\(0\)"):
+        viz.check_images(x[0])
+    with pytest.raises(TypeError, match="floating point"):
+        viz.check_images(torch.ones(1, 1, 2, 2, dtype=torch.long))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        viz.check_images(np.zeros((1, 1, 2, 2)))
+    with pytest.raises(ValueError, match="1 channels, expected 3"):
+        viz.check_images(torch.rand(1, 1, 2, 2), channels=3)
+    with pytest.raises(ValueError, match="empty"):
+        viz.check_images(torch.rand(0, 1, 2, 2))
+
+
+def test_check_targets():
+    assert viz.check_targets(2, 3, 5).tolist() == [2, 2, 2]
+    assert viz.check_targets([0, 4], 2, 5).tolist() == [0, 4]
+    assert viz.check_targets(torch.tensor([1, 0]), 2, 5).dtype == torch.long
+    assert viz.check_targets(torch.tensor(3), 2, 5).tolist() == [3, 3]
+    with pytest.raises(ValueError, match=r"target class 5 is out of range: the model has 5 classes \(valid indices 0..4\)"):
+        viz.check_targets(5, 1, 5)
+    with pytest.raises(ValueError, match="out of range"):
+        viz.check_targets([0, -1], 2, 5)
+    with pytest.raises(ValueError, match="got 3 targets for 2 images"):
+        viz.check_targets([0, 1, 2], 2, 5)
+    with pytest.raises(TypeError, match="integer class indices"):
+        viz.check_targets(torch.tensor([0.0]), 1, 5)
+    with pytest.raises(TypeError):
+        viz.check_targets(True, 1, 5)
+    with pytest.raises(TypeError):
+        viz.check_targets("cat", 1, 5)
+
+
+# --------------------------------------------------------------------------- capture_activations
+def test_capture_activations_values_and_shapes():
+    m = _small_model().eval()
+    x = torch.rand(2, 1, 6, 6)
+    with torch.no_grad():
+        want0 = m[0](x)
+        want5 = m[:6](x)
+    with viz.capture_activations(m, ["0", "5"]) as acts:
+        out = m(x)
+    assert set(acts) == {"0", "5"}
+    assert acts["5"].shape == (2, 6, 6, 6)
+    torch.testing.assert_close(acts["0"], want0)
+    torch.testing.assert_close(acts["5"], want5)
+    assert not acts["5"].requires_grad
+    assert out.shape == (2, 3)
+
+
+def test_capture_activations_keeps_last_forward_and_graph_when_asked():
+    m = _small_model().eval()
+    x1, x2 = torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 4)
+    with viz.capture_activations(m, "2", detach=False) as acts:
+        m(x1)
+        out = m(x2)
+        a = acts["2"]
+        assert a.requires_grad
+        (g,) = torch.autograd.grad(out[0, 1], a)
+    torch.testing.assert_close(a.detach(), m[:3](x2).detach())
+    assert g.shape == a.shape and g.abs().sum() > 0
+
+
+def test_capture_activations_sets_eval_and_restores_flags():
+    m = _small_model()
+    m.train()
+    m[1].eval()  # a mixed state must come back exactly
+    before = [mod.training for mod in m.modules()]
+    seen = {}
+    with viz.capture_activations(m, ["1"]):
+        seen["inside"] = [mod.training for mod in m.modules()]
+    assert not any(seen["inside"]), "mode='eval' must switch every submodule to eval inside the block"
+    assert [mod.training for mod in m.modules()] == before
+    with viz.capture_activations(m, ["1"], mode="train"):
+        assert all(mod.training for mod in m.modules())
+    with viz.capture_activations(m, ["1"], mode="keep"):
+        assert [mod.training for mod in m.modules()] == before
+    assert [mod.training for mod in m.modules()] == before
+
+
+def test_capture_activations_eval_gives_deterministic_outputs():
+    m = _small_model().train()
+    x = torch.rand(4, 1, 6, 6)
+    with viz.capture_activations(m, ["3"]) as acts:
+        m(x)
+        first = acts["3"].clone()
+        m(x)
+    torch.testing.assert_close(acts["3"], first)  # dropout off in eval mode
+
+
+def test_capture_activations_removes_hooks_even_on_exception():
+    m = _small_model()
+    m.train()
+    assert _all_hooks(m) == 0
+    with pytest.raises(RuntimeError, match="boom"):
+        with viz.capture_activations(m, ["0", "4"]):
+            assert len(m[0]._forward_hooks) == 1 and len(m[4]._forward_hooks) == 1
+            raise RuntimeError("boom")
+    assert _all_hooks(m) == 0
+    assert m.training and all(mod.training for mod in m.modules())
+    # an exception inside the forward pass (wrong input) too
+    with pytest.raises(RuntimeError):
+        with viz.capture_activations(m, ["0"]):
+            m(torch.rand(1, 3, 6, 6))
+    assert _all_hooks(m) == 0 and m.training
+
+
+def test_capture_activations_errors():
+    m = _small_model()
+    with pytest.raises(ValueError, match="not in the model"):
+        with viz.capture_activations(m, ["nope"]):
+            pass
+    assert _all_hooks(m) == 0
+    with pytest.raises(ValueError, match="mode must be one of"):
+        with viz.capture_activations(m, ["0"], mode="inference"):
+            pass
+    assert _all_hooks(m) == 0
+    with viz.capture_activations(m, ["0"]) as acts:
+        with pytest.raises(KeyError, match="run the model inside"):
+            acts["0"]
+        with pytest.raises(KeyError, match="not one of the captured layers"):
+            acts["1"]
+
+
+class _TupleLayer(nn.Module):
+    def forward(self, x):
+        return x, x
+
+
+class _WithTuple(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.t = _TupleLayer()
+
+    def forward(self, x):
+        return self.t(x)[0]
+
+
+def test_capture_activations_rejects_tuple_outputs():
+    m = _WithTuple()
+    with pytest.raises(TypeError, match="not a tensor"):
+        with viz.capture_activations(m, ["t"]):
+            m(torch.rand(1, 1, 2, 2))
+    assert _all_hooks(m) == 0
+
+
+# --------------------------------------------------------------------------- capture_gradients
+def test_capture_gradients_matches_autograd():
+    m = _small_model().eval()
+    x = torch.rand(3, 1, 6, 6)
+    # oracle: split the network by hand at layer 4 and differentiate
+    a = m[:5](x).detach().requires_grad_(True)
+    score = m[5:](a)[:, 2].sum()
+    (want,) = torch.autograd.grad(score, a)
+    with viz.capture_gradients(m, ["4"]) as rec:
+        out = m(x)
+        out[:, 2].sum().backward()
+    assert rec.gradients["4"].shape == (3, 6, 6, 6)
+    torch.testing.assert_close(rec.gradients["4"], want)
+    torch.testing.assert_close(rec.activations["4"], a.detach())
+    assert _all_hooks(m) == 0
+
+
+def test_capture_gradients_with_autograd_grad_and_inplace_relu():
+    torch.manual_seed(1)
+    m = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(inplace=True), nn.Flatten(), nn.Linear(2 * 16, 2))
+    x = torch.rand(2, 1, 4, 4, requires_grad=True)
+    with viz.capture_gradients(m, ["0"]) as rec:
+        out = m(x)
+        torch.autograd.grad(out[:, 0].sum(), x)
+    a = m[0](x).detach().requires_grad_(True)
+    (want,) = torch.autograd.grad(m[1:](a.clone())[:, 0].sum(), a)
+    torch.testing.assert_close(rec.gradients["0"], want)
+
+
+def test_capture_gradients_under_no_grad_explains():
+    m = _small_model()
+    with viz.capture_gradients(m, ["4"]) as rec:
+        with torch.no_grad():
+            m(torch.rand(1, 1, 4, 4))
+        assert "4" in rec.activations
+        with pytest.raises(KeyError, match="no_grad"):
+            rec.gradients["4"]
+    assert _all_hooks(m) == 0
+
+
+def test_capture_gradients_restores_state_on_exception():
+    m = _small_model().train()
+    with pytest.raises(ValueError):
+        with viz.capture_gradients(m, ["0"]):
+            assert not m.training
+            raise ValueError("stop")
+    assert m.training and _all_hooks(m) == 0
+
+
+# --------------------------------------------------------------------------- maps and pointing game
+def test_normalize_and_upsample_maps():
+    m = torch.tensor([[[1.0, 3.0], [2.0, 5.0]], [[2.0, 2.0], [2.0, 2.0]]])
+    n = viz.normalize_maps(m)
+    torch.testing.assert_close(n[0], torch.tensor([[0.0, 0.5], [0.25, 1.0]]))
+    assert torch.equal(n[1], torch.zeros(2, 2))
+    up = viz.upsample_maps(m, 8)
+    assert up.shape == (2, 8, 8)
+    torch.testing.assert_close(up, F.interpolate(m[:, None], size=(8, 8), mode="bilinear", align_corners=False)[:, 0])
+    assert viz.upsample_maps(m[:, None], (4, 6), mode="nearest").shape == (2, 4, 6)
+    with pytest.raises(ValueError, match=r"\(N, H, W\).*unsqueeze"):
+        viz.normalize_maps(torch.rand(4, 4))
+    with pytest.raises(ValueError, match="NaN"):
+        viz.normalize_maps(torch.tensor([[[float("nan")]]]))
+
+
+def test_pointing_game_values():
+    maps = torch.zeros(4, 10, 10)
+    boxes = torch.tensor([[2, 2, 5, 5]] * 4)
+    maps[0, 3, 4] = 1.0          # (x=4, y=3): inside
+    maps[1, 5, 3] = 1.0          # y=5 is the exclusive edge: outside
+    maps[2, 3, 3] = maps[2, 9, 9] = 1.0  # tie, one outside: miss
+    # map 3 is constant: every pixel is a maximum -> miss
+    hits = viz.pointing_game_hits(maps, boxes)
+    assert hits.dtype == torch.bool and hits.tolist() == [True, False, False, False]
+    assert viz.pointing_game(maps, boxes) == pytest.approx(0.25)
+    # tolerance 1 grows the box by one pixel on each side: (3, 5) is now inside
+    assert viz.pointing_game_hits(maps, boxes, tolerance=1).tolist() == [True, True, False, False]
+    # a constant map hits only when the box is the whole image
+    assert viz.pointing_game_hits(torch.ones(1, 3, 3), torch.tensor([[0, 0, 3, 3]])).tolist() == [True]
+
+
+def test_pointing_game_against_argmax_oracle():
+    g = torch.Generator().manual_seed(0)
+    maps = torch.rand(50, 12, 12, generator=g)
+    boxes = torch.tensor([[1, 2, 7, 9]] * 50)
+    idx = maps.flatten(1).argmax(1)
+    ys, xs = idx // 12, idx % 12
+    want = ((xs >= 1) & (xs < 7) & (ys >= 2) & (ys < 9)).float().mean().item()
+    assert viz.pointing_game(maps, boxes) == pytest.approx(want)
+    assert 0.0 < want < 1.0
+
+
+def test_pointing_game_errors():
+    maps = torch.rand(2, 8, 8)
+    with pytest.raises(ValueError, match="2 heat maps but 1 boxes"):
+        viz.pointing_game(maps, torch.tensor([[0, 0, 2, 2]]))
+    with pytest.raises(ValueError, match=r"boxes must be \(N, 4\)"):
+        viz.pointing_game(maps, torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="x1 > x0"):
+        viz.pointing_game(maps, torch.tensor([[3, 0, 3, 2], [0, 0, 2, 2]]))
+    with pytest.raises(ValueError, match="inside the 8x8"):
+        viz.pointing_game(maps, torch.tensor([[0, 0, 9, 2], [0, 0, 2, 2]]))
+    with pytest.raises(ValueError, match=r"\(N, H, W\)"):
+        viz.pointing_game(torch.rand(2, 3, 8, 8), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="tolerance"):
+        viz.pointing_game(maps, torch.tensor([[0, 0, 2, 2]] * 2), tolerance=-1)
+
+
+# --------------------------------------------------------------------------- deletion curve
+class _PixelModel(nn.Module):
+    """Logit of class 1 = 10 * (sum of pixel (0, 0) and (0, 1)); class 0 logit = 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(1)  # only to see that the train flag comes back
+
+    def forward(self, x):
+        s = 10 * (x[:, 0, 0, 0] + x[:, 0, 0, 1])
+        return torch.stack([torch.zeros_like(s), s], 1)
+
+
+def test_deletion_curve_brute_force_oracle():
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, 2, 2) + 0.5
+    heat = torch.rand(3, 2, 2)
+    model = _PixelModel().train()
+    curve = viz.deletion_curve(model, x, heat, 1, steps=4, fill=0.0)
+    assert model.training and model.bn.training
+    assert curve.fractions.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert curve.scores.shape == (3, 5)
+    want = torch.empty(3, 5)
+    for i in range(3):
+        order = sorted(range(4), key=lambda p: -float(heat[i].flatten()[p]))
+        img = x[i].clone().flatten()
+        for s in range(5):
+            if s > 0:
+                img[order[s - 1]] = 0.0
+            logit = 10 * (img[0] + img[1])
+            want[i, s] = torch.sigmoid(logit)  # softmax of (0, logit) for class 1
+    torch.testing.assert_close(curve.scores, want)
+    # AUC is the trapezoid rule on the mean curve
+    m = want.mean(0)
+    assert curve.auc == pytest.approx(float(((m[1:] + m[:-1]) / 2 * 0.25).sum()))
+    torch.testing.assert_close(curve.per_image_auc, ((want[:, 1:] + want[:, :-1]) / 2 * 0.25).sum(1))
+
+
+def test_deletion_curve_ranks_a_faithful_map_first():
+    x = torch.full((2, 1, 4, 4), 0.4)
+    model = _PixelModel()
+    good = torch.zeros(2, 4, 4)
+    good[:, 0, :2] = 1.0                  # the two pixels the model uses
+    bad = 1.0 - good                      # everything else first
+    c_good = viz.deletion_curve(model, x, good, [1, 1], steps=8, fill=0.0)
+    c_bad = viz.deletion_curve(model, x, bad, [1, 1], steps=8, fill=0.0)
+    assert c_good.auc < c_bad.auc - 0.3
+    assert c_good.scores[0, -1] == pytest.approx(0.5)  # all deleted: logits (0, 0)
+    # "mean" fill = each image's per-channel mean, here the constant itself: nothing changes
+    c_mean = viz.deletion_curve(model, x, good, 1, steps=8)
+    torch.testing.assert_close(c_mean.scores[:, 0], c_mean.scores[:, -1])
+
+
+def test_deletion_curve_errors():
+    model = _PixelModel()
+    x = torch.rand(2, 1, 4, 4)
+    with pytest.raises(ValueError, match="upsample"):
+        viz.deletion_curve(model, x, torch.rand(2, 2, 2), 1)
+    with pytest.raises(ValueError, match="4-D batch"):
+        viz.deletion_curve(model, x[0], torch.rand(1, 4, 4), 1)
+    with pytest.raises(ValueError, match="out of range"):
+        viz.deletion_curve(model, x, torch.rand(2, 4, 4), 2)
+    with pytest.raises(ValueError, match="steps"):
+        viz.deletion_curve(model, x, torch.rand(2, 4, 4), 1, steps=0)
+    with pytest.raises(ValueError, match="fill"):
+        viz.deletion_curve(model, x, torch.rand(2, 4, 4), 1, fill="blur")
+
+
+# --------------------------------------------------------------------------- other measures
+def test_knn_accuracy():
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    separable = rng.normal(size=(120, 5)) * 0.1 + np.eye(3, 5)[y] * 5
+    assert viz.knn_accuracy(separable, y) == 1.0
+    noise = rng.normal(size=(120, 5))
+    assert viz.knn_accuracy(torch.tensor(noise), torch.tensor(y)) < 0.6
+    with pytest.raises(ValueError, match=r"\(N, D\)"):
+        viz.knn_accuracy(noise[:, 0], y)
+    with pytest.raises(ValueError, match="labels"):
+        viz.knn_accuracy(noise, y[:10])
+
+
+def test_filter_roughness():
+    torch.manual_seed(0)
+    noise = torch.randn(64, 1, 9, 9)
+    r = viz.filter_roughness(noise)
+    assert r.shape == (64,)
+    assert abs(float(r.mean()) - 1.0) < 0.1
+    yy, xx = torch.meshgrid(torch.arange(9.0), torch.arange(9.0), indexing="ij")
+    smooth = torch.exp(-((xx - 4) ** 2 + (yy - 4) ** 2) / 8)[None, None]
+    assert float(viz.filter_roughness(smooth)) < 0.2
+    checker = ((xx + yy) % 2 * 2 - 1)[None, None]
+    assert float(viz.filter_roughness(checker)) == pytest.approx(2.0, rel=1e-3)
+    with pytest.raises(ValueError, match="kH, kW >= 2"):
+        viz.filter_roughness(torch.rand(2, 1, 1, 1))
+    with pytest.raises(TypeError):
+        viz.filter_roughness(np.zeros((1, 1, 3, 3)))
+
+
+def test_gap_cnn_shapes_and_cam_identity():
+    torch.manual_seed(0)
+    m = viz.gap_cnn(in_channels=1, num_classes=5, width=4).eval()
+    x = torch.rand(2, 1, 32, 32)
+    with viz.capture_activations(m, "relu3") as acts:
+        logits = m(x)
+    assert logits.shape == (2, 5) and acts["relu3"].shape == (2, 16, 8, 8)
+    # GAP then linear == spatial mean of the class activation map plus the bias
+    cam = torch.einsum("ck,nkhw->nchw", m.fc.weight, acts["relu3"])
+    torch.testing.assert_close(cam.mean((2, 3)) + m.fc.bias, logits)
+    assert viz.gap_cnn(3, 10, 8, first_kernel=7).conv1.weight.shape == (8, 3, 7, 7)
+    with pytest.raises(ValueError, match="odd"):
+        viz.gap_cnn(first_kernel=4)
+    with pytest.raises(ValueError, match="width"):
+        viz.gap_cnn(width=0)
+
+
+# --------------------------------------------------------------------------- plots
+def _labels_ok(fig):
+    assert fig._suptitle is not None and fig._suptitle.get_text()
+
+
+def test_plots_return_figures_with_titles():
+    torch.manual_seed(0)
+    imgs = torch.rand(2, 1, 8, 8)
+    maps = {"a": torch.rand(2, 8, 8), "b": torch.rand(2, 1, 8, 8)}
+    fig = viz.plot_heatmap_grid(imgs, maps, boxes=torch.tensor([[1, 1, 4, 4], [2, 2, 6, 6]]), row_labels=["x", "y"])
+    _labels_ok(fig)
+    assert fig.supxlabel and len(fig.axes) == 2 * 3
+    assert fig.axes[1].get_title() == "a"
+    acts = {"conv": torch.rand(1, 4, 8, 8), "deep": torch.rand(6, 2, 2)}
+    fig = viz.plot_layer_activations(acts, max_maps=3, image=imgs[0])
+    _labels_ok(fig)
+    assert "conv" in fig.axes[3].get_ylabel()
+    fig = viz.plot_filter_comparison({"init": torch.randn(8, 1, 5, 5), "trained": torch.randn(8, 3, 5, 5)})
+    _labels_ok(fig)
+    c = viz.DeletionCurve(torch.linspace(0, 1, 5), torch.rand(3, 5))
+    fig = viz.plot_deletion_curves({"m": c})
+    ax = fig.axes[0]
+    assert ax.get_xlabel() and ax.get_ylabel() and "AUC" in ax.get_legend().get_texts()[0].get_text()
+    fig = viz.plot_embeddings({"good": torch.rand(10, 2), "bad": np.random.rand(10, 2)}, torch.arange(10) % 2,
+                              class_names=["a", "b"], scores={"good": "k-NN 1.00"})
+    _labels_ok(fig)
+    assert "k-NN" in fig.axes[0].get_title()
+
+
+def test_plot_errors():
+    with pytest.raises(ValueError, match="upsample"):
+        viz.plot_heatmap_grid(torch.rand(2, 1, 8, 8), {"a": torch.rand(2, 4, 4)})
+    with pytest.raises(ValueError, match="empty"):
+        viz.plot_heatmap_grid(torch.rand(2, 1, 8, 8), {})
+    with pytest.raises(ValueError, match="one image"):
+        viz.plot_layer_activations({"a": torch.rand(2, 3, 4, 4)})
+    with pytest.raises(TypeError, match="DeletionCurve"):
+        viz.plot_deletion_curves({"a": [1, 2]})
+    with pytest.raises(ValueError, match="weight must be"):
+        viz.plot_filter_comparison({"a": torch.rand(3, 3)})
