@@ -33,6 +33,7 @@ c.CourseDirectory.root = {root!r}
 c.ClearOutput.enabled = True
 c.ExecutePreprocessor.timeout = {timeout}
 """
+_DB_LINE = "c.CourseDirectory.db_url = {url!r}\n"
 
 
 class NbgraderError(RuntimeError):
@@ -91,8 +92,12 @@ def _run_nbgrader(args: list[str], cwd: Path, env: Mapping[str, str] | None = No
     return log
 
 
-def make_course(workdir: Path | str, solutions_root: Path | str, assignment: str, *, timeout: int = 300) -> Path:
-    """Create a course directory in ``workdir`` holding a copy of ``solutions_root/assignment``."""
+def make_course(workdir: Path | str, solutions_root: Path | str, assignment: str, *, timeout: int = 300,
+                db_url: str | None = None) -> Path:
+    """Create a course directory in ``workdir`` holding a copy of ``solutions_root/assignment``.
+
+    ``db_url``: the gradebook nbgrader should use (default: ``workdir/gradebook.db``).
+    """
     workdir = Path(workdir)
     src = Path(solutions_root) / assignment
     if not src.is_dir():
@@ -101,13 +106,20 @@ def make_course(workdir: Path | str, solutions_root: Path | str, assignment: str
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    (workdir / "nbgrader_config.py").write_text(_CONFIG.format(root=str(workdir.resolve()), timeout=timeout))
+    config = _CONFIG.format(root=str(workdir.resolve()), timeout=timeout)
+    if db_url:
+        config += _DB_LINE.format(url=db_url)
+    (workdir / "nbgrader_config.py").write_text(config)
     return workdir
 
 
-def generate_release(solutions_root: Path | str, assignment: str, workdir: Path | str) -> Path:
-    """Run ``nbgrader generate_assignment`` in ``workdir``; return ``workdir/assignments/<assignment>``."""
-    workdir = make_course(workdir, solutions_root, assignment)
+def generate_release(solutions_root: Path | str, assignment: str, workdir: Path | str, *,
+                     db_url: str | None = None) -> Path:
+    """Run ``nbgrader generate_assignment`` in ``workdir``; return ``workdir/assignments/<assignment>``.
+
+    ``db_url``: gradebook that receives the assignment's cells (default: one in ``workdir``).
+    """
+    workdir = make_course(workdir, solutions_root, assignment, db_url=db_url)
     _run_nbgrader(["generate_assignment", assignment, "--force"], cwd=workdir)
     out = workdir / "assignments" / assignment
     if not out.is_dir():

@@ -38,6 +38,7 @@ __all__ = [
     "SandboxUnavailable",
     "SandboxInfo",
     "sandbox_info",
+    "use_known_info",
     "sandbox_report",
     "Jail",
     "python_ro_paths",
@@ -157,9 +158,25 @@ def _probe_bwrap(bwrap: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=1)
+_KNOWN: SandboxInfo | None = None
+
+
+def use_known_info(info: dict | SandboxInfo) -> None:
+    """Adopt a probe result from the parent process (grading workers do not probe again)."""
+    global _KNOWN
+    if isinstance(info, dict):
+        info = SandboxInfo(info["bwrap"], info["ok"], info["reason"], info["cgroup"], tuple(info["controllers"]),
+                           list(info.get("notes", [])))
+    _KNOWN = info
+
+
 def sandbox_info() -> SandboxInfo:
     """Check once per process whether bubblewrap works here and which limits are available."""
+    return _KNOWN if _KNOWN is not None else _probe_sandbox()
+
+
+@lru_cache(maxsize=1)
+def _probe_sandbox() -> SandboxInfo:
     notes: list[str] = []
     bwrap = shutil.which("bwrap")
     if bwrap is None:

@@ -1,0 +1,169 @@
+"""``python -m dlcourse.grading`` (also ``dlcourse-grade``): the course's grading CLI.
+
+Subcommands: release, publish, collect, autograde, feedback, export. Run with ``-h`` for
+each one's options. Exit status: 0 success, 1 a check failed (leak, unmatched files with
+``--strict``), 2 usage or environment error (no sandbox without ``--unsafe``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+_BANNER = "!" * 78
+
+
+def _course_root(arg: Path | None) -> Path:
+    from ..nbtools import find_course_root
+
+    return (arg or find_course_root(Path.cwd())).resolve()
+
+
+def _env_pairs(values: list[str]) -> dict[str, str]:
+    env = {}
+    for v in values:
+        k, sep, val = v.partition("=")
+        if not sep or not k or not k.replace("_", "a").isalnum():
+            raise SystemExit(f"--env expects NAME=VALUE, got {v!r}")
+        env[k] = val
+    return env
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m dlcourse.grading",
+                                 description="Grade a class safely: release, publish, collect, autograde, feedback, export.")
+    ap.add_argument("--course", type=Path, default=None,
+                    help="course root (the folder with course.toml); default: found from the current folder")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    p = sub.add_parser("release", help="regenerate assignments/ from solutions/; refuse if solutions or hidden tests leak")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--check", action="store_true", help="only check: fail if assignments/ is stale or leaks")
+
+    p = sub.add_parser("publish", help="write the student-facing tree (no solutions, no hidden tests) and check it")
+    p.add_argument("--out", type=Path, required=True, help="folder to create (must not exist, or use --force)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+
+    p = sub.add_parser("collect", help="map exchange submissions or uploaded notebooks to submitted/<student>/<assignment>/")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--exchange", type=Path, help="nbgrader exchange root (holds <course_id>/inbound/)")
+    src.add_argument("--uploads", type=Path, help="a folder of uploaded .ipynb files (e.g. downloaded from Colab)")
+    p.add_argument("--course-id", help="nbgrader course id in the exchange")
+    p.add_argument("--assignment", help="only this assignment (also: what uploaded files are, if they do not say)")
+    p.add_argument("--roster", type=Path, help="CSV with a student_id column (and optional name/email/aliases)")
+    p.add_argument("--pattern", help="regex with (?P<student>...) [and (?P<assignment>...)] matched on file names")
+    p.add_argument("--out", type=Path, required=True, help="submissions folder to fill (submitted/)")
+    p.add_argument("--strict", action="store_true", help="exit 1 when any file could not be matched")
+
+    p = sub.add_parser("autograde", help="grade every submission of one assignment, each in its own sandbox")
+    p.add_argument("--assignment", required=True)
+    p.add_argument("--submissions", type=Path, required=True, help="folder of <student_id>/<assignment_id>/*.ipynb")
+    p.add_argument("--out", type=Path, required=True, help="where grades.csv, report.json, feedback/ and autograded/ go")
+    p.add_argument("--workers", type=int, default=1, help="students graded in parallel (default 1)")
+    p.add_argument("--gradebook", type=Path, help="nbgrader gradebook to update (default OUT/gradebook.db)")
+    p.add_argument("--unsafe", action="store_true", help="grade WITHOUT a sandbox (trusted notebooks only)")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="environment of the kernels")
+    p.add_argument("--fast", action="store_true", help="shorthand for --env DLCOURSE_FAST=1")
+    p.add_argument("--cell-timeout", type=float, default=300.0, help="seconds per cell (default 300)")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per notebook (default 1800)")
+    p.add_argument("--memory", type=int, default=3072, help="MB of memory per notebook (default 3072)")
+    p.add_argument("--pids", type=int, default=256, help="processes/threads per notebook (default 256)")
+    p.add_argument("--cpus", type=float, default=1.0, help="CPU cores per notebook (default 1)")
+    p.add_argument("--output-kb", type=int, default=10240, help="outputs kept per notebook in KB (default 10240)")
+    p.add_argument("--disk-mb", type=int, default=512, help="size of the sandbox's home and /tmp in MB (default 512)")
+
+    p = sub.add_parser("feedback", help="re-render feedback pages from autograded notebooks and the gradebook")
+    p.add_argument("--assignment", required=True)
+    p.add_argument("--out", type=Path, required=True, help="the autograde --out folder")
+    p.add_argument("--gradebook", type=Path, help="default OUT/gradebook.db")
+
+    p = sub.add_parser("export", help="grades CSV from the nbgrader gradebook (manual scores included)")
+    p.add_argument("--gradebook", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    p.add_argument("--assignment", help="only this assignment")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    # see dlcourse.grading.worker: skip a grammar jsonschema would build for nothing (seconds)
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args) -> int:
+    if args.cmd == "autograde":
+        return _autograde(args)
+    if args.cmd == "export":
+        from . import gradebook
+
+        rows = gradebook.export_rows(args.gradebook, args.assignment)
+        gradebook.write_csv(rows, args.out)
+        print(f"wrote {len(rows)} rows to {args.out}")
+        return 0
+    if args.cmd == "feedback":
+        from .regrade import rerender_feedback
+
+        n = rerender_feedback(args.out, args.assignment, args.gradebook or args.out / "gradebook.db")
+        print(f"wrote {n} feedback page(s) under {args.out / 'feedback'}")
+        return 0
+    if args.cmd == "release":
+        from . import release
+
+        return release.cli_release(_course_root(args.course), args.assignments, check_only=args.check)
+    if args.cmd == "publish":
+        from . import release
+
+        return release.cli_publish(_course_root(args.course), args.out, force=args.force)
+    if args.cmd == "collect":
+        from . import collect
+
+        return collect.cli_collect(args, _course_root(args.course))
+    raise AssertionError(args.cmd)
+
+
+def _autograde(args) -> int:
+    from .autograde import autograde
+    from .sandbox import Limits, SandboxUnavailable, sandbox_info, sandbox_report
+
+    env = _env_pairs(args.env)
+    if args.fast:
+        env["DLCOURSE_FAST"] = "1"
+    limits = Limits(memory_mb=args.memory, pids=args.pids, cpus=args.cpus, cell_timeout=args.cell_timeout,
+                    notebook_timeout=args.timeout, output_kb=args.output_kb, disk_mb=args.disk_mb)
+    info = sandbox_info()
+    if args.unsafe:
+        print(f"{_BANNER}\nWARNING: --unsafe: student code runs WITHOUT a sandbox, as {Path.home().name or 'you'}, "
+              f"next to the gradebook,\nthe hidden tests and every other submission. Use it only for trusted "
+              f"notebooks.\n{_BANNER}", file=sys.stderr)
+    elif not info.ok:
+        print(f"{_BANNER}\nNO SANDBOX: {info.reason}\nRefusing to run student code without one. Install bubblewrap "
+              f"(tools/sysdeps.sh), or pass --unsafe\nfor trusted notebooks only.\n{_BANNER}", file=sys.stderr)
+        return 2
+    else:
+        print(sandbox_report())
+    root = _course_root(args.course)
+    print(f"autograding {args.assignment} from {args.submissions} with {args.workers} worker(s)")
+    try:
+        batch = autograde(root, args.assignment, args.submissions, args.out, workers=args.workers, limits=limits,
+                          env=env, unsafe=args.unsafe, gradebook_path=args.gradebook)
+    except SandboxUnavailable as e:
+        print(f"{_BANNER}\nNO SANDBOX: {e}\n{_BANNER}", file=sys.stderr)
+        return 2
+    n = len(batch.students)
+    per = batch.seconds / n if n else 0.0
+    not_ok = sum(s.status != "ok" for s in batch.students)
+    print(f"graded {n} submission(s) in {batch.seconds:.1f} s ({per:.2f} s per submission); "
+          f"{not_ok} with a status other than ok")
+    print(f"wrote {args.out / 'grades.csv'}, {args.out / 'report.json'}, feedback in {args.out / 'feedback'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

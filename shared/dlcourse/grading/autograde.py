@@ -1,0 +1,317 @@
+"""Autograde a whole class: one sandboxed job per student, N at a time, one gradebook.
+
+:func:`autograde` is what ``python -m dlcourse.grading autograde`` runs:
+
+1. generate the release of the assignment from ``solutions/`` with nbgrader, into a private
+   work folder, registering its cells in the gradebook;
+2. for every ``<student_id>/<assignment>/`` folder of the submissions, run
+   :mod:`.worker` in its own process (``workers`` at a time): the notebook is rebuilt from
+   the course source, executed in a fresh sandbox and scored by the grader;
+3. record the scores in the nbgrader gradebook, write ``grades.csv`` (student_id,
+   assignment, score, max_score, status), ``report.json`` (per cell, with notes), the
+   sanitized autograded notebooks and the feedback pages.
+
+Whatever a submission does, the batch completes: a student's job that fails, hangs or
+crashes the worker gets a status and zero for what did not run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import canonical, gradebook, nbg
+from .sandbox import Limits, SandboxUnavailable, python_ro_paths, sandbox_info
+
+__all__ = ["STATUS_ORDER", "StudentResult", "BatchResult", "Assignment", "prepare_assignment",
+           "find_submissions", "autograde", "student_status", "STUDENT_ID_RE"]
+
+STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+#: Most severe first: a student's status is the first that applies to any of their notebooks.
+STATUS_ORDER = ["grader_error", "sandbox_error", "malformed", "missing", "timeout", "memory_limit", "kernel_died",
+                "tampered", "pids_limit", "restored", "output_truncated", "ok"]
+
+
+@dataclass
+class StudentResult:
+    """One row of grades.csv plus the details behind it."""
+
+    student_id: str
+    assignment: str
+    score: float
+    max_score: float
+    status: str
+    notes: list[str] = field(default_factory=list)
+    cells: dict[str, dict] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class BatchResult:
+    """All students of one autograde run."""
+
+    assignment: str
+    students: list[StudentResult]
+    seconds: float
+    sandboxed: bool
+    out: Path
+
+    def by_id(self) -> dict[str, StudentResult]:
+        return {s.student_id: s for s in self.students}
+
+
+@dataclass
+class Assignment:
+    """What the workers need to know about the assignment (computed once per run)."""
+
+    id: str
+    source_dir: Path
+    release_dir: Path
+    notebooks: list[str]
+    home_files: dict[str, str]
+    protect: list[str]
+    auto_max: float
+
+
+def prepare_assignment(course_root: Path, aid: str, work: Path, gradebook_path: Path) -> Assignment:
+    """Generate the release (registering the assignment in the gradebook) and describe it."""
+    src = course_root / "solutions" / aid
+    if not src.is_dir() or not any(src.glob("*.ipynb")):
+        raise ValueError(f"no assignment {aid!r}: expected notebooks in {src}")
+    release = nbg.generate_release(course_root / "solutions", aid, work / "course",
+                                   db_url=gradebook.db_url(gradebook_path))
+    notebooks = sorted(p.stem for p in release.glob("*.ipynb"))
+    home = {}
+    for p in sorted(release.rglob("*")):
+        if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts:
+            home[p.relative_to(release).as_posix()] = str(p)
+    sources = []
+    auto_max = 0.0
+    for name in notebooks:
+        nb = nbformat.read(src / f"{name}.ipynb", as_version=4)
+        for c in nb.cells:
+            role = canonical.cell_role(c)
+            if c.cell_type == "code" and role in ("test", "locked", "instruction", "plain"):
+                sources.append(c.source)
+            if role == "test":
+                auto_max += float(c.metadata["nbgrader"].get("points", 0))
+    return Assignment(aid, src, release, notebooks, home, canonical.imported_modules(sources), auto_max)
+
+
+def _is_plain_file(p: Path) -> bool:
+    return p.is_file() and not p.is_symlink()
+
+
+def find_submissions(submissions: Path, aid: str, notebooks: list[str],
+                     course_files: set[str] | frozenset[str] = frozenset()) -> tuple[dict[str, dict], list[str]]:
+    """``student -> {"notebooks": {name: path or None}, "notes": [...], "timestamp": str|None}``; problems.
+
+    Symbolic links are never followed (a link could point at another student's work).
+    Other files are never used: the course's own copies of ``course_files`` are (a note lists
+    the rest, e.g. a submitted ``torch.py``).
+    """
+    found: dict[str, dict] = {}
+    problems: list[str] = []
+    if not submissions.is_dir():
+        raise ValueError(f"submissions folder {submissions} does not exist")
+    for sdir in sorted(submissions.iterdir()):
+        if sdir.name.startswith("."):
+            continue
+        if sdir.is_symlink() or not sdir.is_dir():
+            problems.append(f"{sdir.name}: not a folder (or a symbolic link): skipped")
+            continue
+        if not STUDENT_ID_RE.match(sdir.name):
+            problems.append(f"{sdir.name!r}: not a valid student id (letters, digits, . _ @ + -): skipped")
+            continue
+        adir = sdir / aid
+        entry: dict = {"notebooks": {n: None for n in notebooks}, "notes": [], "timestamp": None}
+        found[sdir.name] = entry
+        if adir.is_symlink() or not adir.is_dir():
+            entry["notes"].append(f"no folder {sdir.name}/{aid}/")
+            continue
+        ipynbs = [p for p in sorted(adir.iterdir()) if p.suffix == ".ipynb"]
+        for p in ipynbs:
+            if p.stem in entry["notebooks"]:
+                if _is_plain_file(p):
+                    entry["notebooks"][p.stem] = str(p)
+                else:
+                    entry["notes"].append(f"{p.name} is not a regular file (a link?): not graded")
+        missing = [n for n, v in entry["notebooks"].items() if v is None]
+        others = [p for p in ipynbs if p.stem not in entry["notebooks"] and _is_plain_file(p)]
+        if len(missing) == 1 and len(others) == 1:
+            entry["notebooks"][missing[0]] = str(others[0])
+            entry["notes"].append(f"{others[0].name} was graded as {missing[0]}.ipynb")
+            others = []
+        extra = [p.relative_to(adir).as_posix() for p in sorted(adir.rglob("*")) if p.is_file()
+                 and p.suffix != ".ipynb" and p.name != "timestamp.txt" and ".ipynb_checkpoints" not in p.parts
+                 and p.relative_to(adir).as_posix() not in course_files]
+        extra += [p.name for p in others]
+        if extra:
+            entry["notes"].append(f"ignored {len(extra)} other file(s) in the submission: "
+                                  + ", ".join(extra[:5]) + (" ..." if len(extra) > 5 else "")
+                                  + " (only the assignment's notebooks and the course's files are used)")
+        ts = adir / "timestamp.txt"
+        if _is_plain_file(ts) and ts.stat().st_size < 200:
+            entry["timestamp"] = ts.read_text(errors="replace").strip()
+    return found, problems
+
+
+def student_status(nb_results: dict[str, dict]) -> str:
+    """Most severe status over a student's notebooks (see :data:`STATUS_ORDER`)."""
+    seen = set()
+    for r in nb_results.values():
+        seen.add(r.get("status", "grader_error"))
+        seen.update(r.get("flags", []))
+    for s in STATUS_ORDER:
+        if s in seen:
+            return s
+    return "ok"
+
+
+def _check_isolation(paths: list[Path]) -> None:
+    """Refuse when a folder the sandbox binds would expose course files, submissions or results."""
+    bound = python_ro_paths()
+    for secret in paths:
+        secret = secret.resolve()
+        for b in bound:
+            if secret == b or secret.is_relative_to(b):
+                raise SandboxUnavailable(f"{secret} lies inside {b}, which every sandbox can read: move it "
+                                         "elsewhere (the course source, submissions and output must stay hidden)")
+
+
+def _run_worker(job_path: Path, timeout: float) -> tuple[int, str]:
+    cmd = [sys.executable, "-m", "dlcourse.grading.worker", str(job_path)]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        return proc.returncode, (proc.stdout + proc.stderr)[-2000:]
+    except subprocess.TimeoutExpired:
+        return -1, f"the grading job did not finish within {timeout:.0f} s"
+
+
+def autograde(
+    course_root: Path | str,
+    assignment: str,
+    submissions: Path | str,
+    out: Path | str,
+    *,
+    workers: int = 1,
+    limits: Limits | None = None,
+    env: dict[str, str] | None = None,
+    unsafe: bool = False,
+    gradebook_path: Path | str | None = None,
+    log=print,
+) -> BatchResult:
+    """Grade every student in ``submissions`` (``<student_id>/<assignment>/*.ipynb``).
+
+    Args:
+        workers: students graded at the same time (each in its own sandbox).
+        limits: per-notebook limits (memory, processes, CPU, time, output).
+        env: extra environment variables for the kernels (``{"DLCOURSE_FAST": "1"}``).
+        unsafe: run without bubblewrap (only for trusted notebooks, e.g. the course's own).
+        gradebook_path: nbgrader gradebook to update (default ``OUT/gradebook.db``).
+
+    Raises:
+        SandboxUnavailable: no working sandbox and ``unsafe`` is False.
+        ValueError: unknown assignment, missing submissions folder, bad arguments.
+    """
+    t0 = time.monotonic()
+    course_root, submissions, out = Path(course_root).resolve(), Path(submissions).resolve(), Path(out).resolve()
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", assignment):
+        raise ValueError(f"assignment id must be letters, digits, _ . -, got {assignment!r}")
+    limits = limits or Limits()
+    info = sandbox_info()
+    if not unsafe and not info.ok:
+        raise SandboxUnavailable(info.reason)
+    gb_path = Path(gradebook_path).resolve() if gradebook_path else out / "gradebook.db"
+    if not unsafe:
+        _check_isolation([course_root, submissions, out, gb_path])
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="dlcgrade-run-"))
+    try:
+        spec = prepare_assignment(course_root, assignment, work, gb_path)
+        found, problems = find_submissions(submissions, assignment, spec.notebooks, set(spec.home_files))
+        for p in problems:
+            log("skipped: " + p)
+        jobs_dir = work / "jobs"
+        jobs_dir.mkdir()
+        jobs = []
+        for sid, entry in found.items():
+            job = {
+                "student": sid, "assignment": assignment,
+                "notebooks": [{"name": n, "source": str(spec.source_dir / f"{n}.ipynb"),
+                               "release": str(spec.release_dir / f"{n}.ipynb"), "submitted": entry["notebooks"][n]}
+                              for n in spec.notebooks],
+                "home_files": spec.home_files, "protect": spec.protect, "env": dict(env or {}),
+                "limits": asdict(limits), "unsafe": unsafe, "notes": entry["notes"], "sandbox": asdict(info),
+                "autograded_dir": str(out / "autograded" / sid / assignment),
+                "feedback_dir": str(out / "feedback" / sid / assignment),
+                "result": str(jobs_dir / f"{sid}.result.json"), "work_root": str(work),
+            }
+            for d in ("autograded_dir", "feedback_dir"):
+                if Path(job[d]).exists():
+                    shutil.rmtree(job[d])
+            path = jobs_dir / f"{sid}.job.json"
+            path.write_text(json.dumps(job))
+            jobs.append((sid, path, job, entry))
+        per_job = limits.notebook_timeout * max(1, len(spec.notebooks)) + 120
+
+        def run(item):
+            sid, path, job, entry = item
+            rc, tail = _run_worker(path, per_job)
+            res_path = Path(job["result"])
+            if res_path.is_file():
+                try:
+                    res = json.loads(res_path.read_text())
+                except ValueError:
+                    res = None
+            else:
+                res = None
+            if res is None:
+                res = {"student": sid, "assignment": assignment, "notes": job["notes"] + [
+                    f"grader error (exit {rc}): {tail.strip().splitlines()[-1] if tail.strip() else 'no output'}"],
+                    "notebooks": {n: {"name": n, "status": "grader_error", "flags": [], "notes": [], "cells": {}}
+                                  for n in spec.notebooks}, "seconds": 0.0}
+            res["timestamp"] = entry.get("timestamp")
+            return res
+
+        results: list[dict] = []
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for res in pool.map(run, jobs):
+                results.append(res)
+                st = student_status(res["notebooks"])
+                sc = sum(c.get("score") or 0 for r in res["notebooks"].values() for c in r.get("cells", {}).values()
+                         if c.get("auto"))
+                log(f"  {res['student']:<24} {sc:g}/{spec.auto_max:g}  {st}  ({res.get('seconds', 0):.1f} s)")
+        gradebook.record_results(gb_path, assignment, results)
+        students = []
+        for res in results:
+            cells = {}
+            notes = list(res.get("notes", []))
+            for name, r in res["notebooks"].items():
+                for g, c in r.get("cells", {}).items():
+                    cells[g if len(spec.notebooks) == 1 else f"{name}:{g}"] = c
+                notes += [(f"{name}: " if len(spec.notebooks) > 1 else "") + n for n in r.get("notes", [])]
+            score = sum(c.get("score") or 0.0 for c in cells.values() if c.get("auto"))
+            students.append(StudentResult(res["student"], assignment, float(score), spec.auto_max,
+                                          student_status(res["notebooks"]), notes, cells, float(res.get("seconds", 0))))
+        batch = BatchResult(assignment, students, time.monotonic() - t0, not unsafe, out)
+        gradebook.write_csv([asdict(s) for s in students], out / "grades.csv")
+        (out / "report.json").write_text(json.dumps(
+            {"assignment": assignment, "sandboxed": not unsafe, "seconds": batch.seconds, "limits": asdict(limits),
+             "skipped": problems, "students": [asdict(s) for s in students]}, indent=1, default=str))
+        return batch
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

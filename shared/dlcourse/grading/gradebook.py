@@ -1,0 +1,114 @@
+"""The nbgrader gradebook: record autograded results and export grades.
+
+Grades go through nbgrader's own API, so formgrader, ``nbgrader export`` and manual
+grading keep working on the same database: an autograde run creates (or updates) the
+student's submission, sets the automatic score of every autograded test cell, marks
+written answers for manual grading (an unchanged answer scores 0 automatically, as in
+nbgrader) and flags notebooks whose grading did not finish normally. Manual scores
+already entered are kept.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+__all__ = ["db_url", "record_results", "export_rows", "write_csv", "CSV_FIELDS"]
+
+CSV_FIELDS = ["student_id", "assignment", "score", "max_score", "status"]
+
+
+def db_url(path: Path | str) -> str:
+    """``sqlite:///`` URL of a gradebook file."""
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def record_results(gradebook: Path | str, assignment: str, results: list[dict]) -> None:
+    """Write worker results (see :mod:`.worker`) into the gradebook (which must hold the assignment)."""
+    import warnings
+
+    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.utils import parse_utc
+
+    with warnings.catch_warnings(), Gradebook(db_url(gradebook)) as gb:
+        # nbgrader's own submission code triggers SQLAlchemy autoflush warnings; they are harmless
+        warnings.simplefilter("ignore")
+        for res in results:
+            sid = res["student"]
+            gb.update_or_create_student(sid)
+            kw = {}
+            if res.get("timestamp"):
+                try:
+                    kw["timestamp"] = parse_utc(str(res["timestamp"]).strip())
+                except (ValueError, OverflowError):
+                    pass
+            sub = gb.update_or_create_submission(assignment, sid, **kw)
+            for snb in sub.notebooks:
+                nres = res["notebooks"].get(snb.name)
+                snb.flagged = bool(nres is None or nres.get("status") != "ok" or nres.get("flags"))
+                cells = (nres or {}).get("cells", {})
+                for grade in snb.grades:
+                    c = cells.get(grade.name)
+                    if c is None:
+                        grade.auto_score = 0.0 if grade.cell.cell_type == "code" and not _is_solution(gb, grade) else None
+                    else:
+                        grade.auto_score = None if c["score"] is None else float(c["score"])
+                    grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                for comment in snb.comments:
+                    c = cells.get(comment.name)
+                    comment.auto_comment = "No response." if (c and c.get("verdict") == "no answer") else None
+            gb.db.commit()
+        try:
+            gb.find_assignment(assignment)
+        except MissingEntry:  # pragma: no cover - created by generate_assignment before grading
+            raise
+
+
+def _is_solution(gb, grade) -> bool:
+    from nbgrader.api import MissingEntry
+
+    try:
+        gb.find_solution_cell(grade.name, grade.notebook.name, grade.assignment.name)
+        return True
+    except MissingEntry:
+        return False
+
+
+def export_rows(gradebook: Path | str, assignment: str | None = None) -> list[dict]:
+    """One row per student and assignment: total score (manual overrides automatic), max, status.
+
+    status: ``graded``, ``needs_manual_grade``, ``flagged`` (grading did not finish normally:
+    see the autograde report) or ``missing`` (no submission).
+    """
+    from nbgrader.api import Gradebook
+
+    rows = []
+    with Gradebook(db_url(gradebook)) as gb:
+        assignments = [a for a in gb.assignments if assignment is None or a.name == assignment]
+        if assignment is not None and not assignments:
+            raise ValueError(f"assignment {assignment!r} is not in the gradebook {gradebook}")
+        for a in assignments:
+            max_score = float(a.max_score)
+            by_student = {s.student.id: s for s in a.submissions}
+            for st in sorted(gb.students, key=lambda s: s.id):
+                sub = by_student.get(st.id)
+                if sub is None:
+                    rows.append({"student_id": st.id, "assignment": a.name, "score": 0.0, "max_score": max_score,
+                                 "status": "missing"})
+                    continue
+                flagged = any(nb.flagged for nb in sub.notebooks)
+                status = "flagged" if flagged else "needs_manual_grade" if sub.needs_manual_grade else "graded"
+                rows.append({"student_id": st.id, "assignment": a.name, "score": float(sub.score),
+                             "max_score": max_score, "status": status})
+    return rows
+
+
+def write_csv(rows: list[dict], path: Path | str) -> Path:
+    """Write grade rows with the columns :data:`CSV_FIELDS` (scores with up to 4 decimals)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({**r, "score": f"{round(float(r['score']), 4):g}", "max_score": f"{round(float(r['max_score']), 4):g}"})
+    return path

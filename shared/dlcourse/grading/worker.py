@@ -1,0 +1,218 @@
+"""Grade one student's submission of one assignment (one process per student).
+
+``python -m dlcourse.grading.worker JOB.json`` reads a job written by :mod:`.autograde`,
+rebuilds every notebook of the assignment from the course source and the submission
+(:mod:`.canonical`), executes it in its own sandbox (:mod:`.executor`), computes the
+scores itself, and writes the result JSON, the sanitized autograded notebooks and the
+feedback pages. A separate process per student keeps one pathological submission (a huge
+output, a grader bug it triggers) from touching the others.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+# jsonschema (imported by nbformat) builds an RFC 3987 grammar at import time when the optional
+# rfc3987_syntax package is present: seconds per worker process, for a format nbformat never
+# checks. Without it jsonschema simply skips that format.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+import nbformat  # noqa: E402
+
+from . import canonical, executor, feedback  # noqa: E402
+from .sandbox import Limits, use_known_info  # noqa: E402
+
+__all__ = ["grade_job", "test_cell_score", "compute_checksum", "main"]
+
+
+def test_cell_score(cell, run: executor.CellRun | None, points: float) -> tuple[float, str, str | None]:
+    """Score of one autograded test cell: ``(score, verdict, message)``, decided by the grader.
+
+    nbgrader's rule (an error or anything on stderr: 0; a number as the cell's result:
+    partial credit; else full marks), plus: the cell must have run, its reply must be ``ok``
+    (an error hidden from the outputs still fails) and the guard must not have voided it.
+    """
+    if run is None or run.status == "not_run":
+        return 0.0, "did not run", None
+    if run.status == "timeout":
+        return 0.0, "timed out", None
+    if run.status == "died":
+        return 0.0, "the kernel died", None
+    if run.void:
+        return 0.0, "void: the environment was tampered with", "; ".join(run.notes[-3:])
+    msg = None
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            return 0.0, "failed", f'{out.get("ename", "")}: {out.get("evalue", "")}'
+    if run.status != "ok" or (run.reply or {}).get("status") != "ok":
+        rep = run.reply or {}
+        return 0.0, "failed", f'{rep.get("ename", "")}: {rep.get("evalue", "")}'
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            return 0.0, "failed (wrote to stderr)", str(out.get("text", ""))[:500]
+        if out.get("output_type") == "execute_result":
+            txt = (out.get("data") or {}).get("text/plain", "")
+            try:
+                val = float(txt)
+            except (TypeError, ValueError):
+                break
+            if 0.0 <= val <= points:
+                return val, "partial credit" if val < points else "passed", msg
+            return (points, "passed", msg) if val < 0 else (points, "passed", msg)
+    return points, "passed", msg
+
+
+def compute_checksum(cell) -> str:
+    """nbgrader's checksum of a graded/solution cell (same algorithm as ``nbgrader.utils``).
+
+    Re-implemented because importing nbgrader costs seconds in every worker process;
+    ``tests/test_grading.py`` checks that both agree.
+    """
+    meta = cell.metadata["nbgrader"]
+    m = hashlib.md5()
+    m.update(cell.source.encode("utf-8"))
+    m.update(cell.cell_type.encode("utf-8"))
+    grade, solution = bool(meta.get("grade")), bool(meta.get("solution"))
+    locked = False if solution else True if grade else meta.get("locked", False)
+    for v in (grade, solution, locked):
+        m.update(str(v).encode("utf-8"))
+    m.update(meta["grade_id"].encode("utf-8"))
+    if grade:
+        m.update(str(float(meta["points"])).encode("utf-8"))
+    return m.hexdigest()
+
+
+def _release_checksum_equal(cell) -> bool:
+    meta = cell.metadata.get("nbgrader", {})
+    try:
+        return "checksum" in meta and meta["checksum"] == compute_checksum(cell)
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
+    """Grade one notebook of the job; return its result dict (see :func:`grade_job`)."""
+    name = nbspec["name"]
+    source = nbformat.read(nbspec["source"], as_version=4)
+    release = nbformat.read(nbspec["release"], as_version=4)
+    auto: dict[str, float] = {}
+    manual: dict[str, float] = {}
+    test_release: dict[str, str] = {}
+    for sc, rc in zip(source.cells, release.cells):
+        meta = sc.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            (auto if canonical.cell_role(sc) == "test" else manual)[meta["grade_id"]] = float(meta.get("points", 0))
+            if canonical.cell_role(sc) == "test":
+                test_release[meta["grade_id"]] = rc.source
+    hidden = feedback.hidden_test_lines(c.source for c in source.cells if canonical.cell_role(c) == "test")
+    res: dict = {"name": name, "status": "ok", "flags": [], "notes": [], "cells": {}, "seconds": 0.0,
+                 "auto_max": sum(auto.values()), "manual_max": sum(manual.values())}
+
+    def zero_all(verdict: str) -> None:
+        for g, p in auto.items():
+            res["cells"][g] = {"score": 0.0, "max_score": p, "auto": True, "verdict": verdict, "message": None}
+        for g, p in manual.items():
+            res["cells"][g] = {"score": 0.0, "max_score": p, "auto": False, "verdict": verdict, "message": None}
+
+    path = nbspec.get("submitted")
+    if not path:
+        res["status"] = "missing"
+        res["notes"].append(f"no {name}.ipynb in the submission")
+        zero_all("not submitted")
+        return res
+    try:
+        cells, read_notes = canonical.read_submission(path)
+    except canonical.Malformed as e:
+        res["status"] = "malformed"
+        res["notes"].append(str(e))
+        zero_all("the notebook could not be read")
+        return res
+    except OSError as e:
+        res["status"] = "malformed"
+        res["notes"].append(f"{Path(path).name} could not be read: {e.strerror}")
+        zero_all("the notebook could not be read")
+        return res
+    canon = canonical.build(source, release, cells)
+    res["notes"] += read_notes + canon.notes
+    if canon.edited:
+        res["flags"].append("restored")
+    run = executor.execute(canon.nb, canon.roles, limits=limits,
+                           home_files={k: Path(v) for k, v in job.get("home_files", {}).items()},
+                           protect=job.get("protect", []), names=canon.names, env=job.get("env", {}),
+                           unsafe=bool(job.get("unsafe")), job_name=f"{job['student']}-{name}",
+                           work_root=Path(job["work_root"]) if job.get("work_root") else None)
+    res["status"] = run.status
+    res["flags"] += sorted(run.flags)
+    res["seconds"] = run.seconds
+    for i, c in run.cells.items():
+        res["notes"] += [f"cell {i}: {n}" for n in c.notes]
+    res["notes"] += run.notes
+    for g, p in auto.items():
+        idx = canon.graded.get(g)
+        cell = canon.nb.cells[idx] if idx is not None else None
+        if cell is None:
+            res["cells"][g] = {"score": 0.0, "max_score": p, "auto": True, "verdict": "missing", "message": None}
+            continue
+        score, verdict, message = test_cell_score(cell, run.cells.get(idx), p)
+        if message:
+            message = feedback.redact(message, hidden)[:1000]
+        res["cells"][g] = {"score": score, "max_score": p, "auto": True, "verdict": verdict, "message": message}
+    for g, p in manual.items():
+        idx = canon.graded.get(g)
+        unanswered = idx is None or g not in canon.answers or _release_checksum_equal(canon.nb.cells[idx])
+        res["cells"][g] = {"score": 0.0 if unanswered else None, "max_score": p, "auto": False,
+                           "verdict": "no answer" if unanswered else "to be graded by hand", "message": None}
+    removed = feedback.sanitize_notebook(canon.nb)
+    if removed:
+        res["notes"].append(f"{removed} output(s) that could run code (scripts, SVG, widgets) were removed")
+    out_nb = Path(job["autograded_dir"]) / f"{name}.ipynb"
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(canon.nb, out_nb)
+    (Path(job["autograded_dir"]) / f".{name}.roles.json").write_text(json.dumps(
+        {"roles": canon.roles, "test_release": test_release}))
+    score = sum(c["score"] or 0 for c in res["cells"].values() if c["auto"])
+    page = feedback.render_feedback(
+        canon.nb, student=job["student"], assignment=job["assignment"], notebook=name,
+        cells={g: c for g, c in res["cells"].items()}, test_release_sources=test_release, hidden=hidden,
+        status=res["status"] if not res["flags"] else f'{res["status"]} ({", ".join(res["flags"])})',
+        notes=res["notes"], roles=canon.roles, score=score, max_score=res["auto_max"])
+    fb = Path(job["feedback_dir"]) / f"{name}.html"
+    fb.parent.mkdir(parents=True, exist_ok=True)
+    fb.write_text(page)
+    return res
+
+
+def grade_job(job: dict) -> dict:
+    """Grade every notebook of one student's submission; return the result dict."""
+    t0 = time.monotonic()
+    if job.get("sandbox"):
+        use_known_info(job["sandbox"])
+    limits = Limits(**job["limits"])
+    result = {"student": job["student"], "assignment": job["assignment"], "notebooks": {}, "notes": list(job.get("notes", []))}
+    for nbspec in job["notebooks"]:
+        try:
+            result["notebooks"][nbspec["name"]] = grade_notebook(job, nbspec, limits)
+        except Exception as e:  # noqa: BLE001 - report, never take the batch down
+            result["notebooks"][nbspec["name"]] = {"name": nbspec["name"], "status": "grader_error", "flags": [],
+                                                   "notes": [f"grader error: {type(e).__name__}: {e}"], "cells": {},
+                                                   "seconds": 0.0}
+    result["seconds"] = time.monotonic() - t0
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m dlcourse.grading.worker JOB.json", file=sys.stderr)
+        return 2
+    job = json.loads(Path(args[0]).read_text())
+    result = grade_job(job)
+    Path(job["result"]).write_text(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
