@@ -104,7 +104,7 @@ def test_load_clip_stereo_44k_to_mono_8k(tmp_path):
 
 def test_feature_params_validation_and_shape():
     p = F.FeatureParams()
-    assert p.clip_samples == 8000 and p.shape == (40, 101)
+    assert p.clip_samples == 8000 and p.shape == (40, 63)
     with pytest.raises(ValueError, match="n_mels"):
         F.FeatureParams(n_mels=0)
     with pytest.raises(ValueError, match="f_max"):

@@ -38,7 +38,7 @@ def _dataset_options(args: argparse.Namespace, split: str) -> dict:
                 opts["test_speakers"] = int(speakers[0]) if len(speakers) == 1 and speakers[0].isdigit() else \
                     (speakers or 2)
             elif not speakers:
-                raise SystemExit("error: --scheme speaker needs --test-speakers NAME[,NAME...] for fsdd")
+                raise ValueError("--scheme speaker needs --test-speakers NAME[,NAME...] for fsdd")
             else:
                 opts["test_speakers"] = speakers
     if args.dataset == "speechcommands":
@@ -50,8 +50,8 @@ def _clips(args: argparse.Namespace, split: str):
     from .datasets import get_clips
 
     if args.dataset == "folder" and split != "all":
-        raise SystemExit(f"error: a folder-per-class tree has no {split!r} split: use --split all "
-                         f"(a separate folder for testing)")
+        raise ValueError(f"a folder-per-class tree has no {split!r} split: use --split all "
+                         f"(and a separate folder for testing)")
     return get_clips(args.dataset, args.root, split, **_dataset_options(args, split))
 
 
@@ -61,13 +61,29 @@ def _cache_dir(args: argparse.Namespace) -> Path:
     return Path(args.cache) if args.cache else config.data_dir() / "audio-cache"
 
 
+def _say(args: argparse.Namespace, line: str) -> None:
+    """Progress goes to stderr; stdout holds only the JSON result line."""
+    if not args.quiet:
+        print(line, file=sys.stderr, flush=True)
+
+
+class _Progress:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+
+    def on_epoch_end(self, history) -> None:
+        rec = history.last
+        _say(self.args, f"epoch {int(rec['epoch'])}: loss {rec['train_loss']:.4f}, "
+                        f"accuracy {rec.get('train_acc', float('nan')):.4f}, {rec['seconds']:.1f} s")
+
+
 def train(args: argparse.Namespace) -> dict:
     """Build the cache of the training split, train, save; return the summary."""
     from .. import seed, training
     from .augment import AugmentConfig, SpecAugment
     from .cache import build_cache, make_loader
     from .features import FeatureParams
-    from .models import AudioCNN, save_model
+    from .models import AudioCNN, fit_within, save_model
 
     seed.seed_everything(args.seed)
     if args.threads:
@@ -77,16 +93,15 @@ def train(args: argparse.Namespace) -> dict:
     clips = _clips(args, split)
     feats = FeatureParams(sample_rate=args.sample_rate, clip_seconds=args.clip_seconds, n_mels=args.n_mels)
     cache = build_cache(clips, _cache_dir(args), features=feats, augment=AugmentConfig() if args.variants else None,
-                        n_variants=args.variants, seed=args.seed, verbose=not args.quiet)
+                        n_variants=args.variants, seed=args.seed, verbose=False)
+    _say(args, f"cache {cache.stats['mode']} ({cache.stats['seconds']:.1f} s): {cache}")
     model = AudioCNN(len(cache.class_names), feats.n_mels, band_mean=cache.band_mean, band_std=cache.band_std,
                      spec_augment=SpecAugment() if args.spec_augment else None)
     loader = make_loader(cache.dataset(), batch_size=args.batch_size, seed=args.seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, args.epochs))
-    callbacks = [] if args.quiet else [training.LivePlot(mode="text")]
+    callbacks = [_Progress(args)]
     t_train = time.perf_counter()
-    history = training.fit(model, loader, epochs=args.epochs, optimizer=optimizer, scheduler=scheduler,
-                           time_budget=args.time_budget, progress=False, callbacks=callbacks)
+    history = fit_within(model, loader, max_epochs=args.epochs, time_budget=args.time_budget, lr=args.lr,
+                         callbacks=callbacks)
     train_seconds = time.perf_counter() - t_train
     save_model(model, args.out, class_names=cache.class_names, features=feats, history=history,
                dataset=args.dataset, root=str(args.root) if args.root else None, train_clips=len(cache),
@@ -113,10 +128,12 @@ def evaluate(args: argparse.Namespace) -> dict:
     unknown = [c for c in clips.class_names if c not in known]
     present = {clips.class_names[k] for k in np.unique(clips.labels)}
     if unknown and present & set(unknown):
-        raise SystemExit(f"error: the model knows the classes {info['class_names']}, but {args.root} has "
+        raise ValueError(f"the model knows the classes {info['class_names']}, but {args.root} has "
                          f"{sorted(present & set(unknown))}")
     if args.cache:
         cache = build_cache(clips, args.cache, features=feats, verbose=False)
+        for item in cache.skipped:
+            print(f"skipped unreadable audio file {item['path']}: {item['reason']}", file=sys.stderr)
         x, y = cache.dataset().arrays()
         skipped = len(cache.skipped)
     else:

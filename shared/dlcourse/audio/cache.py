@@ -496,6 +496,7 @@ class VariantDataset(Dataset):
         self.release_every = release_every
         self._mm: np.memmap | None = None
         self._read = 0
+        self.maps_opened = 0
 
     @property
     def n_variants(self) -> int:
@@ -516,6 +517,7 @@ class VariantDataset(Dataset):
             # Dropping the old map returns its pages; the next read maps only what it touches.
             self._mm = np.memmap(self._path, dtype=np.float16, mode="r", shape=self.shape)
             self._read = 0
+            self.maps_opened += 1
         return self._mm
 
     def _fetch(self, pos: np.ndarray, var: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

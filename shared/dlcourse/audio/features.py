@@ -40,7 +40,7 @@ class FeatureParams:
     sample_rate: int = 8000
     clip_seconds: float = 1.0
     n_fft: int = 256
-    hop_length: int = 80
+    hop_length: int = 128
     n_mels: int = 40
     f_min: float = 20.0
     f_max: float | None = None
