@@ -421,7 +421,11 @@ def _live_kernel() -> bool:
 
 def explorer(settings: ExplorerSettings | None = None, *, static: bool | None = None, **kwargs) -> Explorer | Figure:
     """The live :class:`Explorer` in a notebook kernel; a static :func:`draw_explorer` figure
-    in FAST mode, outside a kernel, without ipywidgets, or when ``static=True``."""
+    in FAST mode, outside a kernel, without ipywidgets, or when ``static=True``.
+
+    The static figure is closed in pyplot (so the inline backend does not show it a second
+    time); it still renders through its own display and ``savefig``.
+    """
     settings = settings or ExplorerSettings(**kwargs)
     if static is None:
         static = config.fast_mode() or not _live_kernel()
@@ -430,4 +434,8 @@ def explorer(settings: ExplorerSettings | None = None, *, static: bool | None = 
             import ipywidgets  # noqa: F401
         except ImportError:
             static = True
-    return draw_explorer(settings) if static else Explorer(settings)
+    if not static:
+        return Explorer(settings)
+    fig = draw_explorer(settings)
+    plt.close(fig)  # detached from pyplot: a notebook shows it once, through the returned Figure
+    return fig
