@@ -63,6 +63,7 @@ __all__ = [
     "FeatureCache",
     "VariantDataset",
     "VariantBatchSampler",
+    "collate",
     "make_loader",
 ]
 
@@ -549,16 +550,38 @@ class VariantDataset(Dataset):
         return x[0], int(y[0])
 
     def __getitems__(self, keys: Sequence) -> list[tuple[torch.Tensor, int]]:
-        pairs = [self._split_key(k) for k in keys]
-        pos = np.array([i for i, _ in pairs], dtype=np.int64)
-        var = np.array([self.variant if v is None else v for _, v in pairs], dtype=np.int64)
+        arr = np.asarray(keys) if keys and isinstance(keys[0], tuple) else None
+        if arr is not None and arr.ndim == 2 and arr.shape[1] == 2 and arr.dtype.kind in "iu":
+            pos, var = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)  # the sampler's (clip, variant) pairs
+        else:
+            pairs = [self._split_key(k) for k in keys]
+            pos = np.array([i for i, _ in pairs], dtype=np.int64)
+            var = np.array([self.variant if v is None else v for _, v in pairs], dtype=np.int64)
         x, y = self._fetch(pos, var)
-        return list(zip(x.unbind(0), y.tolist()))
+        return _Batch(x, y)
 
     def arrays(self, variant: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """All items of one variant at once: ``(x: (n, 1, n_mels, frames), y: (n,))`` (for t-SNE, metrics)."""
         v = self.variant if variant is None else variant
         return self._fetch(np.arange(len(self)), np.full(len(self), v))
+
+
+class _Batch(list):
+    """The items of a batch as a list of ``(x, y)`` (the Dataset protocol), also kept stacked so
+    that :func:`collate` hands them over without copying each item again."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        super().__init__(zip(x.unbind(0), y.tolist()))
+        self.x, self.y = x, y
+
+
+def collate(batch):
+    """``default_collate``, with a shortcut for batches that :meth:`VariantDataset.__getitems__` stacked already."""
+    from torch.utils.data import default_collate
+
+    if isinstance(batch, _Batch):
+        return batch.x, batch.y
+    return default_collate(batch)
 
 
 class VariantBatchSampler(Sampler):
@@ -603,4 +626,4 @@ def make_loader(dataset: VariantDataset, *, batch_size: int = 64, shuffle: bool 
         raise TypeError(f"dataset must be a VariantDataset, got {type(dataset).__name__}")
     sampler = VariantBatchSampler(len(dataset), dataset.n_variants, batch_size, shuffle=shuffle, seed=seed,
                                   variants=variants, drop_last=drop_last)
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers)
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, collate_fn=collate)
