@@ -33,10 +33,15 @@ import nbformat
 from . import canonical, gradebook, nbg
 from .sandbox import Limits, SandboxUnavailable, python_ro_paths, sandbox_info
 
-__all__ = ["STATUS_ORDER", "StudentResult", "BatchResult", "Assignment", "prepare_assignment",
+__all__ = ["PROTECTED_PACKAGES", "STATUS_ORDER", "StudentResult", "BatchResult", "Assignment", "prepare_assignment",
            "find_submissions", "autograde", "student_status", "STUDENT_ID_RE"]
 
 STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
+#: Packages whose functions tests use as oracles or for comparisons: when the course's cells import
+#: them, they are imported before any student code and guarded (see kernel_boot). Plotting,
+#: widgets and the course's own helpers are left alone (they rebind names as they work).
+PROTECTED_PACKAGES = frozenset({"numpy", "torch", "torchvision", "torchaudio", "sklearn", "scipy", "captum", "math",
+                                "operator", "random", "statistics", "unittest", "functools", "itertools"})
 #: Most severe first: a student's status is the first that applies to any of their notebooks.
 STATUS_ORDER = ["grader_error", "sandbox_error", "malformed", "missing", "timeout", "memory_limit", "kernel_died",
                 "tampered", "pids_limit", "restored", "output_truncated", "ok"]
@@ -105,7 +110,8 @@ def prepare_assignment(course_root: Path, aid: str, work: Path, gradebook_path: 
                 sources.append(c.source)
             if role == "test":
                 auto_max += float(c.metadata["nbgrader"].get("points", 0))
-    return Assignment(aid, src, release, notebooks, home, canonical.imported_modules(sources), auto_max)
+    protect = [m for m in canonical.imported_modules(sources) if m.split(".")[0] in PROTECTED_PACKAGES]
+    return Assignment(aid, src, release, notebooks, home, protect, auto_max)
 
 
 def _is_plain_file(p: Path) -> bool:

@@ -190,7 +190,8 @@ table.scores td,table.scores th{padding:.2em .8em;text-align:left;border-bottom:
 
 def render_feedback(nb, *, student: str, assignment: str, notebook: str, cells: dict[str, dict],
                     test_release_sources: dict[str, str], hidden: set[str], status: str, notes: list[str],
-                    roles: list[str], score: float, max_score: float, manual: dict[str, dict] | None = None) -> str:
+                    roles: list[str], score: float, max_score: float, manual: dict[str, dict] | None = None,
+                    score_label: str = "autograded score") -> str:
     """Feedback page of one graded notebook.
 
     Args:
@@ -243,7 +244,7 @@ def render_feedback(nb, *, student: str, assignment: str, notebook: str, cells: 
 <meta name="referrer" content="no-referrer">
 <title>Feedback: {e(assignment)} / {e(notebook)} - {e(student)}</title><style>{_STYLE}</style></head>
 <body><h1>Feedback: {e(assignment)} / {e(notebook)}</h1>
-<p>Student: <b>{e(student)}</b> - autograded score: <b>{score:g} / {max_score:g}</b> - status: <b>{e(status)}</b></p>
+<p>Student: <b>{e(student)}</b> - {e(score_label)}: <b>{score:g} / {max_score:g}</b> - status: <b>{e(status)}</b></p>
 {'<ul class="notes">' + notes_html + '</ul>' if notes else ''}
 <table class="scores"><tr><th>cell</th><th>points</th><th>result</th></tr>{''.join(rows)}</table>
 <hr>

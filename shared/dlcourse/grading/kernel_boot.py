@@ -54,6 +54,9 @@ _TESTING_CLASSES = ["torch.Tensor", "torch.nn.Module", "torch.nn.Parameter", "to
                     "torch.testing._comparison.TensorLikePair", "torch.testing._comparison.NumberPair",
                     "torch.testing._comparison.Pair", "torch.testing._comparison.ErrorMeta",
                     "unittest.case.TestCase"]
+# Library code that legitimately rebinds a protected name to a wrapper of the original
+# (``__wrapped__``): importing torch._dynamo wraps torch.manual_seed.
+_LIBRARY_REBINDS = {("torch", "manual_seed")}
 # builtins entries IPython itself adds/removes around every cell
 _VOLATILE = {
     "builtins": {"_", "__", "___", "exit", "quit", "get_ipython", "display", "__IPYTHON__", "input", "raw_input"},
@@ -164,8 +167,13 @@ class Guard:
                 if restore:
                     sys.modules[name] = mod
             d = vars(mod)
-            for k, v in self.mod_dicts[name].items():
-                if d.get(k, _MISSING) is not v:
+            for k, v in list(self.mod_dicts[name].items()):
+                cur = d.get(k, _MISSING)
+                if cur is not v and (name, k) in _LIBRARY_REBINDS and getattr(cur, "__wrapped__", None) is v \
+                        and not _is_cell_file(getattr(getattr(cur, "__code__", None), "co_filename", "<string>")):
+                    self.mod_dicts[name][k] = cur  # the library wrapped its own function (see _LIBRARY_REBINDS)
+                    continue
+                if cur is not v:
                     f.append(f"{name}.{k} was replaced")
                     if restore:
                         d[k] = v

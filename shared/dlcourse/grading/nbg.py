@@ -82,8 +82,15 @@ def nbgrader_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# ``python -m nbgrader``, minus one cost: jsonschema (imported through nbformat) compiles an
+# RFC 3987 grammar at import time when the optional rfc3987_syntax package is installed
+# (seconds per call, for a string format nbformat never validates). Without it, it skips that format.
+_NBGRADER_MAIN = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); "
+                  "from nbgrader.apps.nbgraderapp import main; sys.exit(main())")
+
+
 def _run_nbgrader(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:
-    cmd = [sys.executable, "-m", "nbgrader", *args]
+    cmd = [sys.executable, "-c", _NBGRADER_MAIN, *args]
     proc = subprocess.run(cmd, cwd=cwd, env=nbgrader_env(env), capture_output=True, text=True)
     log = proc.stdout + proc.stderr
     if proc.returncode != 0 or "[ERROR]" in log or "| ERROR]" in log:

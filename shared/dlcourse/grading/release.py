@@ -1,0 +1,271 @@
+"""Release (solutions/ -> assignments/) and publish (the student-facing tree), with leak checks.
+
+A *leak* is solution code or hidden-test text of ``solutions/`` that appears in what students
+get. A line counts when it lies inside ``### BEGIN SOLUTION``/``### END SOLUTION`` or
+``### BEGIN HIDDEN TESTS``/``### END HIDDEN TESTS`` and does not also appear outside those
+regions of the same notebook (a function signature, a visible assert repeated in a hidden
+test). The nbgrader markers themselves must never reach a student notebook.
+"""
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import nbg
+
+__all__ = ["Secrets", "course_secrets", "leaks_in_text", "release_leaks", "release", "publish", "check_published",
+           "cli_release", "cli_publish", "MARKERS"]
+
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+_PAIRS = (("BEGIN SOLUTION", "END SOLUTION", "solution"), ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "hidden"))
+_TEXT_SUFFIXES = {".py", ".md", ".txt", ".ipynb", ".toml", ".yml", ".yaml", ".json", ".cfg", ".ini", ".html", ".csv",
+                  ".rst", ".sh"}
+
+
+@dataclass
+class Secrets:
+    """Lines students must not see: ``solution`` and ``hidden`` line -> where it comes from."""
+
+    solution: dict[str, str] = field(default_factory=dict)
+    hidden: dict[str, str] = field(default_factory=dict)
+
+
+def _secret_lines(nb_path: Path, min_len: int) -> Secrets:
+    nb = nbformat.read(nb_path, as_version=4)
+    inside: dict[str, set[str]] = {"solution": set(), "hidden": set()}
+    outside: set[str] = set()
+    for cell in nb.cells:
+        state = None
+        for ln in cell.source.splitlines():
+            s = ln.strip()
+            opened = next((kind for b, _, kind in _PAIRS if b in ln), None)
+            closed = next((kind for _, e, kind in _PAIRS if e in ln), None)
+            if opened:
+                state = opened
+            elif closed:
+                state = None
+            elif state and len(s) >= min_len:
+                inside[state].add(s)
+            elif s:
+                outside.add(s)
+    where = nb_path.as_posix()
+    return Secrets({s: where for s in inside["solution"] - outside}, {s: where for s in inside["hidden"] - outside})
+
+
+def course_secrets(root: Path, assignments: list[str] | None = None, *, solution_min: int = 16,
+                   hidden_min: int = 12) -> Secrets:
+    """Solution and hidden-test lines of every (or the named) assignment in ``root/solutions``."""
+    out = Secrets()
+    sol = root / "solutions"
+    if assignments is None:
+        assignments = sorted(p.name for p in sol.iterdir() if p.is_dir()) if sol.is_dir() else []
+    for aid in assignments:
+        for nb_path in sorted((sol / aid).glob("*.ipynb")):
+            s = _secret_lines(nb_path, solution_min)
+            h = _secret_lines(nb_path, hidden_min)
+            out.solution.update(s.solution)
+            out.hidden.update(h.hidden)
+    return out
+
+
+def leaks_in_text(text: str, secrets: Secrets, *, solutions: bool = True) -> list[str]:
+    """Markers, hidden-test lines and (optionally) solution lines found in ``text``."""
+    found = [f"marker {m!r}" for m in MARKERS if m in text]
+    found += [f"hidden-test line {s!r} (from {w})" for s, w in secrets.hidden.items() if s in text]
+    if solutions:
+        found += [f"solution line {s!r} (from {w})" for s, w in secrets.solution.items() if s in text]
+    return found
+
+
+def _notebook_text(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for c in nb.cells:
+        parts.append(c.source)
+        for o in c.get("outputs", []):
+            parts.append(str(o.get("text", "")))
+            parts += [str(v) for v in (o.get("data") or {}).values()]
+    return "\n".join(parts)
+
+
+def release_leaks(source_dir: Path, release_dir: Path) -> list[str]:
+    """Leaks of ``source_dir``'s notebooks into any file of ``release_dir``."""
+    secrets = Secrets()
+    for nb_path in sorted(source_dir.glob("*.ipynb")):
+        s = _secret_lines(nb_path, 16)
+        h = _secret_lines(nb_path, 12)
+        secrets.solution.update(s.solution)
+        secrets.hidden.update(h.hidden)
+    problems = []
+    for f in sorted(release_dir.rglob("*")):
+        if not f.is_file() or f.suffix not in _TEXT_SUFFIXES:
+            continue
+        text = _notebook_text(f) if f.suffix == ".ipynb" else f.read_text(errors="replace")
+        problems += [f"{f.relative_to(release_dir)}: {p}" for p in leaks_in_text(text, secrets)]
+    return problems
+
+
+def _tree_diff(a: Path, b: Path) -> list[str]:
+    fa = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    fb = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    out = [f"{k} is missing" for k in sorted(fa - fb)] + [f"{k} is not produced by the release" for k in sorted(fb - fa)]
+    out += [f"{k} differs from a fresh release" for k in sorted(fa & fb) if not filecmp.cmp(a / k, b / k, shallow=False)]
+    return out
+
+
+def release(root: Path, aid: str, *, check_only: bool = False) -> tuple[list[str], list[str]]:
+    """Generate ``aid``'s release; write it to ``assignments/`` unless it leaks (or ``check_only``).
+
+    Returns ``(leaks, differences from the committed release)``; nothing is written when
+    there are leaks.
+    """
+    with tempfile.TemporaryDirectory(prefix="dlcourse-release-") as tmp:
+        fresh = nbg.generate_release(root / "solutions", aid, Path(tmp))
+        leaks = release_leaks(root / "solutions" / aid, fresh)
+        dest = root / "assignments" / aid
+        diff = _tree_diff(fresh, dest) if dest.is_dir() else [f"assignments/{aid}/ does not exist"]
+        if leaks or check_only or not diff:
+            return leaks, diff
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(fresh, dest)
+        return leaks, diff
+
+
+def cli_release(root: Path, aids: list[str], *, check_only: bool) -> int:
+    """``release`` subcommand: 0 when every release is clean (and, with --check, in sync)."""
+    from ..build import assignments
+
+    aids = aids or assignments(root)
+    if not aids:
+        print(f"no assignments in {root / 'solutions'}")
+        return 0
+    status = 0
+    for aid in aids:
+        leaks, diff = release(root, aid, check_only=check_only)
+        if leaks:
+            status = 1
+            print(f"REFUSED {aid}: the release would leak {len(leaks)} line(s); assignments/{aid}/ was not written")
+            for p in leaks[:20]:
+                print("  " + p)
+        elif check_only and diff:
+            status = 1
+            print(f"STALE {aid}: " + "; ".join(diff[:5]) + " (run the release)")
+        elif diff and not check_only:
+            print(f"released {aid}: {len(diff)} file(s) changed")
+        else:
+            print(f"ok {aid}: in sync, no leak")
+    return status
+
+
+# ------------------------------------------------------------------ publish
+
+_STUDENT_README = """# {title}: student materials
+
+Lectures and assignments of the course, with the helper package `dlcourse` they import.
+
+## Open a notebook
+* **Colab**: every notebook starts with an "Open in Colab" badge; the first code cell installs
+  `dlcourse` there for you.
+* **JupyterHub or your laptop**: `python -m pip install ./shared` (inside this folder), then open
+  the notebooks with Jupyter. A GPU is used when there is one (NVIDIA CUDA, AMD ROCm on Linux,
+  Apple MPS); everything also runs on a CPU.
+
+## Contents
+{contents}
+
+## Hand in an assignment
+Work in the notebook of `assignments/<assignment>/`, keep the cells you were given (the tests
+are run again by the grader, with more tests you do not see), then submit it through the hub
+(nbgrader "Submit") or upload the `.ipynb` file (on Colab: File > Download > Download .ipynb).
+Feedback comes back as a web page with the points of every test.
+"""
+
+
+def publish(root: Path, out: Path, *, force: bool = False) -> list[str]:
+    """Write the student tree of course ``root`` to ``out``; return the problems of its check."""
+    if out.exists():
+        if not force:
+            raise ValueError(f"{out} exists: choose another folder or pass --force")
+        shutil.rmtree(out)
+    if out.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"{out} is inside the course folder {root}: publish outside it")
+    out.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints", "*.pyc", "gradebook.db")
+    for name in ("lectures", "assignments"):
+        if (root / name).is_dir():
+            shutil.copytree(root / name, out / name, ignore=ignore)
+    shared = root / "shared"
+    if shared.is_dir():
+        (out / "shared").mkdir()
+        for item in ("pyproject.toml", "README.md", "dlcourse"):
+            p = shared / item
+            if p.is_dir():
+                shutil.copytree(p, out / "shared" / item, ignore=ignore)
+            elif p.is_file():
+                shutil.copy2(p, out / "shared" / item)
+    for item in ("course.toml", "environment.yml", "requirements-lock.txt", "LICENSE"):
+        if (root / item).is_file():
+            shutil.copy2(root / item, out / item)
+    rows = []
+    for nb in sorted((out / "lectures").glob("*.ipynb")):
+        rows.append(f"* lecture: [{nb.stem}](lectures/{nb.name})")
+    for d in sorted((out / "assignments").glob("*")):
+        for nb in sorted(d.glob("*.ipynb")):
+            rows.append(f"* assignment: [{d.name}/{nb.stem}](assignments/{d.name}/{nb.name})")
+    title = "Course"
+    try:
+        import tomllib
+
+        title = tomllib.loads((root / "course.toml").read_text()).get("course", {}).get("title", title)
+    except (OSError, ValueError):
+        pass
+    (out / "README.md").write_text(_STUDENT_README.format(title=title, contents="\n".join(rows) or "(none yet)"))
+    return check_published(root, out)
+
+
+def check_published(root: Path, out: Path) -> list[str]:
+    """Problems of a student tree: solutions, tests, gradebooks, markers, hidden-test or solution lines.
+
+    Solution lines outside ``assignments/`` (a lecture showing the same code) are reported as
+    ``warning:`` entries; everything else is an error.
+    """
+    problems = []
+    for bad in ("solutions", "tests", "source", "autograded", "submitted", "feedback", "nbgrader_config.py"):
+        if (out / bad).exists():
+            problems.append(f"{bad} must not be published")
+    secrets = course_secrets(root)
+    for f in sorted(out.rglob("*")):
+        if not f.is_file():
+            continue
+        rel = f.relative_to(out).as_posix()
+        if f.suffix in (".db", ".sqlite") or f.name == "gradebook.db":
+            problems.append(f"{rel}: a database must not be published")
+            continue
+        if f.suffix not in _TEXT_SUFFIXES:
+            continue
+        text = _notebook_text(f) if f.suffix == ".ipynb" else f.read_text(errors="replace")
+        strict = rel.startswith("assignments/")
+        if f.suffix == ".ipynb":
+            problems += [f"{rel}: {p}" for p in leaks_in_text(text, secrets, solutions=strict)]
+        else:  # the helper package may name the markers (this very module does)
+            problems += [f"{rel}: hidden-test line {s!r} (from {w})" for s, w in secrets.hidden.items() if s in text]
+        if not strict:
+            problems += [f"warning: {rel}: solution line {s!r} (from {w}): check it does not give the answer away"
+                         for s, w in secrets.solution.items() if s in text]
+    return problems
+
+
+def cli_publish(root: Path, out: Path, *, force: bool) -> int:
+    problems = publish(root, out, force=force)
+    errors = [p for p in problems if not p.startswith("warning:")]
+    for p in problems:
+        print(("  " if p.startswith("warning:") else "  ERROR ") + p)
+    n = sum(1 for p in out.rglob("*") if p.is_file())
+    print(f"published {n} files to {out}: " + ("check passed" if not errors else f"{len(errors)} problem(s)"))
+    return 1 if errors else 0

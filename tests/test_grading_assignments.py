@@ -1,0 +1,76 @@
+"""Every assignment, graded through the grading CLI: solution full marks, blank release 0,
+every mistake fixture (tests/mistakes/<id>/*.py) loses the points it names.
+
+One ``python -m dlcourse.grading autograde --workers 2`` call per assignment grades all its
+submissions (the reference solution, the blank release and each mistake as a student), in
+FAST mode, sandboxed when bubblewrap is installed (else ``--unsafe``: these notebooks are the
+course's own). The same check runs on the tiny fixture course so the tool is tested even
+before assignments exist.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlcourse import build
+from dlcourse.grading import fixtures, nbg
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "fixtures" / "grading_course"
+
+
+def grade_through_cli(course: Path, aid: str, tests_dir: Path, tmp: Path) -> tuple[dict, list, subprocess.CompletedProcess]:
+    """Grade solution, blank release and every mistake of ``aid`` in one CLI call; return report, mistakes, process."""
+    subs = tmp / "submitted"
+    release = nbg.generate_release(course / "solutions", aid, tmp / "release")
+    shutil.copytree(course / "solutions" / aid, subs / "solution" / aid)
+    shutil.copytree(release, subs / "blank" / aid)
+    mistakes = fixtures.load_mistakes(tests_dir, aid)
+    for m in mistakes:
+        fixtures.write_mistake_submission(course / "solutions" / aid, m, subs / f"mistake-{m.name}" / aid)
+    cmd = [sys.executable, "-m", "dlcourse.grading", "--course", str(course), "autograde", "--assignment", aid,
+           "--submissions", str(subs), "--out", str(tmp / "out"), "--workers", "2", "--fast"]
+    if shutil.which("bwrap") is None:
+        cmd.append("--unsafe")  # trusted notebooks (the course's own); the hostile tests need the sandbox
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp / "out" / "report.json").read_text())
+    return report, mistakes, proc
+
+
+def check_round_trip(course: Path, aid: str, tests_dir: Path, tmp: Path) -> None:
+    report, mistakes, proc = grade_through_cli(course, aid, tests_dir, tmp)
+    st = {s["student_id"]: s for s in report["students"]}
+    table = "\n".join(f"{s['student_id']}: {s['score']:g}/{s['max_score']:g} {s['status']}" for s in report["students"])
+    sol, blank = st["solution"], st["blank"]
+    assert sol["max_score"] > 0, f"{aid}: no autograded points\n{table}"
+    assert sol["status"] == "ok" and sol["score"] == sol["max_score"], \
+        f"{aid}: the solution did not get full marks\n{table}\n" + "\n".join(sol["notes"][-10:])
+    nb_dir = tmp / "out" / "autograded" / "solution" / aid
+    for path in sorted(nb_dir.glob("*.ipynb")):
+        errors = [f"cell {i}: {o.get('ename')}: {o.get('evalue')}"
+                  for i, c in enumerate(nbformat.read(path, as_version=4).cells) for o in c.get("outputs", [])
+                  if o.get("output_type") == "error"]
+        assert not errors, f"{aid}: the solution raised errors in {path.name}: {errors[:3]}"
+    assert blank["score"] == 0, f"{aid}: the blank release earned points\n{table}"
+    for m in mistakes:
+        r = st[f"mistake-{m.name}"]
+        kept = [g for g in m.loses if r["cells"][g]["score"] >= r["cells"][g]["max_score"]]
+        assert not kept and r["score"] < r["max_score"], \
+            f"{aid}: mistake {m.name} ({m.why}) kept the points of {kept or 'everything'}\n{table}"
+    print(f"\n{aid}: {len(st)} submissions graded in {report['seconds']:.0f} s\n{table}")
+
+
+def test_cli_round_trip_on_fixture_course(tmp_path):
+    check_round_trip(FIXTURE, "g1_basics", FIXTURE / "tests", tmp_path)
+
+
+@pytest.mark.parametrize("aid", build.assignments(ROOT))
+def test_cli_round_trip(aid, tmp_path):
+    check_round_trip(ROOT, aid, ROOT / "tests", tmp_path)
