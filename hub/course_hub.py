@@ -27,6 +27,7 @@ variables (see :class:`HubSettings`), so the config file can also be used on its
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
@@ -36,7 +37,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["REPO", "HubSettings", "prepare", "instructor_env", "nbgrader", "hub_command", "main"]
+__all__ = ["REPO", "HubSettings", "prepare", "instructor_env", "nbgrader", "grading", "release", "grade",
+           "hub_command", "main"]
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_DIR = REPO / "hub"
@@ -205,6 +207,11 @@ def prepare(s: HubSettings, *, repo: Path = REPO) -> HubSettings:
         cfg.mkdir(parents=True, exist_ok=True)
         text = _instructor_config(s) if user == s.instructor else _student_config(s, user)
         (cfg / "nbgrader_config.py").write_text(text)
+        # JupyterLab: no "get notified about Jupyter news?" prompt over the course's panels.
+        note = cfg / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+        note.mkdir(parents=True, exist_ok=True)
+        if not (note / "notification.jupyterlab-settings").exists():
+            (note / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}\n')
     course = s.course_dir
     src = repo / "solutions"
     if not src.is_dir():
@@ -212,21 +219,55 @@ def prepare(s: HubSettings, *, repo: Path = REPO) -> HubSettings:
     if not (course / "solutions").exists():
         shutil.copytree(src, course / "solutions",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    # The repository's own nbgrader config (layout, timeouts) in the course directory.
+    # The repository's own nbgrader config (layout, timeouts) and course.toml (which marks the
+    # course root for `python -m dlcourse.grading`) in the course directory.
     shutil.copy2(repo / "nbgrader_config.py", course / "nbgrader_config.py")
-    # The roster: every student in the gradebook (nbgrader db student add, without a subprocess).
-    # nbgrader sets up the database with `alembic`, found on PATH: this environment's first.
-    from nbgrader.api import Gradebook
-
-    old_path = os.environ.get("PATH", "")
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + old_path
-    try:
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-            for user in s.students:
-                gb.update_or_create_student(user)
-    finally:
-        os.environ["PATH"] = old_path
+    shutil.copy2(repo / "course.toml", course / "course.toml")
+    (s.state / "hub.json").write_text(json.dumps(
+        {"course": s.course, "instructor": s.instructor, "students": s.students}, indent=1))
     return s
+
+
+def grading(s: HubSettings, *args: str, timeout: float = 1800) -> str:
+    """Run the course's grading CLI (``python -m dlcourse.grading ARGS``) as the instructor."""
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.grading", "--course", str(s.course_dir), *args],
+                          cwd=s.course_dir, env=instructor_env(s), capture_output=True, text=True, timeout=timeout)
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise RuntimeError(f"`python -m dlcourse.grading {' '.join(args)}` failed (exit {proc.returncode}):\n"
+                           f"{log[-3000:]}")
+    return log
+
+
+def release(s: HubSettings, assignment: str) -> Path:
+    """Instructor: generate the student version of ``assignment`` and release it to the exchange."""
+    nbgrader(s, "generate_assignment", assignment, "--force")
+    nbgrader(s, "release_assignment", assignment, "--force")
+    out = s.exchange / s.course / "outbound" / assignment
+    if not any(out.glob("*.ipynb")):
+        raise RuntimeError(f"nbgrader released nothing into {out}")
+    return out
+
+
+def grade(s: HubSettings, assignment: str, *extra: str) -> str:
+    """Instructor: collect the submissions, autograde them with the course's sandboxed grading CLI
+    (gradebook and feedback in the course directory), and return the feedback to the students.
+
+    ``extra`` goes to ``dlcourse.grading autograde`` (e.g. ``--fast``, ``--workers 2``).
+    """
+    nbgrader(s, "collect", assignment)
+    log = grading(s, "autograde", "--assignment", assignment, "--submissions", "submitted",
+                  "--out", ".", "--gradebook", "gradebook.db", *extra)
+    # nbgrader release_feedback pairs each feedback page with the submission it grades through
+    # the submission's timestamp.txt and submission_secret.txt, which nbgrader's own feedback
+    # step copies alongside the pages (the grading CLI writes only the pages).
+    for sub in sorted((s.course_dir / "submitted").glob(f"*/{assignment}")):
+        fb = s.course_dir / "feedback" / sub.parent.name / assignment
+        for name in ("timestamp.txt", "submission_secret.txt"):
+            if fb.is_dir() and (sub / name).is_file() and not (fb / name).exists():
+                shutil.copy2(sub / name, fb / name)
+    nbgrader(s, "release_feedback", assignment)
+    return log
 
 
 def hub_command() -> list[str]:
@@ -239,12 +280,11 @@ def _banner(s: HubSettings) -> str:
         f"Course hub: {s.url}/hub/login   (state folder: {s.state})",
         f"  instructor : {s.instructor}  password {s.instructor_password}",
         f"  students   : {', '.join(s.students)}  password {s.student_password}",
-        "Instructor, in a terminal of your hub server (File > New > Terminal):",
-        f"  cd ~/{s.course}",
-        "  nbgrader generate_assignment ASSIGNMENT && nbgrader release_assignment ASSIGNMENT",
-        "  nbgrader collect ASSIGNMENT",
-        "  python -m dlcourse.grading autograde ...   (or: nbgrader autograde ASSIGNMENT)",
-        "  nbgrader generate_feedback ASSIGNMENT && nbgrader release_feedback ASSIGNMENT",
+        "Instructor, from another shell of this machine:",
+        f"  hub/start.sh release ASSIGNMENT --state {s.state}",
+        f"  hub/start.sh grade ASSIGNMENT --state {s.state}    (collect, sandboxed autograde, feedback)",
+        f"or in a terminal of your hub server (File > New > Terminal), cd ~/{s.course}, the nbgrader",
+        "commands (docs/hub.md).",
         "Students: Nbgrader > Assignments: Fetch, work, Submit; later Fetch Feedback.",
         "Stop with Ctrl+C.",
         "",
@@ -252,11 +292,22 @@ def _banner(s: HubSettings) -> str:
     return "\n".join(lines)
 
 
+def _load(state: Path) -> HubSettings:
+    """Settings of a prepared state folder (for the instructor commands)."""
+    meta = state / "hub.json"
+    if not meta.is_file():
+        raise ValueError(f"{state} is not a course hub state folder (no hub.json): start the hub first")
+    data = json.loads(meta.read_text())
+    return HubSettings(state=state, course=data["course"], instructor=data["instructor"], students=data["students"])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="hub/start.sh", description=__doc__.splitlines()[0])
-    ap.add_argument("command", nargs="?", default="start", choices=["start", "prepare"],
-                    help="start (default): prepare and run the hub; prepare: only write the state folder")
-    ap.add_argument("--state", type=Path, help="state folder (default: a new temporary folder)")
+    ap.add_argument("command", nargs="?", default="start", choices=["start", "prepare", "release", "grade"],
+                    help="start (default): prepare and run the hub; prepare: only write the state folder; "
+                         "release ASSIGNMENT / grade ASSIGNMENT: the instructor's steps on a running hub's --state")
+    ap.add_argument("assignment", nargs="?", help="assignment id (release, grade)")
+    ap.add_argument("--state", type=Path, help="state folder (default for start: a new temporary folder)")
     ap.add_argument("--ip", default="127.0.0.1", help="address to serve on (default 127.0.0.1, this machine only)")
     ap.add_argument("--port", type=int, default=8000, help="public port (the hub also uses port+1 and port+2)")
     ap.add_argument("--course", default="cnn-course", help="nbgrader course id")
@@ -265,8 +316,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--password", default="", help="students' password (default: random, printed)")
     ap.add_argument("--instructor-password", default="", help="instructor's password, >= 32 characters "
                     "(default: random, printed)")
-    ap.add_argument("--fast", action="store_true", help="run every notebook in FAST mode (DLCOURSE_FAST=1)")
+    ap.add_argument("--fast", action="store_true", help="FAST mode (DLCOURSE_FAST=1) for every notebook and the grading")
+    ap.add_argument("--unsafe", action="store_true", help="grade: without a sandbox (trusted notebooks only)")
     args = ap.parse_args(argv)
+    if args.command in ("release", "grade"):
+        if not args.state or not args.assignment:
+            ap.error(f"{args.command} needs ASSIGNMENT and --state (the folder `start` printed)")
+        try:
+            s = _load(args.state.resolve())
+        except ValueError as e:
+            ap.error(str(e))
+        if args.command == "release":
+            print(f"released {args.assignment} to {release(s, args.assignment)}")
+        else:
+            extra = [*(["--fast"] if args.fast else []), *(["--unsafe"] if args.unsafe else [])]
+            print(grade(s, args.assignment, *extra))
+            print(f"feedback for {args.assignment} released: students use Fetch Feedback")
+        return 0
     state = args.state or Path(tempfile.mkdtemp(prefix="dlcourse-hub-"))
     try:
         s = HubSettings(state=state, course=args.course, instructor=args.instructor,

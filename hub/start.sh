@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Start the course's local JupyterHub (demo: instructor + students, nbgrader exchange in a
-# temporary folder, everything on 127.0.0.1). Options: hub/start.sh --help
+# The course's local JupyterHub (a demo on this machine: instructor + students, the nbgrader
+# exchange in a temporary folder, everything on 127.0.0.1).
+#   hub/start.sh [--port 8000] [--students ana,ben] [--fast]     start it (prints URL and passwords)
+#   hub/start.sh release ASSIGNMENT --state DIR                  instructor: release to the exchange
+#   hub/start.sh grade ASSIGNMENT --state DIR [--fast]           instructor: collect, autograde, feedback
+# All options: hub/start.sh --help  (docs/hub.md explains the whole flow)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 py="$root/.venv/bin/python"
@@ -11,4 +15,4 @@ fi
 if [ ! -x "$root/hub/node_modules/.bin/configurable-http-proxy" ] && ! command -v configurable-http-proxy >/dev/null; then
   bash "$root/tools/sysdeps-browser.sh"
 fi
-exec "$py" "$root/hub/course_hub.py" start "$@"
+exec "$py" "$root/hub/course_hub.py" "$@"
