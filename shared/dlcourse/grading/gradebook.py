@@ -35,6 +35,8 @@ def record_results(gradebook: Path | str, assignment: str, results: list[dict]) 
         for res in results:
             sid = res["student"]
             gb.update_or_create_student(sid)
+            if all(nb.get("status") == "missing" for nb in res["notebooks"].values()):
+                continue  # nothing handed in: the student is listed, without a submission (as in nbgrader)
             kw = {}
             if res.get("timestamp"):
                 try:
