@@ -348,6 +348,19 @@ def test_deletion_curve_brute_force_oracle():
     torch.testing.assert_close(curve.per_image_auc, ((want[:, 1:] + want[:, :-1]) / 2 * 0.25).sum(1))
 
 
+def test_deletion_curve_max_fraction():
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 4, 4) + 0.5
+    heat = torch.rand(2, 4, 4)
+    full = viz.deletion_curve(_PixelModel(), x, heat, 1, steps=16, fill=0.0)
+    part = viz.deletion_curve(_PixelModel(), x, heat, 1, steps=4, max_fraction=0.25, fill=0.0)
+    torch.testing.assert_close(part.fractions, full.fractions[:5])
+    torch.testing.assert_close(part.scores, full.scores[:, :5])
+    # normalized: the mean height of the curve, so a flat curve at p has AUC p
+    flat = viz.DeletionCurve(torch.tensor([0.0, 0.1, 0.2]), torch.full((3, 3), 0.7))
+    assert flat.auc == pytest.approx(0.7)
+
+
 def test_deletion_curve_ranks_a_faithful_map_first():
     x = torch.full((2, 1, 4, 4), 0.4)
     model = _PixelModel()
@@ -374,6 +387,8 @@ def test_deletion_curve_errors():
         viz.deletion_curve(model, x, torch.rand(2, 4, 4), 2)
     with pytest.raises(ValueError, match="steps"):
         viz.deletion_curve(model, x, torch.rand(2, 4, 4), 1, steps=0)
+    with pytest.raises(ValueError, match="max_fraction"):
+        viz.deletion_curve(model, x, torch.rand(2, 4, 4), 1, max_fraction=0)
     with pytest.raises(ValueError, match="fill"):
         viz.deletion_curve(model, x, torch.rand(2, 4, 4), 1, fill="blur")
 
@@ -415,7 +430,7 @@ def test_gap_cnn_shapes_and_cam_identity():
     x = torch.rand(2, 1, 32, 32)
     with viz.capture_activations(m, "relu3") as acts:
         logits = m(x)
-    assert logits.shape == (2, 5) and acts["relu3"].shape == (2, 16, 8, 8)
+    assert logits.shape == (2, 5) and acts["relu3"].shape == (2, 16, 16, 16)
     # GAP then linear == spatial mean of the class activation map plus the bias
     cam = torch.einsum("ck,nkhw->nchw", m.fc.weight, acts["relu3"])
     torch.testing.assert_close(cam.mean((2, 3)) + m.fc.bias, logits)
