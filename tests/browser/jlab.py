@@ -328,21 +328,42 @@ class Notebook:
         page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        # The run starts asynchronously: first see it busy (or already finished), then idle.
+        # The run starts asynchronously: wait until the kernel has been idle, with no cell
+        # running or queued, for a moment.
+        self.wait_idle(timeout=timeout)
+        return self.cells()
+
+    def wait_idle(self, *, timeout: float = 180.0) -> None:
+        """Wait until the kernel is idle and no cell is running or queued."""
         deadline = time.monotonic() + timeout
         idle_since = None
         while time.monotonic() < deadline:
-            state = page.evaluate(_JS_BUSY)
+            state = self.page.evaluate(_JS_BUSY)
             if state["status"] == "idle" and not state["running"]:
                 idle_since = idle_since or time.monotonic()
                 if time.monotonic() - idle_since > 1.5:
-                    break
+                    return
             else:
                 idle_since = None
-            page.wait_for_timeout(250)
-        else:
-            raise TimeoutError(f"{self.path}: cells still running after {timeout:.0f} s")
-        return self.cells()
+            self.page.wait_for_timeout(250)
+        raise TimeoutError(f"{self.path}: cells still running after {timeout:.0f} s")
+
+    def kernel_execute(self, code: str) -> None:
+        """Run ``code`` in the notebook's kernel without touching the notebook (silent request)."""
+        self.page.evaluate(
+            "async (code) => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;"
+            " await k.requestExecute({code: code, silent: true, store_history: false}).done; }", code)
+
+    def run_cell(self, index: int, *, timeout: float = 180.0) -> CellOutcome:
+        """Select cell ``index`` (notebook order, all cells counted) and run it with Shift+Enter."""
+        cell = self.page.locator(".jp-Notebook .jp-Cell").nth(index)
+        cell.scroll_into_view_if_needed()
+        cell.locator(".jp-InputPrompt").first.click()
+        self.page.keyboard.press("Escape")  # command mode: Shift+Enter runs the active cell
+        self.page.keyboard.press("Shift+Enter")
+        self.page.wait_for_timeout(500)
+        self.wait_idle(timeout=timeout)
+        return next(c for c in self.cells() if c.index == index)
 
     def cells(self) -> list[CellOutcome]:
         return [CellOutcome(**c) for c in self.page.evaluate(_JS_CELLS)]
