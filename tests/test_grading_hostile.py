@@ -31,7 +31,7 @@ CASES = sorted(p.stem for p in HOSTILE.glob("*.py") if not p.name.startswith("_"
 if os.environ.get("DLCOURSE_HOSTILE_ONLY"):  # developers: run a few cases (comma-separated names)
     CASES = [c for c in CASES if c in os.environ["DLCOURSE_HOSTILE_ONLY"].split(",")]
 HONEST = ("honest_a", "honest_z")
-LIMITS = {"g1_basics": ["--cell-timeout", "8", "--timeout", "45", "--memory", "768", "--pids", "64",
+LIMITS = {"g1_basics": ["--cell-timeout", "20", "--timeout", "60", "--memory", "768", "--pids", "64",
                         "--output-kb", "256", "--disk-mb", "64"],
           "g2_tensors": ["--cell-timeout", "60", "--timeout", "120", "--memory", "2048", "--pids", "96",
                          "--output-kb", "256", "--disk-mb", "64"]}

@@ -74,20 +74,6 @@ def _sign_ok(key: bytes, report: dict) -> bool:
     return hmac.compare_digest(want, str(report.get("mac", "")))
 
 
-def _msg_size(content: dict) -> int:
-    n = 0
-    for k in ("text", "evalue"):
-        v = content.get(k)
-        if isinstance(v, str):
-            n += len(v)
-    for v in (content.get("data") or {}).values():
-        n += len(v) if isinstance(v, str) else len(json.dumps(v, default=str))
-    tb = content.get("traceback")
-    if isinstance(tb, list):
-        n += sum(len(x) for x in tb if isinstance(x, str))
-    return n
-
-
 def _shorten_error(out) -> None:
     tb = out.get("traceback")
     if isinstance(tb, list):
@@ -199,6 +185,7 @@ class _Kernel:
         idle = False
         reply_at = 0.0
         poller = zmq.Poller()
+        session = self.kc.session
         shell_sock, iopub_sock = self.kc.shell_channel.socket, self.kc.iopub_channel.socket
         poller.register(shell_sock, zmq.POLLIN)
         poller.register(iopub_sock, zmq.POLLIN)
@@ -215,22 +202,55 @@ class _Kernel:
                 if not self.alive():
                     raise _Dead("the kernel process exited")
             events = dict(poller.poll(timeout=100))
-            for sock, chan in ((shell_sock, self.kc.shell_channel), (iopub_sock, self.kc.iopub_channel)):
+            for sock, is_shell in ((shell_sock, True), (iopub_sock, False)):
                 if sock not in events:
                     continue
                 for _ in range(1000):
                     try:
-                        msg = chan.get_msg(timeout=0)
-                    except Exception:  # noqa: BLE001 - empty queue, or a message that fails to parse
+                        frames = sock.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
                         break
+                    try:
+                        # signature checked, header parsed, content left as bytes until needed
+                        _, parts = session.feed_identities(frames)
+                        msg = session.deserialize(parts, content=False)
+                    except Exception:  # noqa: BLE001 - unsigned or malformed: dropped
+                        continue
                     parent = (msg.get("parent_header") or {}).get("msg_id")
-                    mtype = msg.get("msg_type") or (msg.get("header") or {}).get("msg_type")
-                    content = msg.get("content") or {}
+                    mtype = msg.get("msg_type", "")
+                    raw = msg.get("content", b"")
+                    size = len(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else 0
                     if parent in self.done_ids and mtype in ("execute_reply", "error"):
                         self.forged = True  # a second reply, or an error after the reply
                     if parent != msg_id:
                         continue
-                    if chan is self.kc.shell_channel:
+                    over = mtype not in ("error", "execute_reply", "status") and \
+                        self.output_bytes + size > self.limits.output_kb * 1024
+                    if over or outputs is None and mtype not in ("execute_reply", "status"):
+                        if over and outputs is not None and not self.truncated:
+                            room = self.limits.output_kb * 1024 - self.output_bytes
+                            if mtype == "stream" and room > 0:  # keep the beginning of the flood
+                                try:
+                                    head = session.unpack(raw)
+                                    head["text"] = str(head.get("text", ""))[:room]
+                                    outputs.append(output_from_msg({"msg_type": "stream", "header": msg["header"],
+                                                                    "content": head}))
+                                    self.output_bytes += room
+                                except Exception:  # noqa: BLE001
+                                    pass
+                            outputs.append(output_from_msg({"msg_type": "stream", "header": {"msg_type": "stream"},
+                                                            "content": {"name": "stdout", "text":
+                                                                f"\n[grader: output beyond {self.limits.output_kb} KB "
+                                                                "per notebook is not kept]\n"}}))
+                        self.truncated = self.truncated or over
+                        continue
+                    try:
+                        content = session.unpack(raw)
+                        if not isinstance(content, dict):
+                            continue
+                    except Exception:  # noqa: BLE001
+                        continue
+                    if is_shell:
                         if mtype == "execute_reply":
                             if reply is not None:
                                 self.forged = True
@@ -243,7 +263,7 @@ class _Kernel:
                                 self.forged = True
                             idle = True
                         continue
-                    if outputs is None or mtype in ("execute_input", "update_display_data") or mtype.startswith("comm"):
+                    if mtype in ("execute_input", "update_display_data") or mtype.startswith("comm"):
                         continue
                     if mtype == "clear_output":
                         if content.get("wait"):
@@ -251,25 +271,17 @@ class _Kernel:
                         else:
                             outputs.clear()
                         continue
-                    size = _msg_size(content)
-                    if mtype != "error" and self.output_bytes + size > self.limits.output_kb * 1024:
-                        if not self.truncated:
-                            outputs.append(output_from_msg({"msg_type": "stream", "header": {"msg_type": "stream"},
-                                                            "content": {"name": "stdout", "text":
-                                                                f"\n[grader: output beyond {self.limits.output_kb} KB "
-                                                                "per notebook is not kept]\n"}}))
-                        self.truncated = True
-                        continue
                     try:
-                        out = output_from_msg(msg)
+                        out = output_from_msg({"msg_type": mtype, "header": msg["header"], "content": content})
                     except Exception:  # noqa: BLE001 - malformed output message
                         continue
                     if mtype == "error":
                         _shorten_error(out)
+                        size = min(size, _MAX_ERROR_CHARS * 10)
                     if clear_wait:
                         outputs.clear()
                         clear_wait = False
-                    self.output_bytes += min(size, _MAX_ERROR_CHARS * 10) if mtype == "error" else size
+                    self.output_bytes += size
                     outputs.append(out)
         self.done_ids.add(msg_id)
         assert reply is not None
