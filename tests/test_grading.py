@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse.grading import autograde, canonical, collect, feedback, nbg, release, sandbox, worker
+from dlcourse.grading import canonical, collect, feedback, release, sandbox, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "tests" / "fixtures" / "grading_course"
@@ -32,8 +32,9 @@ def cli(*args, env=None, cwd=None, timeout=900) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def release_dir(tmp_path_factory) -> Path:
-    return nbg.generate_release(COURSE / "solutions", "g1_basics", tmp_path_factory.mktemp("rel"))
+def release_dir() -> Path:
+    """The fixture course's committed release (test_release_then_publish checks it is in sync)."""
+    return COURSE / "assignments" / "g1_basics"
 
 
 def _source_and_release(release_dir):
@@ -226,20 +227,23 @@ def test_release_cli_refuses_a_leaking_solution(tmp_path):
     # an instruction cell that quotes the solution: the release would hand it out
     nb.cells.insert(2, nbformat.v4.new_markdown_cell("Answer: `return (x - x.mean()) / x.std() * SCALE`"))
     nbformat.write(nb, course / "solutions" / "g1_basics" / "g1_basics.ipynb")
+    before = (course / "assignments" / "g1_basics" / "g1_basics.ipynb").read_bytes()
     proc = cli("--course", course, "release", "g1_basics")
     assert proc.returncode == 1 and "REFUSED g1_basics" in proc.stdout, proc.stdout + proc.stderr
-    assert not (course / "assignments" / "g1_basics").exists()
+    assert (course / "assignments" / "g1_basics" / "g1_basics.ipynb").read_bytes() == before  # not overwritten
 
 
 def test_release_then_publish(tmp_path):
     course = tmp_path / "course"
     shutil.copytree(COURSE, course)
+    shutil.rmtree(course / "assignments" / "g1_basics")
     proc = cli("--course", course, "release", "g1_basics")
     assert proc.returncode == 0 and "released g1_basics" in proc.stdout, proc.stdout + proc.stderr
-    assert (course / "assignments" / "g1_basics" / "g1_basics.ipynb").is_file()
-    assert (course / "assignments" / "g1_basics" / "scale.txt").is_file()
-    proc = cli("--course", course, "release", "--check", "g1_basics")
-    assert proc.returncode == 0 and "ok g1_basics" in proc.stdout, proc.stdout
+    fresh, committed = course / "assignments" / "g1_basics", COURSE / "assignments" / "g1_basics"
+    assert sorted(p.name for p in fresh.iterdir()) == ["g1_basics.ipynb", "scale.txt"]
+    for p in fresh.iterdir():  # the committed fixture release is in sync with its source
+        assert p.read_bytes() == (committed / p.name).read_bytes(), f"run: python -m dlcourse.grading --course " \
+            f"tests/fixtures/grading_course release ({p.name} differs)"
     (course / "lectures").mkdir()
     shutil.copy(course / "assignments" / "g1_basics" / "g1_basics.ipynb", course / "lectures" / "01_intro.ipynb")
     out = tmp_path / "student_tree"
