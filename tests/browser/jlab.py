@@ -230,23 +230,39 @@ class LabServer:
         return self.log_path.read_text(errors="replace")[-n:] if self.log_path.exists() else ""
 
 
+_PLAYWRIGHT = None
+
+
+def _playwright():
+    """One Playwright driver per process (the sync API cannot run two at once), stopped at exit."""
+    global _PLAYWRIGHT
+    if _PLAYWRIGHT is None:
+        import atexit
+
+        from playwright.sync_api import sync_playwright
+
+        _PLAYWRIGHT = sync_playwright().start()
+        atexit.register(_PLAYWRIGHT.stop)
+    return _PLAYWRIGHT
+
+
 @contextlib.contextmanager
 def launch_browser(executable: str, *, viewport: tuple[int, int] = (1400, 1000)) -> Iterator:
-    """Yield a Playwright browser context of Debian's Chromium with a fresh user-data folder."""
-    from playwright.sync_api import sync_playwright
+    """Yield a Playwright browser context of Debian's Chromium with a fresh user-data folder.
 
+    Each call starts its own Chromium (own profile, own cookies); they share the driver.
+    """
     user_data = tempfile.mkdtemp(prefix="dlcourse-chromium-")
     try:
-        with sync_playwright() as pw:
-            ctx = pw.chromium.launch_persistent_context(
-                user_data, executable_path=executable, headless=True, args=list(CHROMIUM_FLAGS),
-                viewport={"width": viewport[0], "height": viewport[1]},
-            )
-            ctx.set_default_timeout(60_000)
-            try:
-                yield ctx
-            finally:
-                ctx.close()
+        ctx = _playwright().chromium.launch_persistent_context(
+            user_data, executable_path=executable, headless=True, args=list(CHROMIUM_FLAGS),
+            viewport={"width": viewport[0], "height": viewport[1]},
+        )
+        ctx.set_default_timeout(60_000)
+        try:
+            yield ctx
+        finally:
+            ctx.close()
     finally:
         shutil.rmtree(user_data, ignore_errors=True)
 
@@ -274,7 +290,8 @@ class NotebookErrors(AssertionError):
 
 
 # JavaScript run in the page: the current notebook panel of the exposed JupyterLab app.
-_JS_PANEL = "() => { const w = window.jupyterapp.shell.currentWidget; return w && w.content && w.content.model ? w : null; }"
+_JS_PANEL = """() => { const a = window.jupyterapp; const w = a && a.shell ? a.shell.currentWidget : null;
+  return !!(w && w.content && w.content.model && w.sessionContext); }"""
 _JS_CELLS = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
   const cells = panel.content.model.cells;
@@ -289,8 +306,8 @@ _JS_CELLS = """() => {
   }
   return out;
 }"""
-_JS_IDLE = """() => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel;
-  return !!k && k.status === 'idle'; }"""
+_JS_IDLE = """() => { const w = window.jupyterapp?.shell?.currentWidget;
+  const k = w?.sessionContext?.session?.kernel; return !!k && k.status === 'idle'; }"""
 _JS_BUSY = """() => {
   const panel = window.jupyterapp.shell.currentWidget;
   const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
