@@ -277,3 +277,38 @@ def test_release_fetch_submit_autograde_feedback(hub, tmp_path):
     assert float(m.group(1)) == pytest.approx(score), f"feedback shows {m.group(0)}, the gradebook {score}"
     assert float(m.group(2)) in (pytest.approx(max_score), pytest.approx(total)), (
         f"feedback shows {m.group(0)}; the assignment is worth {max_score} autograded, {total} in all")
+
+
+def test_prepare_writes_the_course_and_each_users_nbgrader_config(tmp_path):
+    """The state folder the hub runs on (no hub, no browser: seconds)."""
+    s = course_hub.prepare(course_hub.HubSettings(state=tmp_path / "st", students=["ana", "ben"]))
+    assert (s.exchange.stat().st_mode & 0o777) == 0o777
+    assert (s.course_dir / "course.toml").read_text() == (ROOT / "course.toml").read_text()
+    assert sorted(p.name for p in (s.course_dir / "solutions").iterdir()) == \
+        sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+    for user in ("ana", "ben"):
+        cfg = (s.home(user) / ".jupyter" / "nbgrader_config.py").read_text()
+        assert f"c.CourseDirectory.student_id = {user!r}" in cfg and str(s.exchange) in cfg
+    inst = (s.home("instructor") / ".jupyter" / "nbgrader_config.py").read_text()
+    assert f"c.CourseDirectory.root = {str(s.course_dir)!r}" in inst and "student_id" not in inst
+    # the settings survive the trip through the environment (jupyterhub_config.py reads them)
+    again = course_hub.HubSettings.from_env(s.to_env())
+    assert (again.state, again.students, again.student_password, again.port) == \
+        (s.state, s.students, s.student_password, s.port)
+    assert len(s.instructor_password) >= 32 and len(s.student_password) >= 8
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    ({"students": ["Ana"]}, "lower-case"),
+    ({"students": ["a/b"]}, "lower-case"),
+    ({"students": []}, "at least one student"),
+    ({"instructor": "ana", "students": ["ana"]}, "cannot also be a student"),
+    ({"student_password": "short"}, "at least 8"),
+    ({"instructor_password": "x" * 20}, "at least 32"),
+    ({"course": "cnn course"}, "course id"),
+])
+def test_hub_settings_reject_bad_input(tmp_path, kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        course_hub.HubSettings(state=tmp_path, **kwargs)
+    with pytest.raises(ValueError, match="DLCOURSE_HUB_STATE"):
+        course_hub.HubSettings.from_env({})
