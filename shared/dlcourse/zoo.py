@@ -298,6 +298,7 @@ def plot_tradeoffs(names: Sequence[str], params: Sequence[float], accuracy: Sequ
     for name, p, a, s in zip(names, params, accuracy, seconds):
         ax.annotate(f"{name}\n{s:.1f} s", (p, 100 * a), textcoords="offset points", xytext=(8, 4), fontsize=8)
     ax.set_xscale("log")
+    ax.margins(x=0.25, y=0.15)
     ax.set_xlabel("parameters (log scale)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(title)
