@@ -451,6 +451,9 @@ class FeatureCache:
                 f"{self.nbytes / 2**20:.1f} MiB on disk, {len(self.skipped)} skipped)")
 
 
+_FAULT_AROUND = 128 * 1024  # measured: ~128 KiB end up mapped per randomly read row
+
+
 class VariantDataset(Dataset):
     """Items ``(x: (1, n_mels, frames) float32, y: int)`` read from a ``(N, V, n_mels, frames)`` array.
 
@@ -466,13 +469,14 @@ class VariantDataset(Dataset):
         labels: ``(N,)`` class indices.
         indices: restrict to these clips (positions into the N).
         variant: variant of integer keys (0 = clean).
-        release_every: bytes read from the map after which its pages are dropped from this
-            process's memory (they stay in the OS page cache).
+        release_every: bytes mapped (copied rows plus ~128 KiB per row that the kernel maps around it)
+            after which the map is dropped and re-opened: its pages leave this process's resident
+            memory (they stay in the OS page cache), so RSS stays flat however large the file.
     """
 
     def __init__(self, source: Path | str | np.ndarray, shape: Sequence[int] | None, labels: np.ndarray, *,
                  indices: Sequence[int] | np.ndarray | None = None, variant: int = 0,
-                 release_every: int = 32 * 2**20):
+                 release_every: int = 16 * 2**20):
         if isinstance(source, np.ndarray):
             if source.ndim != 4:
                 raise ValueError(f"a features array must be (N, V, n_mels, frames), got shape {source.shape}")
@@ -528,7 +532,9 @@ class VariantDataset(Dataset):
             raise IndexError(f"variant out of range: this data has {self.n_variants} variants per clip")
         rows = self.indices[pos]
         arr = self._data()[rows, var]  # one copy of just these rows
-        self._read += arr.nbytes
+        # Mapped memory grows faster than the bytes copied: every page fault maps its neighbours too
+        # (Linux "fault-around" and read-ahead). Count that, so the map is dropped in time.
+        self._read += arr.nbytes + len(rows) * _FAULT_AROUND
         x = torch.from_numpy(arr.astype(np.float32, copy=False)).unsqueeze(1)
         return x, torch.from_numpy(self.labels[rows])
 
@@ -550,7 +556,12 @@ class VariantDataset(Dataset):
         return x[0], int(y[0])
 
     def __getitems__(self, keys: Sequence) -> list[tuple[torch.Tensor, int]]:
-        arr = np.asarray(keys) if keys and isinstance(keys[0], tuple) else None
+        arr = None
+        if keys and isinstance(keys[0], tuple):
+            try:
+                arr = np.asarray(keys)
+            except ValueError:  # a mix of ints and pairs
+                arr = None
         if arr is not None and arr.ndim == 2 and arr.shape[1] == 2 and arr.dtype.kind in "iu":
             pos, var = arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64)  # the sampler's (clip, variant) pairs
         else:

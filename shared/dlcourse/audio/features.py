@@ -174,7 +174,8 @@ def plot_spectrogram(wave: torch.Tensor, sample_rate: int, *, n_fft: int = 256, 
 
 
 def plot_log_mel(features: torch.Tensor | np.ndarray, params: FeatureParams = FeatureParams(), *, ax=None,
-                 title: str = "Log-mel spectrogram", vmin: float | None = None, vmax: float | None = None) -> Figure:
+                 title: str = "Log-mel spectrogram", vmin: float | None = None, vmax: float | None = None,
+                 colorbar: bool = True) -> Figure:
     """Show ``features: (n_mels, frames)`` (or ``(1, n_mels, frames)``) with time in seconds."""
     f = _np(features)
     if f.ndim == 3 and f.shape[0] == 1:
@@ -185,7 +186,8 @@ def plot_log_mel(features: torch.Tensor | np.ndarray, params: FeatureParams = Fe
     t_end = (f.shape[1] - 1) * params.hop_length / params.sample_rate
     im = ax.imshow(f, origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax,
                    extent=(0, t_end, -0.5, f.shape[0] - 0.5))
-    fig.colorbar(im, ax=ax, label="log power")
+    if colorbar:
+        fig.colorbar(im, ax=ax, label="log power")
     ax.set_title(title)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("mel band")
