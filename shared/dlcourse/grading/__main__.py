@@ -7,6 +7,7 @@ each one's options. Exit status: 0 success, 1 a check failed (leak, unmatched fi
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -150,6 +151,8 @@ def _autograde(args) -> int:
         print(sandbox_report())
     root = _course_root(args.course)
     print(f"autograding {args.assignment} from {args.submissions} with {args.workers} worker(s)")
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so workers and sandboxes are stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         batch = autograde(root, args.assignment, args.submissions, args.out, workers=args.workers, limits=limits,
                           env=env, unsafe=args.unsafe, gradebook_path=args.gradebook)

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +34,8 @@ from pathlib import Path
 import nbformat
 
 from . import canonical, gradebook, nbg
-from .sandbox import Limits, SandboxUnavailable, python_ro_paths, sandbox_info
+from .sandbox import Limits, SandboxUnavailable, python_ro_paths, sandbox_info, sweep_jails, sweep_stale_jails
+from .worker import DONE
 
 __all__ = ["PROTECTED_PACKAGES", "STATUS_ORDER", "StudentResult", "BatchResult", "Assignment", "prepare_assignment",
            "find_submissions", "autograde", "student_status", "STUDENT_ID_RE"]
@@ -195,14 +199,97 @@ def _check_isolation(paths: list[Path]) -> None:
                                          "elsewhere (the course source, submissions and output must stay hidden)")
 
 
-def _run_worker(job_path: Path, timeout: float) -> tuple[int, str]:
-    cmd = [sys.executable, "-m", "dlcourse.grading.worker", str(job_path)]
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-        return proc.returncode, (proc.stdout + proc.stderr)[-2000:]
-    except subprocess.TimeoutExpired:
-        return -1, f"the grading job did not finish within {timeout:.0f} s"
+class _WorkerSlot:
+    """One persistent grading worker process (``worker --serve``), restarted if it dies or hangs.
+
+    Imports are paid once per slot instead of once per student; a worker that crashes or
+    overruns a job is killed (with whatever its sandboxes left) and replaced, and only that
+    student's job is lost.
+    """
+
+    def __init__(self, work: Path, index: int) -> None:
+        self.log = work / f"worker-{index}.log"
+        self.proc: subprocess.Popen | None = None
+        self._buf = b""
+
+    def _ensure(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            with self.log.open("ab") as log:
+                self.proc = subprocess.Popen([sys.executable, "-m", "dlcourse.grading.worker", "--serve"],
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
+                                             start_new_session=True)
+            self._buf = b""
+        return self.proc
+
+    def _kill(self) -> None:
+        if self.proc is None:
+            return
+        pid = self.proc.pid
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        sweep_jails(f"{pid}-")
+        self.proc = None
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log.read_text(errors="replace").strip().splitlines()
+            return lines[-1][:300] if lines else "no output"
+        except OSError:
+            return "no log"
+
+    def run(self, job_path: Path, timeout: float) -> str | None:
+        """Grade one job; None on success, else why it failed."""
+        proc = self._ensure()
+        try:
+            assert proc.stdin is not None
+            proc.stdin.write(f"{job_path}\n".encode())
+            proc.stdin.flush()
+        except OSError:
+            self._kill()
+            return f"the grading worker could not start: {self._log_tail()}"
+        want = f"{DONE} {job_path}".encode()
+        deadline = time.monotonic() + timeout
+        fd = proc.stdout.fileno()  # type: ignore[union-attr]
+        while True:
+            while b"\n" in self._buf:
+                line, self._buf = self._buf.split(b"\n", 1)
+                if line.strip() == want:
+                    return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._kill()
+                return f"the grading job did not finish within {timeout:.0f} s"
+            ready, _, _ = select.select([fd], [], [], min(left, 5.0))
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                code = proc.wait()
+                self.proc = None
+                sweep_jails(f"{proc.pid}-")
+                return f"the grading worker exited ({code}): {self._log_tail()}"
+            self._buf = (self._buf + chunk)[-1_000_000:]
+
+    def close(self, kill: bool = False) -> None:
+        if self.proc is None:
+            return
+        if kill:
+            self._kill()
+            return
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self._kill()
+        self.proc = None
 
 
 def autograde(
@@ -245,6 +332,7 @@ def autograde(
     if not unsafe:
         _check_isolation([course_root, submissions, out, gb_path])
     out.mkdir(parents=True, exist_ok=True)
+    sweep_stale_jails()
     work = Path(tempfile.mkdtemp(prefix="dlcgrade-run-"))
     try:
         spec = prepare_assignment(course_root, assignment, work, gb_path)
@@ -274,9 +362,18 @@ def autograde(
             jobs.append((sid, path, job, entry))
         per_job = limits.notebook_timeout * max(1, len(spec.notebooks)) + 120
 
+        slots: queue.Queue[_WorkerSlot] = queue.Queue()
+        all_slots = [_WorkerSlot(work, i) for i in range(workers)]
+        for slot in all_slots:
+            slots.put(slot)
+
         def run(item):
             sid, path, job, entry = item
-            rc, tail = _run_worker(path, per_job)
+            slot = slots.get()
+            try:
+                failure = slot.run(path, per_job)
+            finally:
+                slots.put(slot)
             res_path = Path(job["result"])
             if res_path.is_file():
                 try:
@@ -287,20 +384,26 @@ def autograde(
                 res = None
             if res is None:
                 res = {"student": sid, "assignment": assignment, "notes": job["notes"] + [
-                    f"grader error (exit {rc}): {tail.strip().splitlines()[-1] if tail.strip() else 'no output'}"],
+                    f"grader error: {failure or 'no result was written'}"],
                     "notebooks": {n: {"name": n, "status": "grader_error", "flags": [], "notes": [], "cells": {}}
                                   for n in spec.notebooks}, "seconds": 0.0}
             res["timestamp"] = entry.get("timestamp")
             return res
 
         results: list[dict] = []
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for res in pool.map(run, jobs):
-                results.append(res)
-                st = student_status(res["notebooks"])
-                sc = sum(c.get("score") or 0 for r in res["notebooks"].values() for c in r.get("cells", {}).values()
-                         if c.get("auto"))
-                log(f"  {res['student']:<24} {sc:g}/{spec.auto_max:g}  {st}  ({res.get('seconds', 0):.1f} s)")
+        finished = False
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for res in pool.map(run, jobs):
+                    results.append(res)
+                    st = student_status(res["notebooks"])
+                    sc = sum(c.get("score") or 0 for r in res["notebooks"].values()
+                             for c in r.get("cells", {}).values() if c.get("auto"))
+                    log(f"  {res['student']:<24} {sc:g}/{spec.auto_max:g}  {st}  ({res.get('seconds', 0):.1f} s)")
+            finished = True
+        finally:
+            for slot in all_slots:  # interrupted: stop the workers and their sandboxes now
+                slot.close(kill=not finished)
         gradebook.record_results(gb_path, assignment, results)
         students = []
         for res in results:

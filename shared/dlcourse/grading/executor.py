@@ -102,7 +102,12 @@ class _Kernel:
         boot = [sys.executable, "-m", "dlcourse.grading.kernel_boot", "--key-file", str(key_file)]
         if protect:
             boot += ["--protect", ",".join(protect)]
-        boot += ["-f", "{connection_file}", "--HistoryManager.enabled=False", "--IPKernelApp.log_level=CRITICAL"]
+        # Text output is also capped inside the kernel (a bit above what the grader keeps, so the
+        # grader still sees the overflow); file descriptors 1 and 2 are not captured: what C code
+        # or os.write sends there goes nowhere.
+        boot += ["--output-budget", str(2 * limits.output_kb * 1024)]
+        boot += ["-f", "{connection_file}", "--HistoryManager.enabled=False", "--IPKernelApp.log_level=CRITICAL",
+                 "--IPKernelApp.capture_fd_output=False"]
         kenv = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                 "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
                 "OMP_NUM_THREADS": str(limits.threads), "MKL_NUM_THREADS": str(limits.threads),
@@ -153,7 +158,12 @@ class _Kernel:
         self.truncated = False
 
     def start(self, timeout: float) -> None:
-        self.km.start_kernel(cwd=self.cwd)
+        import subprocess
+
+        # The kernel's own stdin/stdout/stderr lead nowhere: what a notebook writes to fd 1/2
+        # (os.write, C code) must not reach the grader's pipes.
+        self.km.start_kernel(cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
         self.kc = self.km.client(context=self.ctx)
         self.kc.start_channels(hb=False)
         try:

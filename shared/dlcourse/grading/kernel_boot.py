@@ -383,6 +383,36 @@ class Guard:
         self._report(nonce, findings, self._threads(), [])
 
 
+class _CappedStream:
+    """``sys.stdout``/``sys.stderr`` that drop text past a per-notebook budget, at the source.
+
+    The grader keeps only so much output anyway; dropping it here makes a notebook that
+    prints gigabytes cheap for everyone (the kernel does not serialize it, the grader does
+    not receive it). Everything else is delegated to ipykernel's stream.
+    """
+
+    def __init__(self, stream, budget: dict) -> None:
+        self._stream, self._budget = stream, budget
+
+    def write(self, text) -> int:
+        n = len(text) if isinstance(text, str) else 0
+        left = self._budget["left"]
+        if left <= 0:
+            return n
+        self._budget["left"] = left - n
+        if n > left:
+            self._stream.write(text[:left])
+            return self._stream.write(f"\n[output beyond {self._budget['total']} characters is not kept]\n") and n
+        return self._stream.write(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def _import_protected(protect: list[str]) -> None:
     """Import the real packages before the working directory can shadow them."""
     cwd = os.getcwd()
@@ -402,9 +432,12 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     protect: list[str] = []
     key = b""
-    while args[:1] in (["--protect"], ["--key-file"]):
+    budget = 0
+    while args[:1] in (["--protect"], ["--key-file"], ["--output-budget"]):
         if args[0] == "--protect":
             protect = [m for m in args[1].split(",") if m]
+        elif args[0] == "--output-budget":
+            budget = int(args[1])
         else:
             with open(args[1], "rb") as fh:
                 key = fh.read()
@@ -426,6 +459,9 @@ def main(argv: list[str] | None = None) -> None:
 
     app = IPKernelApp.instance()
     app.initialize(args)
+    if budget > 0:
+        shared = {"left": budget, "total": budget}
+        sys.stdout, sys.stderr = _CappedStream(sys.stdout, shared), _CappedStream(sys.stderr, shared)
     guard = Guard(app.shell, app.kernel, protect, sign)
     mod = types.ModuleType(GUARD_MODULE, "Grader's guard (see dlcourse.grading.kernel_boot)")
     mod.pre, mod.post, mod.record = guard.pre, guard.post, guard.record  # type: ignore[attr-defined]

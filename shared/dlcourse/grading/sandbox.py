@@ -41,6 +41,8 @@ __all__ = [
     "use_known_info",
     "sandbox_report",
     "Jail",
+    "sweep_jails",
+    "sweep_stale_jails",
     "python_ro_paths",
     "bwrap_argv",
 ]
@@ -386,6 +388,53 @@ class Jail:
         self._made = []
 
 
+def sweep_stale_jails() -> int:
+    """Remove the cgroups of grading processes that no longer exist (killed before cleaning up)."""
+    n = 0
+    for prefix in {d.name.split("-")[1] for d in _jail_dirs("")}:
+        if prefix.isdigit():
+            try:
+                os.kill(int(prefix), 0)
+            except ProcessLookupError:
+                n += sweep_jails(f"{prefix}-")
+            except PermissionError:
+                pass
+    return n
+
+
+def _jail_dirs(prefix: str) -> list[Path]:
+    parents = [d for d in (_v1_dir(c) for c in ("memory", "pids", "cpu")) if d is not None]
+    if (v2 := _v2_dir()) is not None:
+        parents.append(v2)
+    return [d for parent in parents for d in parent.glob(f"dlcourse-{prefix}*") if d.is_dir()]
+
+
+def sweep_jails(prefix: str) -> int:
+    """Kill and remove cgroups named ``dlcourse-<prefix>*`` (left by a grading process that was killed)."""
+    n = 0
+    for d in _jail_dirs(prefix):
+        if True:
+            try:
+                pids = [int(x) for x in (d / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                pids = []
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    n += 1
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+    return n
+
+
 # --------------------------------------------------------------------------- bwrap command
 
 def _editable_paths(site: Path) -> list[Path]:
@@ -478,7 +527,7 @@ def bwrap_argv(
         rel_p = Path(rel)
         if rel_p.is_absolute() or ".." in rel_p.parts:
             raise ValueError(f"home file must be a relative path inside the home folder, got {rel!r}")
-        a += ["--ro-bind", str(host), f"{HOME}/{rel_p.as_posix()}"]
+        a += ["--ro-bind", str(Path(host).resolve()), f"{HOME}/{rel_p.as_posix()}"]
     if ipc_dir is not None:
         a += ["--bind", str(ipc_dir), str(ipc_dir)]
     a += ["--chdir", HOME, "--"]

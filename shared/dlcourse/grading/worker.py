@@ -203,14 +203,35 @@ def grade_job(job: dict) -> dict:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m dlcourse.grading.worker JOB.json", file=sys.stderr)
-        return 2
-    job = json.loads(Path(args[0]).read_text())
+DONE = "DLCOURSE-WORKER-DONE"
+
+
+def run_job_file(path: Path | str) -> None:
+    """Grade the job in ``path`` and write its result file."""
+    job = json.loads(Path(path).read_text())
     result = grade_job(job)
     Path(job["result"]).write_text(json.dumps(result, indent=1, default=str))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``worker JOB.json`` grades one job; ``worker --serve`` grades the job files named on stdin, one
+    per line, answering ``DLCOURSE-WORKER-DONE <path>`` on stdout after each (imports paid once)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--serve"]:
+        for line in sys.stdin:
+            path = line.strip()
+            if not path:
+                continue
+            try:
+                run_job_file(path)
+            except Exception as e:  # noqa: BLE001 - the parent reports a missing result
+                print(f"worker error on {path}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            print(f"{DONE} {path}", flush=True)
+        return 0
+    if len(args) != 1:
+        print("usage: python -m dlcourse.grading.worker JOB.json | --serve", file=sys.stderr)
+        return 2
+    run_job_file(args[0])
     return 0
 
 
