@@ -55,6 +55,12 @@ __all__ = [
     "CellOutcome",
     "NotebookErrors",
     "screenshot",
+    "in_ci",
+    "fill_solutions",
+    "visible_test_cells",
+    "widget_cells",
+    "output_signature",
+    "move_slider",
 ]
 
 
