@@ -37,7 +37,7 @@ sysdeps:
 	@for f in tools/sysdeps*.sh; do [ -f "$$f" ] && bash "$$f"; done; true
 
 test: $(STAMP) sysdeps
-	$(PY) -m pytest -n $(PYTEST_WORKERS) tests
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 release: $(STAMP)
 	$(PY) -m dlcourse.build release
