@@ -118,8 +118,9 @@ def test_reference_models_on_meta(name):
     # torchvision's "GFLOPS" are multiply-accumulates: they match arch's MAC count to their 3 decimals
     assert figs["gmacs"] == pytest.approx(s.macs / 1e9, abs=6e-4)
     a = zoo.ARCHITECTURES[name]
-    if a.macs is not None and name != "ResNet-34":
-        assert a.macs.agrees(s.macs), (name, a.macs.verdict(s.macs))
+    if a.macs is not None:
+        # He et al. print 3.6 G for ResNet-34, which measures 3.66 G: the one published figure outside its rounding
+        assert a.macs.agrees(s.macs) == (name != "ResNet-34"), (name, a.macs.verdict(s.macs))
 
 
 def test_published_parameter_counts_agree_where_the_architecture_is_the_papers():
