@@ -81,6 +81,8 @@ def test_check_targets():
         viz.check_targets([0, -1], 2, 5)
     with pytest.raises(ValueError, match="got 3 targets for 2 images"):
         viz.check_targets([0, 1, 2], 2, 5)
+    with pytest.raises(ValueError, match=r"\(N,\) tensor"):
+        viz.check_targets(torch.zeros(2, 1, dtype=torch.long), 2, 5)
     with pytest.raises(TypeError, match="integer class indices"):
         viz.check_targets(torch.tensor([0.0]), 1, 5)
     with pytest.raises(TypeError):
@@ -481,3 +483,21 @@ def test_plot_errors():
         viz.plot_deletion_curves({"a": [1, 2]})
     with pytest.raises(ValueError, match="weight must be"):
         viz.plot_filter_comparison({"a": torch.rand(3, 3)})
+
+
+def test_train_shapes_cnn_small_run():
+    from dlcourse import data
+
+    shapes = data.make_shapes(40, 32, seed=0)
+    model, hist = viz.train_shapes_cnn(shapes, epochs=1, val=shapes, batch_size=20, width=2, progress=False)
+    assert len(hist) == 1 and "val_acc" in hist.keys()
+    assert not model.training, "the trained model is returned in eval mode"
+    assert model(shapes.images[:3]).shape == (3, 5)
+    # same seed, same initialization
+    a, _ = viz.train_shapes_cnn(shapes, epochs=0, width=2, seed=3)
+    b, _ = viz.train_shapes_cnn(shapes, epochs=0, width=2, seed=3)
+    torch.testing.assert_close(a.conv1.weight, b.conv1.weight)
+    with pytest.raises(TypeError, match="ShapesData"):
+        viz.train_shapes_cnn(shapes.dataset(), epochs=1)
+    with pytest.raises(ValueError, match="epochs"):
+        viz.train_shapes_cnn(shapes, epochs=-1)

@@ -145,9 +145,9 @@ def check_targets(target: int | Sequence[int] | torch.Tensor, n: int, num_classe
     elif torch.is_tensor(target):
         if torch.is_floating_point(target) or target.dtype == torch.bool:
             raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
-        t = target.reshape(-1).long().cpu() if target.ndim <= 1 else None
-        if t is None:
+        if target.ndim > 1:
             raise ValueError(f"target must be an int or a (N,) tensor, got shape {tuple(target.shape)}")
+        t = target.reshape(-1).long().cpu()
         if t.numel() == 1 and n > 1:
             t = t.expand(n).clone()
     elif isinstance(target, Sequence) and not isinstance(target, str):
