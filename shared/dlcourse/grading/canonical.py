@@ -319,9 +319,14 @@ def build(source_nb, release_nb, student: list[StudentCell]) -> Canonical:
                 cell.source = student[j].source
                 answers[g] = student[j].source
                 stu = student[j].flags
-                if stu and (bool(stu.get("grade")) != bool(_nbg(c).get("grade")) or not stu.get("solution")):
-                    notes.append(f"the nbgrader flags of {label} were changed: the course's flags were used")
+                if stu and (bool(stu.get("grade")) != bool(_nbg(c).get("grade")) or not stu.get("solution")
+                            or str(stu.get("points", _nbg(c).get("points"))) != str(_nbg(c).get("points"))):
+                    notes.append(f"the nbgrader flags or points of {label} were changed: the course's were used")
                     edited.append(f"flags {g}")
+                sv = stu.get("schema_version")
+                if sv is not None and sv != _nbg(c).get("schema_version"):
+                    notes.append(f"schema_version of {label} was changed: ignored")
+                    edited.append(f"schema {g}")
             else:
                 notes.append(f"solution cell {label} was not found in the submission: its release version was used")
             if cell.cell_type == "code":

@@ -43,7 +43,6 @@ def test_cell_score(cell, run: executor.CellRun | None, points: float) -> tuple[
         return 0.0, "the kernel died", None
     if run.void:
         return 0.0, "void: the environment was tampered with", "; ".join(run.notes[-3:])
-    msg = None
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
             return 0.0, "failed", f'{out.get("ename", "")}: {out.get("evalue", "")}'
@@ -54,15 +53,16 @@ def test_cell_score(cell, run: executor.CellRun | None, points: float) -> tuple[
         if out.get("output_type") == "stream" and out.get("name") == "stderr":
             return 0.0, "failed (wrote to stderr)", str(out.get("text", ""))[:500]
         if out.get("output_type") == "execute_result":
-            txt = (out.get("data") or {}).get("text/plain", "")
+            # partial credit: the cell's result is a number between 0 and its points
+            # (nbgrader gives full points for anything else, and fails on more than the maximum)
             try:
-                val = float(txt)
+                val = float((out.get("data") or {}).get("text/plain", ""))
             except (TypeError, ValueError):
                 break
-            if 0.0 <= val <= points:
-                return val, "partial credit" if val < points else "passed", msg
-            return (points, "passed", msg) if val < 0 else (points, "passed", msg)
-    return points, "passed", msg
+            if 0.0 <= val < points:
+                return val, "partial credit", None
+            break
+    return points, "passed", None
 
 
 def compute_checksum(cell) -> str:
