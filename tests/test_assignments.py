@@ -36,26 +36,27 @@ def test_release_in_sync(aid):
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_release_leaks_nothing(aid):
     markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-    hidden_lines = set()
+    hidden_lines, public_lines = set(), set()
     for src in (ROOT / "solutions" / aid).glob("*.ipynb"):
         for cell in nbformat.read(src, as_version=4).cells:
-            lines = cell.source.splitlines()
-            for begin, end in (("BEGIN SOLUTION", "END SOLUTION"), ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")):
-                inside = False
-                for ln in lines:
-                    if begin in ln:
-                        inside = True
-                    elif end in ln:
-                        inside = False
-                    elif inside and len(ln.strip()) > 25:
-                        hidden_lines.add(ln.strip())
+            inside = False
+            for ln in cell.source.splitlines():
+                if "BEGIN SOLUTION" in ln or "BEGIN HIDDEN TESTS" in ln:
+                    inside = True
+                elif "END SOLUTION" in ln or "END HIDDEN TESTS" in ln:
+                    inside = False
+                elif len(ln.strip()) > 25:
+                    (hidden_lines if inside else public_lines).add(ln.strip())
+    # a line that also stands outside the hidden regions (e.g. in a visible test) is public
+    hidden_lines -= public_lines
     released = (ROOT / "assignments" / aid)
     assert released.is_dir(), f"assignments/{aid} is missing"
     for nb_path in released.glob("*.ipynb"):
         text = "\n".join(c.source for c in nbformat.read(nb_path, as_version=4).cells)
         for m in markers:
             assert m not in text, f"{nb_path.name}: marker {m!r} leaked into the release"
-        leaked = [ln for ln in hidden_lines if ln in text]
+        released_lines = {ln.strip() for ln in text.splitlines()}
+        leaked = sorted(hidden_lines & released_lines)
         assert not leaked, f"{nb_path.name}: solution/hidden-test lines leaked: {leaked[:3]}"
 
 
