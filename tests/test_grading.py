@@ -357,6 +357,7 @@ def unsafe_batch(tmp_path_factory, release_dir):
     return tmp, proc
 
 
+@pytest.mark.xdist_group("grading_unsafe_batch")  # both users of the module fixture on one worker
 def test_unsafe_mode_warns_and_grades(unsafe_batch):
     tmp, proc = unsafe_batch
     assert "WARNING: --unsafe" in proc.stderr
@@ -368,6 +369,7 @@ def test_unsafe_mode_warns_and_grades(unsafe_batch):
     assert (tmp / "out" / "feedback" / "sol" / "g1_basics" / "g1_basics.html").is_file()
 
 
+@pytest.mark.xdist_group("grading_unsafe_batch")
 def test_export_and_feedback_after_manual_grading(unsafe_batch):
     from nbgrader.api import Gradebook
 

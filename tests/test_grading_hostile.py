@@ -36,8 +36,11 @@ LIMITS = {"g1_basics": ["--cell-timeout", "20", "--timeout", "60", "--memory", "
           "g2_tensors": ["--cell-timeout", "60", "--timeout", "120", "--memory", "2048", "--pids", "96",
                          "--output-kb", "256", "--disk-mb", "64"]}
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
-                                reason="bubblewrap is not installed (tools/sysdeps.sh installs it)")
+pytestmark = [
+    pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed (tools/sysdeps.sh installs it)"),
+    # one xdist worker runs the whole module, so the (expensive) batch fixture runs once (make test: --dist loadgroup)
+    pytest.mark.xdist_group("grading_hostile"),
+]
 
 
 def load_case(name: str):

@@ -54,7 +54,13 @@ def _secret_lines(nb_path: Path, min_len: int) -> Secrets:
             elif s:
                 outside.add(s)
     where = nb_path.as_posix()
-    return Secrets({s: where for s in inside["solution"] - outside}, {s: where for s in inside["hidden"] - outside})
+    visible = "\n".join(outside)
+
+    def secret(lines: set[str]) -> dict[str, str]:
+        # a line the student sees anyway (also outside the regions, even inside a longer line) is no secret
+        return {s: where for s in lines if s not in visible}
+
+    return Secrets(secret(inside["solution"]), secret(inside["hidden"]))
 
 
 def course_secrets(root: Path, assignments: list[str] | None = None, *, solution_min: int = 16,
@@ -229,17 +235,29 @@ def publish(root: Path, out: Path, *, force: bool = False) -> list[str]:
     return check_published(root, out)
 
 
+def _distinctive_hidden(secrets: Secrets) -> dict[str, str]:
+    """Hidden-test lines that give something away outside the assignment: assertions (with their
+    expected values and messages), not generic lines such as ``model.eval()`` that lectures and
+    the helper package legitimately share with tests."""
+    return {s: w for s, w in secrets.hidden.items() if "assert" in s and len(s) >= 25}
+
+
 def check_published(root: Path, out: Path) -> list[str]:
     """Problems of a student tree: solutions, tests, gradebooks, markers, hidden-test or solution lines.
 
-    Solution lines outside ``assignments/`` (a lecture showing the same code) are reported as
-    ``warning:`` entries; everything else is an error.
+    Assignment notebooks are checked strictly against their own assignment (every solution and
+    hidden-test line); other files against the hidden *assertions* of every assignment. Long
+    solution lines found outside ``assignments/`` (a lecture or the helper package showing the
+    same code) are reported as ``warning:`` entries; everything else is an error.
     """
     problems = []
     for bad in ("solutions", "tests", "source", "autograded", "submitted", "feedback", "nbgrader_config.py"):
         if (out / bad).exists():
             problems.append(f"{bad} must not be published")
-    secrets = course_secrets(root)
+    every = course_secrets(root)
+    hidden_asserts = _distinctive_hidden(every)
+    long_solution = {s: w for s, w in every.solution.items() if len(s) >= 40}
+    per_assignment: dict[str, Secrets] = {}
     for f in sorted(out.rglob("*")):
         if not f.is_file():
             continue
@@ -250,14 +268,18 @@ def check_published(root: Path, out: Path) -> list[str]:
         if f.suffix not in _TEXT_SUFFIXES:
             continue
         text = _notebook_text(f) if f.suffix == ".ipynb" else f.read_text(errors="replace")
-        strict = rel.startswith("assignments/")
-        if f.suffix == ".ipynb":
-            problems += [f"{rel}: {p}" for p in leaks_in_text(text, secrets, solutions=strict)]
-        else:  # the helper package may name the markers (this very module does)
-            problems += [f"{rel}: hidden-test line {s!r} (from {w})" for s, w in secrets.hidden.items() if s in text]
-        if not strict:
-            problems += [f"warning: {rel}: solution line {s!r} (from {w}): check it does not give the answer away"
-                         for s, w in secrets.solution.items() if s in text]
+        parts = rel.split("/")
+        if parts[0] == "assignments" and len(parts) > 2:
+            aid = parts[1]
+            if aid not in per_assignment:
+                per_assignment[aid] = course_secrets(root, [aid]) if (root / "solutions" / aid).is_dir() else Secrets()
+            problems += [f"{rel}: {p}" for p in leaks_in_text(text, per_assignment[aid])]
+            continue
+        if f.suffix == ".ipynb":  # markers never belong in a student notebook (the helper package may name them)
+            problems += [f"{rel}: marker {m!r}" for m in MARKERS if m in text]
+        problems += [f"{rel}: hidden-test line {s!r} (from {w})" for s, w in hidden_asserts.items() if s in text]
+        problems += [f"warning: {rel}: solution line {s!r} (from {w}): check it does not give the answer away"
+                     for s, w in long_solution.items() if s in text]
     return problems
 
 
