@@ -4,7 +4,8 @@ A *leak* is solution code or hidden-test text of ``solutions/`` that appears in 
 get. A line counts when it lies inside ``### BEGIN SOLUTION``/``### END SOLUTION`` or
 ``### BEGIN HIDDEN TESTS``/``### END HIDDEN TESTS`` and does not also appear outside those
 regions of the same notebook (a function signature, a visible assert repeated in a hidden
-test). The nbgrader markers themselves must never reach a student notebook.
+test) and is at least :data:`MIN_LINE` characters long. The nbgrader markers themselves must
+never reach a student notebook.
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ __all__ = ["Secrets", "course_secrets", "leaks_in_text", "release_leaks", "relea
 
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 _PAIRS = (("BEGIN SOLUTION", "END SOLUTION", "solution"), ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "hidden"))
+#: Shorter lines (``model.eval()``, ``with torch.no_grad():``) are too common to count as a leak; the
+#: same threshold as tests/test_assignments.py (more than 25 characters).
+MIN_LINE = 26
 _TEXT_SUFFIXES = {".py", ".md", ".txt", ".ipynb", ".toml", ".yml", ".yaml", ".json", ".cfg", ".ini", ".html", ".csv",
                   ".rst", ".sh"}
 
@@ -54,17 +58,17 @@ def _secret_lines(nb_path: Path, min_len: int) -> Secrets:
             elif s:
                 outside.add(s)
     where = nb_path.as_posix()
-    visible = "\n".join(outside)
 
     def secret(lines: set[str]) -> dict[str, str]:
-        # a line the student sees anyway (also outside the regions, even inside a longer line) is no secret
-        return {s: where for s in lines if s not in visible}
+        # A line students see anyway is no secret: the same line outside the regions (a visible assert
+        # repeated in the hidden test), or the start of a visible line (the visible test adds a message).
+        return {s: where for s in lines if s not in outside and not any(o.startswith(s) for o in outside)}
 
     return Secrets(secret(inside["solution"]), secret(inside["hidden"]))
 
 
-def course_secrets(root: Path, assignments: list[str] | None = None, *, solution_min: int = 16,
-                   hidden_min: int = 12) -> Secrets:
+def course_secrets(root: Path, assignments: list[str] | None = None, *, solution_min: int = MIN_LINE,
+                   hidden_min: int = MIN_LINE) -> Secrets:
     """Solution and hidden-test lines of every (or the named) assignment in ``root/solutions``."""
     out = Secrets()
     sol = root / "solutions"
@@ -103,8 +107,8 @@ def release_leaks(source_dir: Path, release_dir: Path) -> list[str]:
     """Leaks of ``source_dir``'s notebooks into any file of ``release_dir``."""
     secrets = Secrets()
     for nb_path in sorted(source_dir.glob("*.ipynb")):
-        s = _secret_lines(nb_path, 16)
-        h = _secret_lines(nb_path, 12)
+        s = _secret_lines(nb_path, MIN_LINE)
+        h = _secret_lines(nb_path, MIN_LINE)
         secrets.solution.update(s.solution)
         secrets.hidden.update(h.hidden)
     problems = []
