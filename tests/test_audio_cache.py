@@ -167,6 +167,7 @@ def test_killed_build_never_looks_valid(clips, tmp_path):
             C.FeatureCache.open(p)
     cache = C.build_cache(clips, tmp_path / "c", features=FEATS, batch_size=4, verbose=False)
     assert cache.stats["mode"] == "cold" and len(cache) == 24
+    assert not any(p.exists() for p in left), "the dead build's temporary folder is cleaned up by the next build"
 
 
 def test_corrupt_files_are_skipped_and_reported(clips, tmp_path):

@@ -34,6 +34,7 @@ import hashlib
 import inspect
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -214,14 +215,22 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _remove_stale_temps(cache_dir: Path, max_age_s: float = 3600.0) -> None:
-    now = time.time()
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _remove_stale_temps(cache_dir: Path) -> None:
+    """Delete temporary folders left by builds whose process is gone (killed, machine crashed)."""
     for p in cache_dir.glob(".*.tmp-*"):
-        try:
-            if p.is_dir() and now - p.stat().st_mtime > max_age_s:
-                shutil.rmtree(p, ignore_errors=True)
-        except OSError:
-            pass
+        m = re.search(r"\.tmp-(\d+)-", p.name)
+        if m and p.is_dir() and not _pid_alive(int(m.group(1))):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParams = FeatureParams(),
@@ -262,7 +271,7 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
         except CorruptCache as e:
             warnings.warn(f"rebuilding a damaged cache: {e}", CacheWarning, stacklevel=2)
     _remove_stale_temps(cache_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=cache_dir))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-{os.getpid()}-", dir=cache_dir))
     try:
         v = 1 + n_variants
         labels, kept_all, skipped = [], [], []
@@ -322,7 +331,7 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
                     return existing
             except CorruptCache:
                 pass
-            trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-old-", dir=cache_dir))
+            trash = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-{os.getpid()}-old-", dir=cache_dir))
             os.replace(final, trash / "old")
             shutil.rmtree(trash, ignore_errors=True)
         os.replace(tmp, final)
