@@ -336,13 +336,15 @@ class Jail:
         deadline = time.monotonic() + wait
         while True:
             pids = self.pids()
-            if not pids or time.monotonic() > deadline:
+            if not pids:
                 return
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+            if time.monotonic() > deadline:
+                return
             time.sleep(0.05)
 
     def oom_killed(self) -> bool:
@@ -372,20 +374,30 @@ class Jail:
         except (OSError, ValueError):
             return False
 
-    def close(self) -> None:
-        """Kill what is left and remove the cgroups."""
+    def close(self, wait: float = 60.0) -> None:
+        """Kill what is left and remove the cgroups.
+
+        A killed process leaves its cgroup only once the kernel has torn down its memory (a
+        kernel with torch loaded maps gigabytes; on a busy machine that takes seconds), and
+        ``rmdir`` fails with EBUSY until then: keep killing and retrying for up to ``wait``
+        seconds.
+        """
+        deadline = time.monotonic() + wait
         if self.dirs:
-            self.kill_all()
+            self.kill_all(wait=wait)
         for d in reversed(self._made):
-            for _ in range(50):
+            while True:
                 try:
                     d.rmdir()
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.05)
-        self._made = []
+                    if time.monotonic() > deadline:
+                        break
+                    self.kill_all(wait=0.0)
+                    time.sleep(0.1)
+        self._made = [d for d in self._made if d.is_dir()]
 
 
 def sweep_stale_jails() -> int:
@@ -409,11 +421,12 @@ def _jail_dirs(prefix: str) -> list[Path]:
     return [d for parent in parents for d in parent.glob(f"dlcourse-{prefix}*") if d.is_dir()]
 
 
-def sweep_jails(prefix: str) -> int:
+def sweep_jails(prefix: str, wait: float = 30.0) -> int:
     """Kill and remove cgroups named ``dlcourse-<prefix>*`` (left by a grading process that was killed)."""
     n = 0
+    deadline = time.monotonic() + wait
     for d in _jail_dirs(prefix):
-        if True:
+        while True:
             try:
                 pids = [int(x) for x in (d / "cgroup.procs").read_text().split()]
             except (OSError, ValueError):
@@ -423,15 +436,16 @@ def sweep_jails(prefix: str) -> int:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-            for _ in range(50):
-                try:
-                    d.rmdir()
-                    n += 1
+            try:
+                d.rmdir()
+                n += 1
+                break
+            except FileNotFoundError:
+                break
+            except OSError:  # EBUSY while killed processes are still being torn down
+                if time.monotonic() > deadline:
                     break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
+                time.sleep(0.1)
     return n
 
 
