@@ -34,22 +34,31 @@ from dlcourse import anomaly, data, seed
 
 
 class ConvAutoencoder(nn.Module):
-    """28x28 conv autoencoder: two stride-2 convs, an MLP bottleneck of ``latent_dim``, mirrored decoder.
+    """28x28 conv autoencoder: two stride-2 convs (16, 32 channels), a bottleneck MLP, mirrored decoder.
 
     ``encode``: ``(N, 1, 28, 28) -> (N, latent_dim)``; ``decode``: back to ``(N, 1, 28, 28)`` in [0, 1].
+    The bottleneck MLP is ``1568 -> *hidden -> latent_dim`` (and back); by default ``hidden = (256, 64)``
+    for codes of at most 8 numbers (squeezing a digit into 2 numbers needs a deeper non-linear map) and
+    a single linear layer for larger codes (which train faster that way).
     """
 
-    def __init__(self, latent_dim: int, width: int = 32, hidden: int = 256):
+    def __init__(self, latent_dim: int, hidden: tuple[int, ...] | None = None, c1: int = 16, c2: int = 32):
         super().__init__()
-        c1, c2 = width // 2, width
+        if hidden is None:
+            hidden = (256, 64) if latent_dim <= 8 else ()
+        dims = [c2 * 49, *hidden, latent_dim]
+        enc_mlp: list[nn.Module] = []
+        dec_mlp: list[nn.Module] = []
+        for i in range(len(dims) - 1):
+            enc_mlp += [nn.Linear(dims[i], dims[i + 1])] + ([nn.ReLU()] if i < len(dims) - 2 else [])
+            dec_mlp += [nn.Linear(dims[-1 - i], dims[-2 - i]), nn.ReLU()]
         self.encoder = nn.Sequential(
             nn.Conv2d(1, c1, 3, stride=2, padding=1), nn.ReLU(),          # 14x14
             nn.Conv2d(c1, c2, 3, stride=2, padding=1), nn.ReLU(),         # 7x7
-            nn.Flatten(), nn.Linear(c2 * 49, hidden), nn.ReLU(), nn.Linear(hidden, latent_dim),
+            nn.Flatten(), *enc_mlp,
         )
         self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, hidden), nn.ReLU(), nn.Linear(hidden, c2 * 49), nn.ReLU(),
-            nn.Unflatten(1, (c2, 7, 7)),
+            *dec_mlp, nn.Unflatten(1, (c2, 7, 7)),
             nn.ConvTranspose2d(c2, c1, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),   # 14x14
             nn.ConvTranspose2d(c1, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid(),  # 28x28
         )
@@ -58,7 +67,7 @@ class ConvAutoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
-def train_ae(x: torch.Tensor, latent_dim: int, *, epochs: int, seed_value: int, lr: float = 2e-3,
+def train_ae(x: torch.Tensor, latent_dim: int, *, epochs: int, seed_value: int, lr: float = 3e-3,
              batch_size: int = 64) -> ConvAutoencoder:
     """Train with Adam on MSE, cosine learning-rate decay; ``x: (N, 1, 28, 28)``."""
     seed.seed_everything(seed_value)
@@ -97,7 +106,7 @@ def pca_mse(x_train: np.ndarray, x_test: np.ndarray, k: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-root", type=Path, required=True, help="folder holding mnist/t10k-*-idx*-ubyte[.gz]")
-    ap.add_argument("--epochs", type=int, default=30, help="epochs of each latent-size autoencoder")
+    ap.add_argument("--epochs", type=int, default=20, help="epochs of each latent-size autoencoder")
     ap.add_argument("--oneclass-epochs", type=int, default=30, help="epochs of each one-class autoencoder")
     ap.add_argument("--oneclass-latent", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
