@@ -216,7 +216,7 @@ def test_dataset_reads_lazily_from_disk(clips, tmp_path):
     cache = C.build_cache(clips, tmp_path / "c", features=FEATS, augment=A.AugmentConfig(), n_variants=1,
                           verbose=False)
     ds = cache.dataset()
-    assert ds._mm is None, "opening the dataset must not map or read the file"
+    assert ds._file is None, "opening the dataset must not open or read the file"
     x, y = ds[4]
     assert x.shape == (1, 32, FEATS.n_frames) and x.dtype == torch.float32 and y == int(cache.labels[4])
     # rewrite clip 9 on disk after the dataset was opened: the next read sees the new values
@@ -227,7 +227,7 @@ def test_dataset_reads_lazily_from_disk(clips, tmp_path):
     x9, _ = ds[(9, 1)]
     assert torch.all(x9 == 7.0), "items must be read from the file when asked for, not from a copy in RAM"
     state = pickle.dumps(ds)
-    assert len(state) < 20_000 and pickle.loads(state)._mm is None  # workers get no mapping, no data
+    assert len(state) < 20_000 and pickle.loads(state)._file is None  # workers get no open file, no data
     batch = ds.__getitems__([(0, 0), (9, 1), 3])
     assert [b[1] for b in batch] == cache.labels[[0, 9, 3]].tolist()
     assert torch.all(batch[1][0] == 7.0)
@@ -237,17 +237,53 @@ def test_dataset_reads_lazily_from_disk(clips, tmp_path):
         ds["a"]
 
 
-def test_dataset_drops_its_mapping_after_release_every(clips, tmp_path):
-    cache = C.build_cache(clips, tmp_path / "c", features=FEATS, verbose=False)
-    item = int(np.prod(cache.shape[2:])) * 2 + C._FAULT_AROUND  # a row plus the pages mapped around it
-    ds = cache.dataset(release_every=3 * item)
-    for i in range(12):
-        ds[i]
-    assert ds.maps_opened == 4, "the mapping must be re-opened after every release_every bytes"
+def _mapped_kib(path: Path) -> int | None:
+    """Resident KiB of this process's mappings of ``path`` (None where /proc/self/smaps is missing)."""
+    smaps = Path("/proc/self/smaps")
+    if not smaps.exists():
+        return None
+    total, current = 0, False
+    for line in smaps.read_text().splitlines():
+        head = line.split()
+        if head and "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+            current = len(head) >= 6 and head[-1] == str(path)
+        elif current and line.startswith("Rss:"):
+            total += int(head[1])
+    return total
+
+
+def test_dataset_keeps_nothing_mapped_and_checks_the_file(clips, tmp_path):
+    cache = C.build_cache(clips, tmp_path / "c", features=FEATS, augment=A.AugmentConfig(), n_variants=2,
+                          verbose=False)
+    feats = (cache.path / "features.f16").resolve()
+    ds = cache.dataset()
+    batches = list(C.make_loader(ds, batch_size=4))
+    ref = cache.memmap()
+    for (i, v), x in zip([(0, 0), (7, 2), (11, 1)], ds.__getitems__([(0, 0), (7, 2), (11, 1)])):
+        np.testing.assert_array_equal(x[0][0].numpy(), np.asarray(ref[i, v], np.float32))
+    del ref
+    if (kib := _mapped_kib(feats)) is not None:
+        assert kib == 0, f"{kib} KiB of the feature file stay mapped after reading {len(batches)} batches"
     sub = cache.dataset(indices=[5, 6])
     assert len(sub) == 2 and sub[1][1] == int(cache.labels[6])
     x, y = sub.arrays()
     assert x.shape == (2, 1, 32, FEATS.n_frames) and y.tolist() == cache.labels[[5, 6]].tolist()
+    # a truncated feature file is refused with the sizes, not read as garbage
+    short = tmp_path / "short.f16"
+    short.write_bytes((cache.path / "features.f16").read_bytes()[:-10])
+    with pytest.raises(C.CorruptCache, match="expected"):
+        C.VariantDataset(short, cache.shape, cache.labels)
+
+
+def test_loader_workers_read_their_own_file(clips, tmp_path):
+    cache = C.build_cache(clips, tmp_path / "c", features=FEATS, verbose=False)
+    ds = cache.dataset()
+    serial = list(C.make_loader(ds, batch_size=4, shuffle=False, variants="clean"))
+    workers = list(C.make_loader(ds, batch_size=4, shuffle=False, variants="clean", num_workers=2))
+    assert len(serial) == len(workers)
+    for (xa, ya), (xb, yb) in zip(serial, workers):
+        torch.testing.assert_close(xa, xb)
+        assert ya.tolist() == yb.tolist()
 
 
 def test_variant_batch_sampler_epochs():

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from dlcourse.build import execute_notebook, lectures
+from dlcourse.nbtools import output_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,3 +17,4 @@ def test_lecture_runs_in_fast_mode(path):
     assert res.error is None, f"{path.name} failed after {res.seconds:.0f} s:\n{res.error[-3000:]}"
     errors = [o for c in res.nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+    assert not output_problems(res.nb), output_problems(res.nb)

@@ -104,6 +104,9 @@ def execute_notebook(path: Path, *, fast: bool | None = None, timeout: int = 600
     env_fast = os.environ.get("DLCOURSE_FAST")
     if fast is not None:
         os.environ["DLCOURSE_FAST"] = "1" if fast else "0"
+    # The kernel draws figures with Jupyter's inline backend, as a student's does (a test
+    # process may have set MPLBACKEND=Agg for itself).
+    env_backend = os.environ.pop("MPLBACKEND", None)
     start = time.perf_counter()
     error = None
     try:
@@ -112,7 +115,11 @@ def execute_notebook(path: Path, *, fast: bool | None = None, timeout: int = 600
         client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as e:
         error = str(e)
+    except (RuntimeError, AssertionError) as e:  # nbclient on a kernel that dies while starting or between messages
+        error = f"the kernel failed: {type(e).__name__}: {e}"
     finally:
+        if env_backend is not None:
+            os.environ["MPLBACKEND"] = env_backend
         if fast is not None:
             if env_fast is None:
                 os.environ.pop("DLCOURSE_FAST", None)

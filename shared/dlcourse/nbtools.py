@@ -31,6 +31,7 @@ __all__ = [
     "stamp",
     "check",
     "strip_outputs",
+    "output_problems",
 ]
 
 SETUP_TAG = "colab-setup"
@@ -180,6 +181,40 @@ def check(nb_path: Path | str, root: Path | str | None = None, *, outputs: bool 
             break
     if outputs and any(c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in cells):
         problems.append("committed with outputs: run `python -m dlcourse.nbtools strip`")
+    return problems
+
+
+_JUNK_REPR = re.compile(r"^\[?<matplotlib\.|^\[?Text\(|^<Figure size ")
+
+
+def output_problems(nb) -> list[str]:
+    """Display faults in an *executed* notebook: what a student would see that the author did not mean.
+
+    * the same image twice in one cell (a pyplot figure that is also the cell's value is drawn
+      by the inline backend and again by its repr);
+    * a cell whose value is the repr of a matplotlib object (``<matplotlib.legend.Legend at
+      0x...>``, ``[Text(...)]``, ``<Figure size ...>``) instead of a figure: the cell should end
+      with the figure or ``plt.show()``.
+    """
+    import hashlib
+
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        if cell.get("cell_type") != "code":
+            continue
+        seen: set[str] = set()
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            png = data.get("image/png")
+            if png:
+                h = hashlib.sha1("".join(png).encode()).hexdigest()
+                if h in seen:
+                    problems.append(f"cell {i}: the same image is shown twice (end the cell with the figure "
+                                    "of a detached dlcourse.plotting.subplots, or with plt.show(), not both)")
+                seen.add(h)
+            text = "".join(data.get("text/plain", ""))
+            if out.get("output_type") == "execute_result" and not png and _JUNK_REPR.match(text):
+                problems.append(f"cell {i}: its value prints as {text[:60]!r}; end it with the figure or plt.show()")
     return problems
 
 

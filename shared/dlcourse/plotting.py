@@ -2,6 +2,12 @@
 
 Every function takes ``ax=None`` (or draws its own figure for multi-panel plots), returns the
 matplotlib ``Figure`` and never calls ``plt.show()``: notebooks display the returned figure.
+
+The figures a function makes itself are *detached* from pyplot (made with :func:`subplots` /
+:func:`figure` below): Jupyter's inline backend shows every open pyplot figure at the end of a
+cell, so a pyplot figure that is also the cell's value would be drawn twice. A detached figure
+is drawn once, when it is the cell's value or passed to ``display``; ``fig.savefig`` works as
+usual.
 """
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ import torch
 from matplotlib.figure import Figure
 
 __all__ = [
+    "subplots",
+    "figure",
     "plot_history",
     "image_grid",
     "plot_confusion_matrix",
@@ -26,9 +34,23 @@ __all__ = [
 ]
 
 
+def subplots(*args, **kwargs):
+    """``plt.subplots`` for a figure detached from pyplot (shown once in a notebook; see the module doc)."""
+    fig, axes = plt.subplots(*args, **kwargs)
+    plt.close(fig)
+    return fig, axes
+
+
+def figure(**kwargs) -> Figure:
+    """``plt.figure`` detached from pyplot (shown once in a notebook; see the module doc)."""
+    fig = plt.figure(**kwargs)
+    plt.close(fig)
+    return fig
+
+
 def _new_ax(ax=None, figsize=(5, 4)):
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        fig, ax = subplots(figsize=figsize, layout="constrained")
         return fig, ax
     return ax.figure, ax
 
@@ -50,7 +72,7 @@ def plot_history(history, metrics: Sequence[Sequence[str]] = (("train_loss", "va
     groups = [g for g in groups if g]
     if not groups:
         raise ValueError(f"none of the metrics {list(metrics)} are in the history (it has {list(data)})")
-    fig, axes = plt.subplots(1, len(groups), figsize=(4.5 * len(groups), 3.4), layout="constrained", squeeze=False)
+    fig, axes = subplots(1, len(groups), figsize=(4.5 * len(groups), 3.4), layout="constrained", squeeze=False)
     for ax, group in zip(axes[0], groups):
         for key in group:
             ys = data[key]
@@ -79,7 +101,7 @@ def image_grid(images: torch.Tensor | np.ndarray, labels: Sequence[Any] | None =
         raise ValueError(f"got {n} images but {len(labels)} labels")
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.5), squeeze=False, layout="constrained")
+    fig, axes = subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.5), squeeze=False, layout="constrained")
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:

@@ -30,12 +30,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from . import plotting
 from .plotting import embedding_scatter
 from .training import model_device
 
@@ -611,7 +611,7 @@ def plot_layer_activations(acts: Mapping[str, torch.Tensor], *, max_maps: int = 
         rows.append((name, a))
     ncols = max(min(max_maps, a.shape[0]) for _, a in rows)
     nrows = len(rows) + (image is not None)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 1.2, size * nrows + 0.6), squeeze=False,
+    fig, axes = plotting.subplots(nrows, ncols, figsize=(size * ncols + 1.2, size * nrows + 0.6), squeeze=False,
                              layout="constrained")
     for ax in axes.flat:
         ax.set_xticks([])
@@ -653,7 +653,7 @@ def plot_filter_comparison(weights: Mapping[str, torch.Tensor], *, ncols: int = 
     nmax = max(a.shape[0] for _, a, _ in panels)
     ncols = min(ncols, nmax)
     nrows = math.ceil(nmax / ncols)
-    fig = plt.figure(figsize=(len(panels) * (size * ncols + 0.4), size * nrows + 1.0), layout="constrained")
+    fig = plotting.figure(figsize=(len(panels) * (size * ncols + 0.4), size * nrows + 1.0), layout="constrained")
     subs = fig.subfigures(1, len(panels), squeeze=False)[0]
     for sub, (label, arr, rough) in zip(subs, panels):
         axes = sub.subplots(nrows, ncols, squeeze=False)
@@ -694,7 +694,7 @@ def plot_heatmap_grid(images: torch.Tensor, maps: Mapping[str, torch.Tensor], *,
     if row_labels is not None and len(row_labels) != n:
         raise ValueError(f"got {n} images but {len(row_labels)} row labels")
     ncols = 1 + len(ms)
-    fig, axes = plt.subplots(n, ncols, figsize=(size * ncols + 0.6, size * n + 0.6), squeeze=False,
+    fig, axes = plotting.subplots(n, ncols, figsize=(size * ncols + 0.6, size * n + 0.6), squeeze=False,
                              layout="constrained")
     for i in range(n):
         _show_image(axes[i, 0], x[i])
@@ -726,7 +726,7 @@ def plot_deletion_curves(curves: Mapping[str, DeletionCurve], *, ax=None,
     if not curves:
         raise ValueError("curves is empty")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
+        fig, ax = plotting.subplots(figsize=(5.5, 4), layout="constrained")
     else:
         fig = ax.figure
     for name, c in curves.items():
@@ -751,7 +751,7 @@ def plot_embeddings(points: Mapping[str, torch.Tensor | np.ndarray], labels: tor
     """
     if not points:
         raise ValueError("points is empty")
-    fig, axes = plt.subplots(1, len(points), figsize=(4.6 * len(points), 4.2), squeeze=False, layout="constrained")
+    fig, axes = plotting.subplots(1, len(points), figsize=(4.6 * len(points), 4.2), squeeze=False, layout="constrained")
     for ax, (name, p) in zip(axes[0], points.items()):
         sub = name if scores is None or name not in scores else f"{name}\n{scores[name]}"
         embedding_scatter(p, labels, class_names=class_names, ax=ax, title=sub, xlabel=xlabel, ylabel=ylabel, s=6)

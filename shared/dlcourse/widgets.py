@@ -19,14 +19,13 @@ import io
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, replace
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import nn
 
-from . import config
+from . import config, plotting
 
 __all__ = [
     "ExplorerSettings",
@@ -283,7 +282,7 @@ def draw_explorer(settings: ExplorerSettings | None = None, *, fig: Figure | Non
         raise TypeError(f"settings must be an ExplorerSettings, got {type(settings).__name__}")
     m = measure_stack(settings)
     if fig is None:
-        fig = plt.figure(figsize=(10, 4.2), layout="constrained")
+        fig = plotting.figure(figsize=(10, 4.2), layout="constrained")
     else:
         fig.clear()
     ax_map, ax_sizes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
@@ -398,7 +397,6 @@ class Explorer:
         with self.output:
             self.output.clear_output(wait=True)
             display(fig)
-        plt.close(fig)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         bundle = dict(self.widget._repr_mimebundle_(include=include, exclude=exclude) or {})
@@ -436,6 +434,4 @@ def explorer(settings: ExplorerSettings | None = None, *, static: bool | None = 
             static = True
     if not static:
         return Explorer(settings)
-    fig = draw_explorer(settings)
-    plt.close(fig)  # detached from pyplot: a notebook shows it once, through the returned Figure
-    return fig
+    return draw_explorer(settings)  # detached from pyplot: a notebook shows it once, as the cell's value

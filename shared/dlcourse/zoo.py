@@ -275,7 +275,7 @@ def plot_tradeoffs(names: Sequence[str], params: Sequence[float], accuracy: Sequ
 
     Each point is labelled with its name and seconds. ``accuracy`` in [0, 1]. Returns the Figure.
     """
-    import matplotlib.pyplot as plt
+    from .plotting import subplots
 
     n = len(names)
     if n == 0:
@@ -288,7 +288,7 @@ def plot_tradeoffs(names: Sequence[str], params: Sequence[float], accuracy: Sequ
     if any(not 0 <= a <= 1 for a in accuracy):
         raise ValueError(f"accuracy must be fractions in [0, 1], got {list(accuracy)}")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
+        fig, ax = subplots(figsize=(7, 4.5), layout="constrained")
     else:
         fig = ax.figure
     smax = max(max(seconds), 1e-9)

@@ -23,10 +23,14 @@ batch at a time:
   without reading any audio or computing any feature (``cache.stats["features_computed"] == 0``).
 * **Corrupt input.** Files that cannot be read are skipped with a warning that names them and
   listed in ``cache.skipped``; the build goes on.
-* **Lazy reading.** :class:`VariantDataset` opens the memory map on first use (also in each
-  DataLoader worker), copies out only the rows a batch asks for, and drops the mapped pages
-  every ``release_every`` bytes, so a training epoch's resident memory does not grow with the
-  size of the data set. :class:`VariantBatchSampler` picks a variant per clip per epoch.
+* **Lazy reading.** :class:`VariantDataset` opens the file on first use (also in each
+  DataLoader worker) and copies out only the rows a batch asks for, with positioned reads
+  (``os.preadv``) of exactly those bytes, so a training epoch's resident memory does not grow
+  with the size of the data set. (The file is a plain array that ``np.memmap`` maps whole, see
+  :meth:`FeatureCache.memmap`; but reading random rows *through* a map makes the kernel map far
+  more than each row: about 1.2 MiB per 5 KiB row on Linux 6.18 with large page-cache folios,
+  and those mapped pages count in the process's RSS.) :class:`VariantBatchSampler` picks a
+  variant per clip per epoch.
 """
 from __future__ import annotations
 
@@ -460,15 +464,12 @@ class FeatureCache:
                 f"{self.nbytes / 2**20:.1f} MiB on disk, {len(self.skipped)} skipped)")
 
 
-_FAULT_AROUND = 128 * 1024  # measured: ~128 KiB end up mapped per randomly read row
-
-
 class VariantDataset(Dataset):
     """Items ``(x: (1, n_mels, frames) float32, y: int)`` read from a ``(N, V, n_mels, frames)`` array.
 
-    The array is a file read through ``np.memmap`` (a cache; opened on first use, so each
-    DataLoader worker opens its own) or an in-RAM ``np.ndarray`` (the pipeline the cache
-    replaces). Keys are a clip position ``i`` (variant ``variant``, default the clean one) or a
+    The array is a file (a cache; opened on first use, so each DataLoader worker opens its
+    own, and read row by row with positioned reads: only the requested bytes are copied, nothing
+    stays mapped) or an in-RAM ``np.ndarray`` (the pipeline the cache replaces). Keys are a clip position ``i`` (variant ``variant``, default the clean one) or a
     pair ``(i, v)`` as :class:`VariantBatchSampler` yields them. ``__getitems__`` fetches a whole
     batch with one fancy-indexing copy.
 
@@ -478,14 +479,10 @@ class VariantDataset(Dataset):
         labels: ``(N,)`` class indices.
         indices: restrict to these clips (positions into the N).
         variant: variant of integer keys (0 = clean).
-        release_every: bytes mapped (copied rows plus ~128 KiB per row that the kernel maps around it)
-            after which the map is dropped and re-opened: its pages leave this process's resident
-            memory (they stay in the OS page cache), so RSS stays flat however large the file.
     """
 
     def __init__(self, source: Path | str | np.ndarray, shape: Sequence[int] | None, labels: np.ndarray, *,
-                 indices: Sequence[int] | np.ndarray | None = None, variant: int = 0,
-                 release_every: int = 16 * 2**20):
+                 indices: Sequence[int] | np.ndarray | None = None, variant: int = 0):
         if isinstance(source, np.ndarray):
             if source.ndim != 4:
                 raise ValueError(f"a features array must be (N, V, n_mels, frames), got shape {source.shape}")
@@ -507,10 +504,13 @@ class VariantDataset(Dataset):
         if not 0 <= variant < self.shape[1]:
             raise ValueError(f"variant must be in [0, {self.shape[1]}), got {variant}")
         self.variant = variant
-        self.release_every = release_every
-        self._mm: np.memmap | None = None
-        self._read = 0
-        self.maps_opened = 0
+        self._file = None  # opened on first read, in the process that reads
+        self._row_bytes = int(np.prod(self.shape[2:])) * 2  # one (n_mels, frames) float16 row
+        if self._path is not None:
+            size = self._path.stat().st_size if self._path.exists() else -1
+            if size != int(np.prod(self.shape)) * 2:
+                raise CorruptCache(f"{self._path}: expected {int(np.prod(self.shape)) * 2} bytes for float16 "
+                                   f"{self.shape}, found {'no file' if size < 0 else f'{size} bytes'}")
 
     @property
     def n_variants(self) -> int:
@@ -519,20 +519,35 @@ class VariantDataset(Dataset):
     def __len__(self) -> int:
         return int(self.indices.size)
 
-    def __getstate__(self) -> dict:  # never pickle a mapping (DataLoader workers open their own)
+    def __getstate__(self) -> dict:  # never pickle an open file (DataLoader workers open their own)
         state = dict(self.__dict__)
-        state["_mm"] = None
+        state["_file"] = None
         return state
 
-    def _data(self) -> np.ndarray:
-        if self._array is not None:
-            return self._array
-        if self._mm is None or self._read >= self.release_every:
-            # Dropping the old map returns its pages; the next read maps only what it touches.
-            self._mm = np.memmap(self._path, dtype=np.float16, mode="r", shape=self.shape)
-            self._read = 0
-            self.maps_opened += 1
-        return self._mm
+    def __del__(self):
+        f = getattr(self, "_file", None)
+        if f is not None:
+            f.close()
+
+    def _read_rows(self, rows: np.ndarray, var: np.ndarray) -> np.ndarray:
+        """``(len(rows), n_mels, frames)`` float16: row ``(rows[k], var[k])`` of the file, read with one
+        positioned read each (no shared file offset, so threads and forked workers cannot mix them up)."""
+        if self._file is None:
+            self._file = open(self._path, "rb", buffering=0)  # noqa: SIM115 - kept open across reads
+        out = np.empty((len(rows), *self.shape[2:]), np.float16)
+        buf = memoryview(out).cast("B")
+        rb, nv, fd = self._row_bytes, self.shape[1], self._file.fileno()
+        for k, (r, v) in enumerate(zip(rows.tolist(), var.tolist())):
+            view, offset = buf[k * rb:(k + 1) * rb], (r * nv + v) * rb
+            if hasattr(os, "preadv"):
+                n = os.preadv(fd, [view], offset)
+            else:  # Windows: no positioned reads in os; one file object per process, no threads here
+                self._file.seek(offset)
+                n = self._file.readinto(view)
+            if n != rb:
+                raise CorruptCache(f"{self._path}: short read at row ({r}, {v}): {n} of {rb} bytes "
+                                   "(was the cache file truncated? delete the cache folder to rebuild it)")
+        return out
 
     def _fetch(self, pos: np.ndarray, var: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         if pos.size and (pos.min() < 0 or pos.max() >= len(self)):
@@ -540,10 +555,7 @@ class VariantDataset(Dataset):
         if var.size and (var.min() < 0 or var.max() >= self.n_variants):
             raise IndexError(f"variant out of range: this data has {self.n_variants} variants per clip")
         rows = self.indices[pos]
-        arr = self._data()[rows, var]  # one copy of just these rows
-        # Mapped memory grows faster than the bytes copied: every page fault maps its neighbours too
-        # (Linux "fault-around" and read-ahead). Count that, so the map is dropped in time.
-        self._read += arr.nbytes + len(rows) * _FAULT_AROUND
+        arr = self._array[rows, var] if self._array is not None else self._read_rows(rows, var)
         x = torch.from_numpy(arr.astype(np.float32, copy=False)).unsqueeze(1)
         return x, torch.from_numpy(self.labels[rows])
 

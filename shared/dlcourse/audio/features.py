@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
+
+from .. import plotting
 
 __all__ = [
     "FeatureParams",
@@ -135,7 +136,7 @@ def stft_db(wave: torch.Tensor, n_fft: int = 256, hop_length: int = 64) -> torch
 
 def _ax(ax, figsize=(6, 2.6)):
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+        fig, ax = plotting.subplots(figsize=figsize, layout="constrained")
         return fig, ax
     return ax.figure, ax
 
