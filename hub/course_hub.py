@@ -258,14 +258,8 @@ def grade(s: HubSettings, assignment: str, *extra: str) -> str:
     nbgrader(s, "collect", assignment)
     log = grading(s, "autograde", "--assignment", assignment, "--submissions", "submitted",
                   "--out", ".", "--gradebook", "gradebook.db", *extra)
-    # nbgrader release_feedback pairs each feedback page with the submission it grades through
-    # the submission's timestamp.txt and submission_secret.txt, which nbgrader's own feedback
-    # step copies alongside the pages (the grading CLI writes only the pages).
-    for sub in sorted((s.course_dir / "submitted").glob(f"*/{assignment}")):
-        fb = s.course_dir / "feedback" / sub.parent.name / assignment
-        for name in ("timestamp.txt", "submission_secret.txt"):
-            if fb.is_dir() and (sub / name).is_file() and not (fb / name).exists():
-                shutil.copy2(sub / name, fb / name)
+    # the grading CLI puts each submission's timestamp.txt and submission_secret.txt beside its
+    # feedback page, which is how nbgrader release_feedback pairs them
     nbgrader(s, "release_feedback", assignment)
     return log
 

@@ -348,6 +348,10 @@ def unsafe_batch(tmp_path_factory, release_dir):
     subs = tmp / "subs"
     shutil.copytree(COURSE / "solutions" / "g1_basics", subs / "sol" / "g1_basics")
     shutil.copytree(release_dir, subs / "blank" / "g1_basics")
+    # what nbgrader collect leaves beside a notebook; release_feedback needs both next to the feedback
+    (subs / "sol" / "g1_basics" / "timestamp.txt").write_text("2025-05-09 09:00:00.000000 UTC")
+    (subs / "sol" / "g1_basics" / "submission_secret.txt").write_text("f00dfeed")
+    (subs / "blank" / "g1_basics" / "timestamp.txt").symlink_to(COURSE / "course.toml")  # never followed
     (subs / "nobody").mkdir()
     (subs / "bad name!").mkdir()
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + "/usr/bin:/bin")
@@ -366,7 +370,12 @@ def test_unsafe_mode_warns_and_grades(unsafe_batch):
     assert rows["blank"]["score"] == "0"
     assert rows["nobody"]["status"] == "missing"
     assert "bad name!" not in rows
-    assert (tmp / "out" / "feedback" / "sol" / "g1_basics" / "g1_basics.html").is_file()
+    fb = tmp / "out" / "feedback"
+    assert (fb / "sol" / "g1_basics" / "g1_basics.html").is_file()
+    assert (fb / "sol" / "g1_basics" / "timestamp.txt").read_text() == "2025-05-09 09:00:00.000000 UTC"
+    assert (fb / "sol" / "g1_basics" / "submission_secret.txt").read_text() == "f00dfeed"
+    assert (fb / "blank" / "g1_basics" / "g1_basics.html").is_file()
+    assert not (fb / "blank" / "g1_basics" / "timestamp.txt").exists(), "a symlinked timestamp.txt was followed"
 
 
 @pytest.mark.xdist_group("grading_unsafe_batch")

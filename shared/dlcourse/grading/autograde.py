@@ -122,6 +122,26 @@ def _is_plain_file(p: Path) -> bool:
     return p.is_file() and not p.is_symlink()
 
 
+_EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
+def _copy_exchange_files(submission: Path, feedback: Path) -> None:
+    """Copy the submission's ``timestamp.txt`` and ``submission_secret.txt`` next to its feedback page.
+
+    ``nbgrader release_feedback`` pairs a feedback page with the submission it grades through
+    these two files (nbgrader's own ``generate_feedback`` copies them the same way). They come
+    from the student's folder, so only small regular files are copied, never a symlink (which
+    could point at a file of the grader's and publish it to the student).
+    """
+    if not feedback.is_dir():
+        return
+    for name in _EXCHANGE_FILES:
+        src = submission / name
+        if src.is_symlink() or not src.is_file() or src.stat().st_size > 4096:
+            continue
+        (feedback / name).write_bytes(src.read_bytes())
+
+
 def find_submissions(submissions: Path, aid: str, notebooks: list[str],
                      course_files: set[str] | frozenset[str] = frozenset()) -> tuple[dict[str, dict], list[str]]:
     """``student -> {"notebooks": {name: path or None}, "notes": [...], "timestamp": str|None}``; problems.
@@ -405,6 +425,8 @@ def autograde(
             for slot in all_slots:  # interrupted: stop the workers and their sandboxes now
                 slot.close(kill=not finished)
         gradebook.record_results(gb_path, assignment, results)
+        for sid in found:
+            _copy_exchange_files(submissions / sid / assignment, out / "feedback" / sid / assignment)
         students = []
         for res in results:
             cells = {}
