@@ -469,9 +469,10 @@ class VariantDataset(Dataset):
 
     The array is a file (a cache; opened on first use, so each DataLoader worker opens its
     own, and read row by row with positioned reads: only the requested bytes are copied, nothing
-    stays mapped) or an in-RAM ``np.ndarray`` (the pipeline the cache replaces). Keys are a clip position ``i`` (variant ``variant``, default the clean one) or a
-    pair ``(i, v)`` as :class:`VariantBatchSampler` yields them. ``__getitems__`` fetches a whole
-    batch with one fancy-indexing copy.
+    stays mapped) or an in-RAM ``np.ndarray`` (the pipeline the cache replaces). Keys are a clip
+    position ``i`` (variant ``variant``, default the clean one) or a pair ``(i, v)`` as
+    :class:`VariantBatchSampler` yields them. ``__getitems__`` fetches a whole batch into one
+    array.
 
     Args:
         source: the feature file (float16) or an array ``(N, V, n_mels, frames)``.
