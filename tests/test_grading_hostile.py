@@ -214,7 +214,22 @@ def test_nothing_left_running(batch):
     ours = [f"-{sid}-" for sid in HONEST] + ["-h_"]
     leftovers = [d for ctrl in ("memory", "pids", "cpu") for d in Path("/sys/fs/cgroup", ctrl).rglob("dlcourse-*")
                  if d.is_dir() and any(tag in d.name for tag in ours)]
-    assert not leftovers, leftovers
+    def why(d: Path) -> str:  # what keeps a cgroup busy: its processes and their state
+        try:
+            pids = (d / "cgroup.procs").read_text().split()
+        except OSError as e:
+            return f"{d}: {e}"
+        states = []
+        for pid in pids:
+            try:
+                status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                              if ":\t" in line)
+                states.append(f"{pid} {status.get('Name')} {status.get('State')} ppid {status.get('PPid')}")
+            except OSError:
+                states.append(f"{pid} (gone)")
+        return f"{d}: {states or 'no processes'}"
+
+    assert not leftovers, "\n".join(why(d) for d in leftovers)
 
 
 def test_feedback_shows_no_hidden_tests(batch):

@@ -86,10 +86,31 @@ def _same(a: object, b: object) -> bool:
         getattr(a, "__self__", None) is getattr(b, "__self__", None)
 
 
+def _trusted_roots() -> tuple[str, ...]:
+    """Folders of code the student cannot have written: the standard library, the environment's
+    site-packages and the course package (read-only inside the sandbox). Taken at boot, before any
+    notebook code runs."""
+    import sysconfig
+
+    roots = {sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the dlcourse package
+    return tuple(sorted({os.path.realpath(r) for r in roots if r}))
+
+
+_TRUSTED_ROOTS = _trusted_roots()
+
+
 def _is_cell_file(filename: str) -> bool:
-    """True for code compiled from a notebook cell (IPython names them like this)."""
-    return filename.startswith(("<ipython-input", "<string>")) or "/ipykernel_" in filename or \
-        filename.startswith("/tmp/")
+    """True for code the student wrote: a notebook cell (IPython names them ``<ipython-input...>`` or
+    ``.../ipykernel_<pid>/<hash>.py``), ``exec`` of a string, or any file outside the trusted roots
+    (a module the notebook wrote, e.g. into /tmp). Where the environment itself lives does not
+    matter: a checkout under /tmp has its site-packages under /tmp too."""
+    if filename.startswith("<"):
+        return filename.startswith(("<ipython-input", "<string>"))  # not <frozen ...>: the standard library
+    if "/ipykernel_" in filename:
+        return True
+    real = os.path.realpath(filename)
+    return not any(real.startswith(root + os.sep) for root in _TRUSTED_ROOTS)
 
 
 class Guard:

@@ -289,9 +289,9 @@ class Jail:
                     if "cpu" in enabled:
                         (d / "cpu.max").write_text(f"{int(100_000 * limits.cpus)} 100000")
                     self.dirs.setdefault("v2", d)
-        except OSError:
+        except OSError:  # a limit could not be set: no cgroups (rlimits only); what close cannot remove yet it retries later
             self.close()
-            self.dirs, self._made = {}, []
+            self.dirs = {}
 
     @property
     def capped(self) -> set[str]:
