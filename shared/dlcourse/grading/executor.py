@@ -303,6 +303,9 @@ class _Kernel:
                 self.kc.stop_channels()
         except Exception:  # noqa: BLE001
             pass
+        # Kill the whole sandbox first (every process is in the jail's cgroups), then let the
+        # kernel manager reap its child: nothing it does can wait on a process that still runs.
+        self.jail.kill_all()
         try:
             self.km.shutdown_kernel(now=True)
         except Exception:  # noqa: BLE001

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 import nbformat  # noqa: E402
 
 from . import canonical, executor, feedback  # noqa: E402
-from .sandbox import Limits, use_known_info  # noqa: E402
+from .sandbox import Limits, sweep_jails, use_known_info  # noqa: E402
 
 __all__ = ["grade_job", "test_cell_score", "compute_checksum", "main"]
 
@@ -226,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
                 run_job_file(path)
             except Exception as e:  # noqa: BLE001 - the parent reports a missing result
                 print(f"worker error on {path}: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            # Nothing of a finished job may outlive it: kill and remove whatever sandbox cgroup of
+            # this worker is still there (normally none; each notebook closes its own).
+            left = sweep_jails(f"{os.getpid()}-")
+            if left:
+                print(f"worker: removed {left} sandbox cgroup(s) left after {path}", file=sys.stderr, flush=True)
             print(f"{DONE} {path}", flush=True)
         return 0
     if len(args) != 1:
