@@ -14,6 +14,7 @@ release (``solutions/A/x.ipynb`` -> ``assignments/A/x.ipynb``): nbgrader copies 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import re
 import sys
 import tomllib
@@ -196,8 +197,6 @@ def output_problems(nb) -> list[str]:
       0x...>``, ``[Text(...)]``, ``<Figure size ...>``) instead of a figure: the cell should end
       with the figure or ``plt.show()``.
     """
-    import hashlib
-
     problems = []
     for i, cell in enumerate(nb.cells):
         if cell.get("cell_type") != "code":

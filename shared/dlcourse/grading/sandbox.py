@@ -386,18 +386,32 @@ class Jail:
         if self.dirs:
             self.kill_all(wait=wait)
         for d in reversed(self._made):
-            while True:
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break
-                    self.kill_all(wait=0.0)
-                    time.sleep(0.1)
+            _remove_cgroup(d, deadline)
         self._made = [d for d in self._made if d.is_dir()]
+
+
+def _remove_cgroup(d: Path, deadline: float) -> bool:
+    """Kill the processes in cgroup ``d`` and remove it, retrying until ``deadline`` (``time.monotonic``)
+    while ``rmdir`` fails with EBUSY because killed processes are still being torn down."""
+    while True:
+        try:
+            pids = [int(x) for x in (d / "cgroup.procs").read_text().split()]
+        except (OSError, ValueError):
+            pids = []
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            d.rmdir()
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
 
 
 def sweep_stale_jails() -> int:
@@ -423,30 +437,8 @@ def _jail_dirs(prefix: str) -> list[Path]:
 
 def sweep_jails(prefix: str, wait: float = 30.0) -> int:
     """Kill and remove cgroups named ``dlcourse-<prefix>*`` (left by a grading process that was killed)."""
-    n = 0
     deadline = time.monotonic() + wait
-    for d in _jail_dirs(prefix):
-        while True:
-            try:
-                pids = [int(x) for x in (d / "cgroup.procs").read_text().split()]
-            except (OSError, ValueError):
-                pids = []
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            try:
-                d.rmdir()
-                n += 1
-                break
-            except FileNotFoundError:
-                break
-            except OSError:  # EBUSY while killed processes are still being torn down
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.1)
-    return n
+    return sum(_remove_cgroup(d, deadline) for d in _jail_dirs(prefix))
 
 
 # --------------------------------------------------------------------------- bwrap command
