@@ -230,6 +230,7 @@ class _WorkerSlot:
     def __init__(self, work: Path, index: int) -> None:
         self.log = work / f"worker-{index}.log"
         self.proc: subprocess.Popen | None = None
+        self.pids: list[int] = []  # every worker process this slot started (their cgroups carry the pid)
         self._buf = b""
 
     def _ensure(self) -> subprocess.Popen:
@@ -239,6 +240,7 @@ class _WorkerSlot:
                 self.proc = subprocess.Popen([sys.executable, "-m", "dlcourse.grading.worker", "--serve"],
                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
                                              start_new_session=True)
+            self.pids.append(self.proc.pid)
             self._buf = b""
         return self.proc
 
@@ -424,6 +426,9 @@ def autograde(
         finally:
             for slot in all_slots:  # interrupted: stop the workers and their sandboxes now
                 slot.close(kill=not finished)
+            for slot in all_slots:  # the workers are gone: remove whatever sandbox cgroup they left
+                for pid in slot.pids:
+                    sweep_jails(f"{pid}-")
         gradebook.record_results(gb_path, assignment, results)
         for sid in found:
             _copy_exchange_files(submissions / sid / assignment, out / "feedback" / sid / assignment)
