@@ -14,11 +14,12 @@ import nbformat
 import pytest
 
 from dlcourse.build import lectures
+from dlcourse.nbtools import QUESTION_RE, count_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMING = re.compile(r"^##\s+(\d+\.\s*)?(setup|summary|recap|references|further reading|what comes next|what's next|next)\b",
                      re.IGNORECASE)
-DETAILS = re.compile(r"<details>\s*<summary>.*?</summary>.*?</details>", re.DOTALL | re.IGNORECASE)
+DETAILS = QUESTION_RE
 
 
 def _sections(nb) -> list[tuple[str, str]]:
@@ -33,10 +34,6 @@ def _sections(nb) -> list[tuple[str, str]]:
         if out:
             out[-1][1].append(cell.source)
     return [(h, "\n".join(parts)) for h, parts in out]
-
-
-def count_questions(nb) -> int:
-    return sum(len(DETAILS.findall(c.source)) for c in nb.cells if c.cell_type == "markdown")
 
 
 @pytest.mark.parametrize("path", lectures(ROOT), ids=lambda p: p.name)
@@ -66,3 +63,22 @@ def test_details_blocks_are_well_formed():
             if opened != closed or opened != len(DETAILS.findall(c.source)):
                 bad.append(f"{path.name} cell {i}")
     assert not bad, f"unbalanced <details>/<summary> blocks: {bad}"
+
+
+def test_counters_on_a_made_notebook():
+    """count_questions counts closed <details> answers only; count_figures counts shown images."""
+    from dlcourse.nbtools import count_figures
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Q1 <details><summary>Answer</summary>7×7</details>\n"
+                                      "Q2 <details><summary>Answer</summary>18</details>"),
+        nbformat.v4.new_markdown_cell("<details>an unclosed block"),
+        nbformat.v4.new_code_cell("fig"),
+    ]
+    nb.cells[2].outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="image/png\n"),
+        nbformat.v4.new_output("execute_result", data={"text/plain": "3"}, execution_count=1),
+    ]
+    assert count_questions(nb) == 2
+    assert count_figures(nb) == 1

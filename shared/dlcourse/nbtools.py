@@ -33,11 +33,16 @@ __all__ = [
     "check",
     "strip_outputs",
     "output_problems",
+    "QUESTION_RE",
+    "count_questions",
+    "count_figures",
 ]
 
 SETUP_TAG = "colab-setup"
 BADGE_IMG = "https://colab.research.google.com/assets/colab-badge.svg"
 _BADGE_RE = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")
+# A "check yourself" question's answer: an HTML <details> block with a <summary>, hidden until opened.
+QUESTION_RE = re.compile(r"<details>\s*<summary>.*?</summary>.*?</details>", re.DOTALL | re.IGNORECASE)
 _STAR_IMPORT = re.compile(r"^\s*from\s+\S+\s+import\s+\*", re.M)
 
 
@@ -215,6 +220,18 @@ def output_problems(nb) -> list[str]:
             if out.get("output_type") == "execute_result" and not png and _JUNK_REPR.match(text):
                 problems.append(f"cell {i}: its value prints as {text[:60]!r}; end it with the figure or plt.show()")
     return problems
+
+
+def count_questions(nb) -> int:
+    """Number of "check yourself" answers (``<details><summary>…</summary>…</details>``) in markdown cells."""
+    return sum(len(QUESTION_RE.findall(c.source)) for c in nb.cells if c.cell_type == "markdown")
+
+
+def count_figures(nb) -> int:
+    """Number of images (PNG, JPEG or SVG outputs) in an executed notebook."""
+    kinds = ("image/png", "image/jpeg", "image/svg+xml")
+    return sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if o.get("output_type") in ("display_data", "execute_result") and any(k in o.get("data", {}) for k in kinds))
 
 
 def _main(argv: list[str] | None = None) -> int:
