@@ -26,6 +26,7 @@ import time
 import torch
 from torch.nn import functional as F
 
+from dlcourse import _lecture_viz as lv  # private: lectures and benches only (rule 3)
 from dlcourse import data, viz
 
 
@@ -48,7 +49,7 @@ def occlusion(net, x, target, patch=6, stride=2, fill=0.0):
 
 def cam(net, x, target):
     """CAM of a GAP network: (N, C, H, W) -> (N, H, W)."""
-    with viz.capture_activations(net, "relu3") as acts, torch.no_grad():
+    with lv.capture_activations(net, "relu3") as acts, torch.no_grad():
         net(x)
     maps = torch.einsum("nk,nkhw->nhw", net.fc.weight[target], acts["relu3"])
     return viz.upsample_maps(maps, x.shape[-2:])
@@ -56,7 +57,7 @@ def cam(net, x, target):
 
 def grad_cam(net, layer, x, target):
     """Grad-CAM of any conv layer: (N, C, H, W) -> (N, H, W)."""
-    with viz.capture_gradients(net, layer) as rec:
+    with lv.capture_gradients(net, layer) as rec:
         net(x).gather(1, target[:, None]).sum().backward()
     a, g = rec.activations[layer], rec.gradients[layer]
     net.zero_grad(set_to_none=True)

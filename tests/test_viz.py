@@ -12,6 +12,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
+from dlcourse import _lecture_viz as lv  # noqa: E402
 from dlcourse import viz  # noqa: E402
 
 
@@ -35,24 +36,24 @@ def _close_figures():
 # --------------------------------------------------------------------------- resolve_layers / checks
 def test_resolve_layers_names_and_modules():
     m = _small_model()
-    got = viz.resolve_layers(m, ["0", m[4]])
+    got = lv.resolve_layers(m, ["0", m[4]])
     assert list(got) == ["0", "4"]
     assert got["0"] is m[0] and got["4"] is m[4]
-    assert list(viz.resolve_layers(m, "2")) == ["2"]
+    assert list(lv.resolve_layers(m, "2")) == ["2"]
 
 
 def test_resolve_layers_errors():
     m = _small_model()
     with pytest.raises(ValueError, match=r"'conv9' is not in the model; its layers are: 0, 1, 2"):
-        viz.resolve_layers(m, "conv9")
+        lv.resolve_layers(m, "conv9")
     with pytest.raises(ValueError, match="not part of the model"):
-        viz.resolve_layers(m, nn.Conv2d(1, 4, 3))
+        lv.resolve_layers(m, nn.Conv2d(1, 4, 3))
     with pytest.raises(ValueError, match="empty"):
-        viz.resolve_layers(m, [])
+        lv.resolve_layers(m, [])
     with pytest.raises(TypeError, match="name .str. or a submodule"):
-        viz.resolve_layers(m, [3])
+        lv.resolve_layers(m, [3])
     with pytest.raises(TypeError, match="torch.nn.Module"):
-        viz.resolve_layers("model", "0")
+        lv.resolve_layers("model", "0")
 
 
 def test_check_images():
@@ -98,7 +99,7 @@ def test_capture_activations_values_and_shapes():
     with torch.no_grad():
         want0 = m[0](x)
         want5 = m[:6](x)
-    with viz.capture_activations(m, ["0", "5"]) as acts:
+    with lv.capture_activations(m, ["0", "5"]) as acts:
         out = m(x)
     assert set(acts) == {"0", "5"}
     assert acts["5"].shape == (2, 6, 6, 6)
@@ -111,7 +112,7 @@ def test_capture_activations_values_and_shapes():
 def test_capture_activations_keeps_last_forward_and_graph_when_asked():
     m = _small_model().eval()
     x1, x2 = torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 4)
-    with viz.capture_activations(m, "2", detach=False) as acts:
+    with lv.capture_activations(m, "2", detach=False) as acts:
         m(x1)
         out = m(x2)
         a = acts["2"]
@@ -127,13 +128,13 @@ def test_capture_activations_sets_eval_and_restores_flags():
     m[1].eval()  # a mixed state must come back exactly
     before = [mod.training for mod in m.modules()]
     seen = {}
-    with viz.capture_activations(m, ["1"]):
+    with lv.capture_activations(m, ["1"]):
         seen["inside"] = [mod.training for mod in m.modules()]
     assert not any(seen["inside"]), "mode='eval' must switch every submodule to eval inside the block"
     assert [mod.training for mod in m.modules()] == before
-    with viz.capture_activations(m, ["1"], mode="train"):
+    with lv.capture_activations(m, ["1"], mode="train"):
         assert all(mod.training for mod in m.modules())
-    with viz.capture_activations(m, ["1"], mode="keep"):
+    with lv.capture_activations(m, ["1"], mode="keep"):
         assert [mod.training for mod in m.modules()] == before
     assert [mod.training for mod in m.modules()] == before
 
@@ -141,7 +142,7 @@ def test_capture_activations_sets_eval_and_restores_flags():
 def test_capture_activations_eval_gives_deterministic_outputs():
     m = _small_model().train()
     x = torch.rand(4, 1, 6, 6)
-    with viz.capture_activations(m, ["3"]) as acts:
+    with lv.capture_activations(m, ["3"]) as acts:
         m(x)
         first = acts["3"].clone()
         m(x)
@@ -153,14 +154,14 @@ def test_capture_activations_removes_hooks_even_on_exception():
     m.train()
     assert _all_hooks(m) == 0
     with pytest.raises(RuntimeError, match="boom"):
-        with viz.capture_activations(m, ["0", "4"]):
+        with lv.capture_activations(m, ["0", "4"]):
             assert len(m[0]._forward_hooks) == 1 and len(m[4]._forward_hooks) == 1
             raise RuntimeError("boom")
     assert _all_hooks(m) == 0
     assert m.training and all(mod.training for mod in m.modules())
     # an exception inside the forward pass (wrong input) too
     with pytest.raises(RuntimeError):
-        with viz.capture_activations(m, ["0"]):
+        with lv.capture_activations(m, ["0"]):
             m(torch.rand(1, 3, 6, 6))
     assert _all_hooks(m) == 0 and m.training
 
@@ -168,14 +169,14 @@ def test_capture_activations_removes_hooks_even_on_exception():
 def test_capture_activations_errors():
     m = _small_model()
     with pytest.raises(ValueError, match="not in the model"):
-        with viz.capture_activations(m, ["nope"]):
+        with lv.capture_activations(m, ["nope"]):
             pass
     assert _all_hooks(m) == 0
     with pytest.raises(ValueError, match="mode must be one of"):
-        with viz.capture_activations(m, ["0"], mode="inference"):
+        with lv.capture_activations(m, ["0"], mode="inference"):
             pass
     assert _all_hooks(m) == 0
-    with viz.capture_activations(m, ["0"]) as acts:
+    with lv.capture_activations(m, ["0"]) as acts:
         with pytest.raises(KeyError, match="run the model inside"):
             acts["0"]
         with pytest.raises(KeyError, match="not one of the captured layers"):
@@ -199,7 +200,7 @@ class _WithTuple(nn.Module):
 def test_capture_activations_rejects_tuple_outputs():
     m = _WithTuple()
     with pytest.raises(TypeError, match="not a tensor"):
-        with viz.capture_activations(m, ["t"]):
+        with lv.capture_activations(m, ["t"]):
             m(torch.rand(1, 1, 2, 2))
     assert _all_hooks(m) == 0
 
@@ -212,7 +213,7 @@ def test_capture_gradients_matches_autograd():
     a = m[:5](x).detach().requires_grad_(True)
     score = m[5:](a)[:, 2].sum()
     (want,) = torch.autograd.grad(score, a)
-    with viz.capture_gradients(m, ["4"]) as rec:
+    with lv.capture_gradients(m, ["4"]) as rec:
         out = m(x)
         out[:, 2].sum().backward()
     assert rec.gradients["4"].shape == (3, 6, 6, 6)
@@ -225,7 +226,7 @@ def test_capture_gradients_with_autograd_grad_and_inplace_relu():
     torch.manual_seed(1)
     m = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(inplace=True), nn.Flatten(), nn.Linear(2 * 16, 2))
     x = torch.rand(2, 1, 4, 4, requires_grad=True)
-    with viz.capture_gradients(m, ["0"]) as rec:
+    with lv.capture_gradients(m, ["0"]) as rec:
         out = m(x)
         torch.autograd.grad(out[:, 0].sum(), x)
     a = m[0](x).detach().requires_grad_(True)
@@ -235,7 +236,7 @@ def test_capture_gradients_with_autograd_grad_and_inplace_relu():
 
 def test_capture_gradients_under_no_grad_explains():
     m = _small_model()
-    with viz.capture_gradients(m, ["4"]) as rec:
+    with lv.capture_gradients(m, ["4"]) as rec:
         with torch.no_grad():
             m(torch.rand(1, 1, 4, 4))
         assert "4" in rec.activations
@@ -247,7 +248,7 @@ def test_capture_gradients_under_no_grad_explains():
 def test_capture_gradients_restores_state_on_exception():
     m = _small_model().train()
     with pytest.raises(ValueError):
-        with viz.capture_gradients(m, ["0"]):
+        with lv.capture_gradients(m, ["0"]):
             assert not m.training
             raise ValueError("stop")
     assert m.training and _all_hooks(m) == 0
@@ -392,7 +393,7 @@ def test_deletion_curve_errors():
     with pytest.raises(ValueError, match="max_fraction"):
         viz.deletion_curve(model, x, torch.rand(2, 4, 4), 1, max_fraction=0)
     with pytest.raises(ValueError, match="fill"):
-        viz.deletion_curve(model, x, torch.rand(2, 4, 4), 1, fill="blur")
+        viz.deletion_curve(model, x, torch.rand(2, 4, 4), 1, fill="median")
 
 
 # --------------------------------------------------------------------------- other measures
@@ -430,7 +431,7 @@ def test_gap_cnn_shapes_and_cam_identity():
     torch.manual_seed(0)
     m = viz.gap_cnn(in_channels=1, num_classes=5, width=4).eval()
     x = torch.rand(2, 1, 32, 32)
-    with viz.capture_activations(m, "relu3") as acts:
+    with lv.capture_activations(m, "relu3") as acts:
         logits = m(x)
     assert logits.shape == (2, 5) and acts["relu3"].shape == (2, 16, 16, 16)
     # GAP then linear == spatial mean of the class activation map plus the bias
@@ -501,3 +502,216 @@ def test_train_shapes_cnn_small_run():
         viz.train_shapes_cnn(shapes.dataset(), epochs=1)
     with pytest.raises(ValueError, match="epochs"):
         viz.train_shapes_cnn(shapes, epochs=-1)
+
+
+# --------------------------------------------------------------------------- rule 3: what is public
+EXERCISE_NAMES = ("resolve_layers", "capture_activations", "capture_gradients", "Captured", "GradientRecord",
+                  "cam", "grad_cam", "saliency", "smoothgrad", "guided_backprop", "occlusion",
+                  "layer_embeddings", "embeddings")
+
+
+def test_public_viz_does_not_ship_the_assignment_3_exercises():
+    public = set(viz.__all__) | {n for n in dir(viz) if not n.startswith("_")}
+    leaked = [n for n in EXERCISE_NAMES if n in public]
+    assert not leaked, f"dlcourse.viz exposes what assignment 3 asks students to write: {leaked}"
+    assert not any(n.startswith("_lecture") for n in dir(viz)), "viz must not re-export the private module"
+    assert not hasattr(lv, "__all__"), "the private module has no __all__ (no public API)"
+    assert "assignments must not import" in lv.__doc__.lower()
+
+
+# --------------------------------------------------------------------------- private heat-map methods vs Captum
+def _captum_net(seed: int = 0) -> nn.Sequential:
+    torch.manual_seed(seed)
+    return viz.gap_cnn(in_channels=3, num_classes=4, width=3, first_kernel=3).eval()
+
+
+def _flags(m: nn.Module) -> list[bool]:
+    return [s.training for s in m.modules()]
+
+
+def _no_param_grads(m: nn.Module) -> bool:
+    return all(p.grad is None for p in m.parameters())
+
+
+def test_grad_cam_matches_captum_at_two_layers():
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    m = _captum_net(1)
+    x = torch.rand(3, 3, 12, 12, generator=torch.Generator().manual_seed(0))
+    t = torch.tensor([1, 0, 3])
+    for name in ("relu2", "relu3"):
+        raw = LayerGradCam(m, dict(m.named_modules())[name]).attribute(x, target=t, relu_attributions=False)
+        want = LayerAttribution.interpolate(F.relu(raw), (12, 12), interpolate_mode="bilinear")[:, 0]
+        m.zero_grad(set_to_none=True)
+        m.train()
+        got = lv.grad_cam(m, x, t, layer=name)
+        assert got.shape == (3, 12, 12)
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+        assert all(_flags(m)) and _no_param_grads(m) and _all_hooks(m) == 0
+        m.eval()
+
+
+def test_cam_equals_grad_cam_times_positions_for_a_gap_network():
+    m = _captum_net(2)
+    x = torch.rand(2, 3, 12, 12)
+    with lv.capture_activations(m, "relu3") as acts:
+        m(x)
+    low = torch.einsum("nk,nkhw->nhw", m.fc.weight[[0, 2]], acts["relu3"])      # (2, 6, 6) for 12x12 inputs
+    c, g = lv.cam(m, x, [0, 2]), lv.grad_cam(m, x, [0, 2], layer="relu3")
+    torch.testing.assert_close(c, viz.upsample_maps(low, 12))
+    torch.testing.assert_close(g, viz.upsample_maps(F.relu(low) / (6 * 6), 12), atol=1e-6, rtol=1e-4)
+
+
+def test_saliency_and_guided_backprop_match_captum():
+    from captum.attr import GuidedBackprop, Saliency
+
+    m = _captum_net(3)
+    x = torch.rand(2, 3, 12, 12, generator=torch.Generator().manual_seed(1))
+    want = Saliency(m).attribute(x.clone().requires_grad_(True), target=torch.tensor([2, 1]), abs=True).amax(1)
+    want_gb = GuidedBackprop(m).attribute(x.clone().requires_grad_(True), target=torch.tensor([2, 1])).abs().amax(1)
+    m.zero_grad(set_to_none=True)
+    torch.testing.assert_close(lv.saliency(m, x, [2, 1]), want)
+    got_gb = lv.guided_backprop(m, x, [2, 1])
+    torch.testing.assert_close(got_gb, want_gb)
+    assert not torch.allclose(got_gb, want), "guided backprop must differ from plain saliency"
+    assert _no_param_grads(m) and _all_hooks(m) == 0
+    with pytest.raises(ValueError, match="nn.ReLU"):
+        lv.guided_backprop(nn.Sequential(nn.Flatten(), nn.Linear(3 * 144, 2)), x, 0)
+
+
+def test_smoothgrad_is_the_mean_saliency_of_noisy_copies_and_seeded():
+    m = _captum_net(4)
+    x = torch.rand(2, 3, 12, 12)
+    one = lv.smoothgrad(m, x, 1, samples=1, noise=0.0)
+    torch.testing.assert_close(one, lv.saliency(m, x, 1))
+    a = lv.smoothgrad(m, x, 1, samples=4, noise=0.2, seed=5)
+    torch.testing.assert_close(a, lv.smoothgrad(m, x, 1, samples=4, noise=0.2, seed=5))
+    gen = torch.Generator().manual_seed(5)
+    sigma = 0.2 * (x.flatten(1).amax(1) - x.flatten(1).amin(1)).view(-1, 1, 1, 1)
+    want = sum(lv.saliency(m, x + sigma * torch.randn(x.shape, generator=gen), 1) for _ in range(4)) / 4
+    torch.testing.assert_close(a, want)
+    with pytest.raises(ValueError, match="samples"):
+        lv.smoothgrad(m, x, 1, samples=0)
+
+
+def test_occlusion_matches_captum_with_clipped_last_window():
+    from captum.attr import Occlusion
+
+    m = _captum_net(5)
+    x = torch.rand(2, 3, 12, 12, generator=torch.Generator().manual_seed(2))
+    for patch, stride, fill, tgt in [(4, 2, 0.0, [1, 3]), (5, 3, 0.5, 2), (3, 1, 0.0, [0, 0])]:
+        t = torch.tensor(tgt) if isinstance(tgt, list) else tgt
+        want = Occlusion(m).attribute(x, sliding_window_shapes=(3, patch, patch), strides=(3, stride, stride),
+                                      baselines=fill, target=t)[:, 0]
+        for bs in (7, 4096):
+            got = lv.occlusion(m, x, tgt, patch=patch, stride=stride, fill=fill, batch_size=bs)
+            assert got.shape == (2, 12, 12) and got.dtype == torch.float32
+            torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+    assert lv.occlusion_starts(12, 5, 3) == [0, 3, 6, 9]   # the last window (9..13) is clipped
+    with pytest.raises(ValueError, match="skip pixels"):
+        lv.occlusion(m, x, 0, patch=2, stride=3)
+    with pytest.raises(ValueError, match="does not fit"):
+        lv.occlusion(m, x, 0, patch=13, stride=1)
+
+
+def test_embeddings_top_activating_and_dead_channels():
+    m = _captum_net(6)
+    x = torch.rand(9, 3, 12, 12)
+    with torch.no_grad():
+        want = m.relu1(m.bn1(m.conv1(x)))
+    emb = lv.layer_embeddings(m, "relu1", x, batch_size=4)
+    torch.testing.assert_close(emb, want.flatten(1))
+    maxima = lv.channel_maxima(m, "relu1", x, batch_size=2)
+    torch.testing.assert_close(maxima, want.amax((2, 3)))
+    idx, vals = lv.top_activating(maxima, 1, k=3)
+    assert idx.tolist() == want[:, 1].amax((1, 2)).argsort(descending=True)[:3].tolist()
+    assert (vals[:-1] >= vals[1:]).all()
+    with torch.no_grad():
+        m.conv1.bias[2] = -1e3                     # channel 2 can never fire: a dead filter
+    act = lv.channel_activity(lv.channel_maxima(m, "relu1", x))
+    assert act[2] == 0 and act.shape == (3,)
+    with pytest.raises(ValueError, match="unit"):
+        lv.top_activating(maxima, 3)
+
+
+# --------------------------------------------------------------------------- new public helpers
+def test_insertion_curve_oracle_and_output_modes():
+    x = torch.full((1, 1, 2, 2), 0.5)
+    x[0, 0, 0, 0] = 1.0
+    heat = torch.tensor([[[4.0, 3.0], [2.0, 1.0]]])
+    model = _PixelModel()
+    c = viz.insertion_curve(model, x, heat, 1, steps=4, fill=0.0, output="logit")
+    # inserted in the map's order: (0,0) -> 10*1, then (0,1) -> 10*(1 + .5); the rest do not count
+    torch.testing.assert_close(c.scores[0], torch.tensor([0.0, 10.0, 15.0, 15.0, 15.0]))
+    d = viz.deletion_curve(model, x, heat, 1, steps=4, fill=0.0, output="sigmoid")
+    torch.testing.assert_close(d.scores[0], torch.sigmoid(torch.tensor([15.0, 5.0, 0.0, 0.0, 0.0])))
+    blur = viz.insertion_curve(model, x, heat, 1, steps=1, output="logit")   # default fill: a blurred copy
+    assert blur.scores[0, 0] < blur.scores[0, 1] == pytest.approx(15.0)
+    with pytest.raises(ValueError, match="output"):
+        viz.insertion_curve(model, x, heat, 1, output="prob")
+
+
+def test_baseline_maps_and_rank_correlation():
+    x = torch.zeros(2, 1, 16, 16)
+    x[0, 0, 2:6, 2:6] = 1.0                        # a bright square
+    x[1, 0] = 1.0
+    x[1, 0, 9:13, 9:13] = 0.0                      # a dark square on a bright background
+    box = torch.tensor([[2, 2, 6, 6], [9, 9, 13, 13]])
+    b = viz.baseline_maps(x, "brightness")
+    assert b.shape == (2, 16, 16) and viz.pointing_game_hits(b, box).tolist() == [True, False]
+    e = viz.baseline_maps(x, "edges")              # contrast of either sign
+    assert viz.pointing_game_hits(e, box, tolerance=1).tolist() == [True, True]
+    c = viz.baseline_maps(x, "centre")
+    assert c[0].argmax() in (7 * 16 + 7, 7 * 16 + 8, 8 * 16 + 7, 8 * 16 + 8)
+    r1, r2 = viz.baseline_maps(x, "random", seed=1), viz.baseline_maps(x, "random", seed=1)
+    torch.testing.assert_close(r1, r2)
+    with pytest.raises(ValueError, match="kind"):
+        viz.baseline_maps(x, "sobel")
+    from scipy.stats import spearmanr
+
+    a, bb = torch.rand(3, 5, 5), torch.rand(3, 5, 5)
+    got = viz.rank_correlation(a, bb)
+    want = [spearmanr(a[i].flatten(), bb[i].flatten()).statistic for i in range(3)]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-6)
+    assert viz.rank_correlation(a, a).tolist() == pytest.approx([1.0] * 3)
+    assert viz.rank_correlation(a, torch.ones(3, 5, 5)).tolist() == [0.0] * 3
+
+
+def test_nearest_neighbours():
+    db = torch.tensor([[1.0, 0], [0, 1], [0.9, 0.1], [-1, 0]])
+    idx, dist = viz.nearest_neighbours(db[:1], db, k=2)
+    assert idx.tolist() == [[0, 2]] and dist[0, 0] == pytest.approx(0.0, abs=1e-6)
+    idx, _ = viz.nearest_neighbours(db, db, k=1, exclude_self=True, metric="euclidean")
+    assert idx[:, 0].tolist() == [2, 2, 0, 1] or idx[:, 0].tolist()[0] == 2
+    with pytest.raises(ValueError, match="k must be"):
+        viz.nearest_neighbours(db, db, k=4, exclude_self=True)
+    fig = viz.plot_image_rows({"query": torch.rand(1, 1, 4, 4), "nn": torch.rand(3, 1, 4, 4)},
+                              captions={"nn": ["a", "b", "c"]}, title="Retrieval")
+    _labels_ok(fig)
+
+
+def test_pretrained_resnet18_from_a_local_weights_file(tmp_path):
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    ref = resnet18()
+    path = tmp_path / "resnet18.pth"
+    torch.save(ref.state_dict(), path)
+    pre = viz.pretrained_resnet18(path)
+    assert "local weights file" in pre.source and len(pre.categories) == 1000
+    assert not pre.model.training
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(pre.model(pre.normalize(x)), ref.eval()(pre.normalize(x)))
+    bad = tmp_path / "bad.pth"
+    torch.save({"fc.weight": torch.zeros(3, 3)}, bad)
+    with pytest.raises(ValueError, match="ResNet-18"):
+        viz.pretrained_resnet18(bad)
+    with pytest.raises(FileNotFoundError):
+        viz.pretrained_resnet18(tmp_path / "missing.pth")
+
+
+def test_pretrained_resnet18_offline_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    with pytest.raises(viz.WeightsUnavailable, match="download=False"):
+        viz.pretrained_resnet18(download=False)

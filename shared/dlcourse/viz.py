@@ -1,33 +1,33 @@
-"""Tools for looking inside CNNs: hooks, heat-map metrics and the plots of lecture 4.
+"""Heat-map metrics, model and data recipes, and the plots of lecture 4 (public).
 
-Infrastructure only (DESIGN.md rule 3). The methods themselves -- occlusion, saliency,
-CAM / Grad-CAM, embedding extraction with t-SNE -- are what lecture 4 shows in its own cells
-and assignment 3 asks students to write; they are not here. What is here:
+DESIGN.md rule 3: what assignment 3 asks students to write -- recording activations with
+hooks, gradients at a layer, occlusion, saliency, CAM / Grad-CAM, embedding extraction -- is
+*not* here. Lecture 4 and ``bench/`` use the private module ``dlcourse._lecture_viz`` for those
+(assignments must not import it). What is here:
 
-* :func:`capture_activations` / :func:`capture_gradients`: context managers that register
-  forward hooks on named layers, put the model in eval mode, and on exit (even on an
-  exception) remove every hook and restore every submodule's train/eval flag.
-* :func:`resolve_layers`, :func:`check_images`, :func:`check_targets`: input checks with
-  clear errors (a layer that is not in the model, a 3-D tensor where a batch is expected,
-  a class index out of range).
-* Heat-map metrics: :func:`pointing_game` (share of images whose heat-map maximum falls in
-  the object's box) and :func:`deletion_curve` (how fast the class probability drops when
-  the pixels a heat map ranks first are deleted; lower area = more faithful).
-* :func:`knn_accuracy` (separability of an embedding) and :func:`filter_roughness`
-  (noise-like filters score about 1, smooth ones near 0).
-* :func:`gap_cnn`: the small global-average-pooling network of the lecture (it has a CAM), and
-  :func:`train_shapes_cnn`, the lecture's training recipe on the generated shapes (shared
-  with ``bench/pointing_game.py`` so that the bench measures the lecture's model).
-* Plots (each returns a Figure and never calls ``plt.show()``): feature maps of several
-  layers, filter grids side by side, heat-map grids with boxes, deletion curves, embeddings.
+* input checks with clear errors: :func:`check_images` (a 3-D tensor where a batch is
+  expected), :func:`check_targets` (a class index out of range);
+* heat-map metrics: :func:`pointing_game` (share of images whose heat-map maximum falls in the
+  target's box), :func:`deletion_curve` / :func:`insertion_curve` (the class score while the
+  pixels a map ranks first are deleted from the image / inserted into a blurred copy);
+* model-free baseline maps (:func:`baseline_maps`: brightness, edge energy, centre prior,
+  random) and :func:`rank_correlation` (the model-randomization sanity check);
+* :func:`knn_accuracy` (separability of an embedding), :func:`nearest_neighbours` (retrieval),
+  :func:`filter_roughness` (noise-like filters score about 1, smooth ones near 0);
+* :func:`gap_cnn` and :func:`train_shapes_cnn` (the lecture's network and training recipe,
+  shared with ``bench/pointing_game.py``), :func:`pretrained_resnet18` (torchvision weights from
+  a local file, the torch cache, or a download when online);
+* plots (each returns a Figure and never calls ``plt.show()``): feature maps of several
+  layers, filter grids side by side, heat-map grids with boxes, deletion / insertion curves,
+  embeddings, image rows (retrieval, top-activating images).
 """
 from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,78 +37,40 @@ from torch import nn
 
 from . import plotting
 from .plotting import embedding_scatter
-from .training import model_device
+from .training import eval_mode, model_device
 
 __all__ = [
-    "resolve_layers",
     "check_images",
     "check_targets",
-    "Captured",
-    "capture_activations",
-    "GradientRecord",
-    "capture_gradients",
     "normalize_maps",
     "upsample_maps",
     "pointing_game_hits",
     "pointing_game",
     "DeletionCurve",
     "deletion_curve",
+    "insertion_curve",
+    "baseline_maps",
+    "rank_correlation",
     "knn_accuracy",
+    "nearest_neighbours",
     "filter_roughness",
     "gap_cnn",
     "train_shapes_cnn",
+    "WeightsUnavailable",
+    "Pretrained",
+    "pretrained_resnet18",
     "plot_layer_activations",
     "plot_filter_comparison",
     "plot_heatmap_grid",
     "plot_deletion_curves",
     "plot_embeddings",
+    "plot_image_rows",
 ]
 
-LayerSpec = str | nn.Module
 _MODES = ("eval", "train", "keep")
 
 
 # --------------------------------------------------------------------------- input checks
-def resolve_layers(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec]) -> dict[str, nn.Module]:
-    """Map layer names (as in ``model.named_modules()``) or submodules to ``{name: module}``.
-
-    Args:
-        model: the network.
-        layers: one name (``"features.3"``), one submodule of ``model``, or a sequence of them.
-
-    Raises:
-        TypeError: ``model`` is not an ``nn.Module`` or a layer is neither a str nor a module.
-        ValueError: no layer given, or a layer is not part of ``model`` (the message lists the
-            model's layer names).
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    items = [layers] if isinstance(layers, (str, nn.Module)) else layers
-    if not isinstance(items, Sequence) or isinstance(items, (bytes, bytearray)):
-        raise TypeError(f"layers must be a layer name, a submodule or a list of them, got {type(layers).__name__}")
-    if len(items) == 0:
-        raise ValueError("layers is empty: name at least one layer of the model")
-    named = dict(model.named_modules())
-    by_id = {id(m): n for n, m in named.items()}
-    out: dict[str, nn.Module] = {}
-    for item in items:
-        if isinstance(item, str):
-            if item not in named or item == "":
-                names = [n for n in named if n]
-                shown = ", ".join(names[:40]) + (", ..." if len(names) > 40 else "")
-                raise ValueError(f"layer {item!r} is not in the model; its layers are: {shown}")
-            out[item] = named[item]
-        elif isinstance(item, nn.Module):
-            if id(item) not in by_id:
-                raise ValueError(f"the module {type(item).__name__} given as a layer is not part of the model "
-                                 "(a copy, or a layer of another model?)")
-            name = by_id[id(item)] or type(item).__name__
-            out[name] = item
-        else:
-            raise TypeError(f"each layer must be a name (str) or a submodule, got {type(item).__name__}")
-    return out
-
-
 def check_images(x: Any, *, channels: int | None = None, name: str = "x") -> torch.Tensor:
     """Check that ``x`` is a floating-point batch ``(N, C, H, W)`` and return it.
 
@@ -164,125 +126,6 @@ def check_targets(target: int | Sequence[int] | torch.Tensor, n: int, num_classe
         raise ValueError(f"target class {int(t[bad][0])} is out of range: the model has {num_classes} classes "
                          f"(valid indices 0..{num_classes - 1})")
     return t
-
-
-# --------------------------------------------------------------------------- hooks
-class Captured(dict):
-    """``{layer name: tensor}`` filled by hooks; a missing entry explains why it is missing."""
-
-    def __init__(self, names: Sequence[str], what: str):
-        super().__init__()
-        self._names = list(names)
-        self._what = what
-
-    def __missing__(self, key: str):
-        if key not in self._names:
-            raise KeyError(f"{key!r} is not one of the captured layers {self._names}")
-        if self._what == "activation":
-            raise KeyError(f"no activation captured for {key!r} yet: run the model inside the `with` block")
-        raise KeyError(f"no gradient reached {key!r}: call backward() (or torch.autograd.grad) on a score that "
-                       "depends on this layer inside the `with` block; a forward pass under torch.no_grad() "
-                       "records no gradient")
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-
-
-def _first_tensor(name: str, output: Any) -> torch.Tensor:
-    if torch.is_tensor(output):
-        return output
-    raise TypeError(f"layer {name!r} returned {type(output).__name__}, not a tensor: capture a layer whose "
-                    "output is a single tensor (e.g. a Conv2d or ReLU)")
-
-
-@contextmanager
-def _hooked(model: nn.Module, mode: str, hooks: Mapping[nn.Module, Any]) -> Iterator[None]:
-    """Register forward hooks, set the mode; on exit remove hooks and restore the flags."""
-    _check_mode(mode)
-    handles = []
-    flags = [(m, m.training) for m in model.modules()]
-    try:
-        if mode != "keep":
-            model.train(mode == "train")
-        for module, fn in hooks.items():
-            handles.append(module.register_forward_hook(fn))
-        yield
-    finally:
-        for h in handles:
-            h.remove()
-        for m, flag in flags:
-            m.training = flag
-
-
-@contextmanager
-def capture_activations(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec], *, detach: bool = True,
-                        mode: str = "eval") -> Iterator[Captured]:
-    """Record the output of each named layer during forward passes inside the block.
-
-    ``with capture_activations(model, ["conv1", "conv2"]) as acts: model(x)`` leaves
-    ``acts["conv1"]: (N, C, H, W)``, the output of the *last* forward pass. On exit every hook is
-    removed and every submodule's train/eval flag restored, even when the block raises.
-
-    Args:
-        model: the network.
-        layers: names from ``model.named_modules()`` or submodules (see :func:`resolve_layers`).
-        detach: store detached tensors (default); ``False`` keeps the graph, so gradients can be
-            taken with respect to the activations.
-        mode: ``"eval"`` (default: dropout off, batch-norm running statistics), ``"train"``, or
-            ``"keep"`` the model's current flags.
-    """
-    resolved = resolve_layers(model, layers)
-    _check_mode(mode)
-    store = Captured(list(resolved), "activation")
-
-    def make(name: str):
-        def hook(module, inputs, output):
-            out = _first_tensor(name, output)
-            store[name] = out.detach() if detach else out
-        return hook
-
-    with _hooked(model, mode, {m: make(n) for n, m in resolved.items()}):
-        yield store
-
-
-@dataclass
-class GradientRecord:
-    """Activations ``A: (N, C, h, w)`` and gradients ``dscore/dA`` of the captured layers."""
-
-    activations: Captured
-    gradients: Captured
-
-
-@contextmanager
-def capture_gradients(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec], *,
-                      mode: str = "eval") -> Iterator[GradientRecord]:
-    """Record each layer's output and the gradient that flows back into it.
-
-    Inside the block, run the model and differentiate a score (``score.backward()`` or
-    ``torch.autograd.grad(score, x)``); ``rec.gradients[name]`` then holds
-    ``d score / d output: (N, C, h, w)`` and ``rec.activations[name]`` the (detached) output.
-    The gradient is caught with a hook on the output tensor, so in-place ops after the layer
-    are safe. Hooks are removed and train/eval flags restored on exit, even on an exception.
-    """
-    resolved = resolve_layers(model, layers)
-    _check_mode(mode)
-    rec = GradientRecord(Captured(list(resolved), "activation"), Captured(list(resolved), "gradient"))
-
-    def make(name: str):
-        def hook(module, inputs, output):
-            out = _first_tensor(name, output)
-            rec.activations[name] = out.detach()
-            rec.gradients.pop(name, None)
-            if out.requires_grad:
-                def grad_hook(grad: torch.Tensor) -> None:
-                    rec.gradients[name] = grad.detach()
-                out.register_hook(grad_hook)
-        return hook
-
-    with _hooked(model, mode, {m: make(n) for n, m in resolved.items()}):
-        yield rec
 
 
 # --------------------------------------------------------------------------- heat maps
@@ -370,7 +213,7 @@ def pointing_game(heatmaps: torch.Tensor, boxes: torch.Tensor, *, tolerance: int
 
 @dataclass
 class DeletionCurve:
-    """Class probability while the most important pixels are deleted.
+    """Class score while the most important pixels are deleted (or inserted).
 
     ``fractions: (S + 1,)`` from 0 to 1, ``scores: (N, S + 1)`` (one curve per image).
     """
@@ -387,7 +230,8 @@ class DeletionCurve:
     def auc(self) -> float:
         """Area under the mean curve (trapezoid rule) divided by the range of ``fractions``.
 
-        The mean probability along the curve, in [0, 1]; lower = more faithful heat map.
+        The mean score along the curve (in [0, 1] for probabilities); for a deletion curve lower
+        = more faithful heat map, for an insertion curve higher = more faithful.
         """
         return float(self.per_image_auc.mean())
 
@@ -398,30 +242,45 @@ class DeletionCurve:
         return ((y[:, 1:] + y[:, :-1]) / 2 * (x[1:] - x[:-1])).sum(1) / (x[-1] - x[0])
 
 
+def _mode_ctx(model: nn.Module, mode: str):
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+    if mode == "keep":
+        return _KeepFlags(model)
+    return eval_mode(model, train=(mode == "train"))
+
+
+class _KeepFlags:
+    """Context manager that leaves the flags as they are and restores them on exit."""
+
+    def __init__(self, model: nn.Module):
+        self._flags = [(m, m.training) for m in model.modules()]
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        for m, flag in self._flags:
+            m.training = flag
+        return False
+
+
+_OUTPUTS = ("softmax", "sigmoid", "logit")
+
+
+def _score(logits: torch.Tensor, t: torch.Tensor, output: str) -> torch.Tensor:
+    z = logits.float()
+    if output == "softmax":
+        z = torch.softmax(z, 1)
+    elif output == "sigmoid":
+        z = torch.sigmoid(z)
+    return z.gather(1, t[:, None])[:, 0]
+
+
 @torch.no_grad()
-def deletion_curve(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tensor,
-                   targets: int | Sequence[int] | torch.Tensor, *, steps: int = 16, max_fraction: float = 1.0,
-                   fill: float | str = "mean", batch_size: int = 512, mode: str = "eval") -> DeletionCurve:
-    """Delete pixels in the order a heat map ranks them and record the class probability.
-
-    At step ``s`` the ``round(s / steps * max_fraction * H * W)`` highest-ranked pixels of each
-    image (all channels) are replaced by ``fill``; the softmax probability of the target class is
-    recorded. A faithful heat map makes the probability fall fast (small :attr:`~DeletionCurve.auc`).
-    Ties in a map are broken in raster order (stable sort).
-
-    Args:
-        model: a classifier returning logits ``(N, K)``.
-        images: ``(N, C, H, W)``.
-        heatmaps: ``(N, H, W)`` at the images' resolution.
-        targets: the class whose probability is tracked (one int, or ``(N,)``).
-        steps: number of deletion steps (the curve has ``steps + 1`` points).
-        max_fraction: share of the pixels deleted at the last step, in (0, 1]; small objects
-            are gone after a few percent, so a finer curve over the first part says more.
-        fill: a constant, or ``"mean"``: each image's per-channel mean (stays in distribution
-            better than black).
-        batch_size: images per forward pass.
-        mode: train/eval mode during the passes (restored afterwards), see :func:`capture_activations`.
-    """
+def _perturbation_curve(kind: str, model: nn.Module, images: torch.Tensor, heatmaps: torch.Tensor,
+                        targets: int | Sequence[int] | torch.Tensor, *, steps: int, max_fraction: float,
+                        fill: float | str, batch_size: int, mode: str, output: str) -> DeletionCurve:
     x = check_images(images, name="images")
     m = _check_maps(heatmaps)
     n, c, h, w = x.shape
@@ -434,13 +293,18 @@ def deletion_curve(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tenso
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     if not isinstance(max_fraction, (int, float)) or isinstance(max_fraction, bool) or not 0 < max_fraction <= 1:
         raise ValueError(f"max_fraction must be in (0, 1], got {max_fraction!r}")
-    _check_mode(mode)
+    if output not in _OUTPUTS:
+        raise ValueError(f"output must be one of {_OUTPUTS} (how logits become the tracked score), got {output!r}")
     dev = model_device(model)
     x = x.to(dev)
     if isinstance(fill, str):
-        if fill != "mean":
-            raise ValueError(f"fill must be a number or 'mean', got {fill!r}")
-        base = x.mean((2, 3), keepdim=True).expand_as(x)
+        if fill == "mean":
+            base = x.mean((2, 3), keepdim=True).expand_as(x)
+        elif fill == "blur":
+            k = max(3, (min(h, w) // 4) | 1)
+            base = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, [k // 2] * 4, mode="replicate"), k, 1)
+        else:
+            raise ValueError(f"fill must be a number, 'mean' or 'blur', got {fill!r}")
     else:
         base = torch.full_like(x, float(fill))
     order = torch.argsort(m.to(dev).flatten(1), dim=1, descending=True, stable=True)   # (N, H*W)
@@ -448,7 +312,7 @@ def deletion_curve(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tenso
     rank.scatter_(1, order, torch.arange(h * w, device=dev).expand(n, -1))          # rank of each pixel
     rank = rank.view(n, 1, h, w)
     counts = [round(s / steps * max_fraction * h * w) for s in range(steps + 1)]
-    with _hooked(model, mode, {}):
+    with _mode_ctx(model, mode):
         out0 = model(x[:1])
         if out0.ndim != 2:
             raise ValueError(f"the model must return logits (N, K), got shape {tuple(out0.shape)}")
@@ -457,10 +321,122 @@ def deletion_curve(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tenso
         for s, k in enumerate(counts):
             for i in range(0, n, batch_size):
                 sl = slice(i, i + batch_size)
-                xd = torch.where(rank[sl] < k, base[sl], x[sl])
-                p = torch.softmax(model(xd).float(), 1)
-                scores[sl, s] = p.gather(1, t[sl, None])[:, 0].cpu()
+                top = rank[sl] < k
+                xd = torch.where(top, base[sl], x[sl]) if kind == "deletion" else torch.where(top, x[sl], base[sl])
+                scores[sl, s] = _score(model(xd), t[sl], output).cpu()
     return DeletionCurve(torch.tensor([k / (h * w) for k in counts]), scores)
+
+
+def deletion_curve(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tensor,
+                   targets: int | Sequence[int] | torch.Tensor, *, steps: int = 16, max_fraction: float = 1.0,
+                   fill: float | str = "mean", batch_size: int = 512, mode: str = "eval",
+                   output: str = "softmax") -> DeletionCurve:
+    """Delete pixels in the order a heat map ranks them and record the class score.
+
+    At step ``s`` the ``round(s / steps * max_fraction * H * W)`` highest-ranked pixels of each
+    image (all channels) are replaced by ``fill``; the target class's score is recorded. A
+    faithful heat map makes the score fall fast (small :attr:`~DeletionCurve.auc`). Ties in a
+    map are broken in raster order (stable sort). (Petsiuk et al., 2018.)
+
+    Args:
+        model: a classifier returning logits ``(N, K)``.
+        images: ``(N, C, H, W)``.
+        heatmaps: ``(N, H, W)`` at the images' resolution.
+        targets: the class whose score is tracked (one int, or ``(N,)``).
+        steps: number of deletion steps (the curve has ``steps + 1`` points).
+        max_fraction: share of the pixels deleted at the last step, in (0, 1]; small objects
+            are gone after a few percent, so a finer curve over the first part says more.
+        fill: a constant, ``"mean"`` (each image's per-channel mean, the default) or ``"blur"``
+            (a box-blurred copy of the image).
+        batch_size: images per forward pass.
+        mode: ``"eval"``, ``"train"`` or ``"keep"`` during the passes (flags restored afterwards).
+        output: ``"softmax"`` probability (single-label models), ``"sigmoid"`` (multi-label
+            models) or the raw ``"logit"``.
+
+    Returns:
+        a :class:`DeletionCurve` with ``scores: (N, steps + 1)``.
+    """
+    return _perturbation_curve("deletion", model, images, heatmaps, targets, steps=steps, max_fraction=max_fraction,
+                               fill=fill, batch_size=batch_size, mode=mode, output=output)
+
+
+def insertion_curve(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tensor,
+                    targets: int | Sequence[int] | torch.Tensor, *, steps: int = 16, max_fraction: float = 1.0,
+                    fill: float | str = "blur", batch_size: int = 512, mode: str = "eval",
+                    output: str = "softmax") -> DeletionCurve:
+    """Start from a copy with every pixel replaced by ``fill`` (default: blurred) and put back the
+    pixels in the order the heat map ranks them; record the class score (Petsiuk et al., 2018).
+
+    A faithful map makes the score *rise* fast: a **higher** AUC is better. Arguments as in
+    :func:`deletion_curve`; at step ``s`` the ``round(s / steps * max_fraction * H * W)``
+    highest-ranked pixels come from the image, the rest from ``fill``.
+
+    Returns:
+        a :class:`DeletionCurve` (same container; ``fractions`` = share of pixels inserted).
+    """
+    return _perturbation_curve("insertion", model, images, heatmaps, targets, steps=steps, max_fraction=max_fraction,
+                               fill=fill, batch_size=batch_size, mode=mode, output=output)
+
+
+# --------------------------------------------------------------------------- baselines
+_BASELINES = ("brightness", "edges", "centre", "random")
+
+
+def baseline_maps(images: torch.Tensor, kind: str, *, seed: int = 0) -> torch.Tensor:
+    """Heat maps that know nothing about any model: what a method must beat.
+
+    Args:
+        images: ``(N, C, H, W)``.
+        kind: ``"brightness"`` (the channel mean: finds bright objects), ``"edges"`` (Sobel
+            gradient magnitude of the channel mean, box-smoothed over 5x5: finds contrast of
+            either sign), ``"centre"`` (a Gaussian of std ``min(H, W) / 4`` at the image
+            centre: objects are often in the middle) or ``"random"`` (uniform noise).
+        seed: seeds ``"random"``.
+
+    Returns:
+        ``(N, H, W)`` float32 on the CPU.
+    """
+    x = check_images(images, name="images").detach().float().cpu()
+    n, _, h, w = x.shape
+    if kind not in _BASELINES:
+        raise ValueError(f"kind must be one of {_BASELINES}, got {kind!r}")
+    if kind == "brightness":
+        return x.mean(1)
+    if kind == "edges":
+        g = x.mean(1, keepdim=True)
+        sx = torch.tensor([[-1.0, 0, 1], [-2, 0, 2], [-1, 0, 1]]).view(1, 1, 3, 3)
+        gp = torch.nn.functional.pad(g, [1] * 4, mode="replicate")
+        mag = (torch.nn.functional.conv2d(gp, sx) ** 2 + torch.nn.functional.conv2d(gp, sx.transpose(2, 3)) ** 2).sqrt()
+        return torch.nn.functional.avg_pool2d(torch.nn.functional.pad(mag, [2] * 4, mode="replicate"), 5, 1)[:, 0]
+    if kind == "centre":
+        yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
+                                indexing="ij")
+        s = min(h, w) / 4
+        g = torch.exp(-((xx - (w - 1) / 2) ** 2 + (yy - (h - 1) / 2) ** 2) / (2 * s * s))
+        return g.expand(n, h, w).clone()
+    return torch.rand(n, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Spearman rank correlation between paired heat maps ``a, b: (N, H, W)`` -> ``(N,)``.
+
+    The model-randomization sanity check (Adebayo et al., 2018) compares a method's maps for
+    the trained model with its maps for a randomly re-initialized one: a method that reflects
+    what the model learned gives low correlation; one that only echoes the image stays high.
+    A constant map has no ranking: its correlation is reported as 0.
+    """
+    from scipy.stats import rankdata
+
+    x, y = _np(_check_maps(a, "a")), _np(_check_maps(b, "b"))
+    if x.shape != y.shape:
+        raise ValueError(f"a and b must have the same shape, got {x.shape} and {y.shape}")
+    rx = rankdata(x.reshape(len(x), -1), axis=1)
+    ry = rankdata(y.reshape(len(y), -1), axis=1)
+    rx -= rx.mean(1, keepdims=True)
+    ry -= ry.mean(1, keepdims=True)
+    den = np.sqrt((rx ** 2).sum(1) * (ry ** 2).sum(1))
+    r = np.where(den > 0, (rx * ry).sum(1) / np.where(den > 0, den, 1), 0.0)
+    return torch.from_numpy(r.astype(np.float32))
 
 
 # --------------------------------------------------------------------------- other measures
@@ -484,6 +460,37 @@ def knn_accuracy(features: torch.Tensor | np.ndarray, labels: torch.Tensor | np.
         raise ValueError(f"need k >= 1 and folds >= 2, got k={k}, folds={folds}")
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return float(cross_val_score(KNeighborsClassifier(n_neighbors=k), f, y, cv=cv).mean())
+
+
+def nearest_neighbours(queries: torch.Tensor | np.ndarray, database: torch.Tensor | np.ndarray, *, k: int = 5,
+                       metric: str = "cosine", exclude_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest database vectors of each query (scikit-learn ``NearestNeighbors``).
+
+    Args:
+        queries: ``(Q, D)`` embeddings; database: ``(N, D)``.
+        k: neighbours per query (1 <= k <= N, or N - 1 with ``exclude_self``).
+        metric: any scikit-learn metric (``"cosine"``, ``"euclidean"``, ...).
+        exclude_self: the queries are rows of the database; drop each query's own row.
+
+    Returns:
+        ``(indices: (Q, k) int, distances: (Q, k) float)``, nearest first.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    q, d = _np(queries), _np(database)
+    if q.ndim != 2 or d.ndim != 2 or q.shape[1] != d.shape[1]:
+        raise ValueError(f"queries (Q, D) and database (N, D) must be 2-D with the same D, got {q.shape}, {d.shape}")
+    extra = 1 if exclude_self else 0
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= d.shape[0] - extra:
+        raise ValueError(f"k must be an int in 1..{d.shape[0] - extra}, got {k!r}")
+    nn_ = NearestNeighbors(n_neighbors=k + extra, metric=metric).fit(d)
+    dist, idx = nn_.kneighbors(q)
+    if exclude_self:
+        keep = [[j for j in row if j != i][:k] for i, row in enumerate(idx)]
+        pos = [[list(row).index(j) for j in kk] for row, kk in zip(idx, keep)]
+        dist = np.take_along_axis(dist, np.array(pos), 1)
+        idx = np.array(keep)
+    return idx, dist
 
 
 def filter_roughness(weight: torch.Tensor) -> torch.Tensor:
@@ -567,6 +574,89 @@ def train_shapes_cnn(train: Any, *, epochs: int, val: Any | None = None, width: 
     history = fit(model, loader, epochs=epochs, optimizer=opt, scheduler=sched, val_loader=val_loader,
                   progress=progress, callbacks=callbacks, desc="shapes")
     return model.eval(), history
+
+
+class WeightsUnavailable(RuntimeError):
+    """Pretrained weights are neither in a local file nor in the torch cache, and cannot be downloaded."""
+
+
+@dataclass
+class Pretrained:
+    """A pretrained torchvision model with what is needed to feed it photos.
+
+    ``model`` is in eval mode; ``categories[i]`` names logit ``i``; images must be normalized
+    with ``mean`` / ``std`` (per RGB channel) after scaling to [0, 1]; ``source`` says where the
+    weights came from (print it: one line saying what was used).
+    """
+
+    model: nn.Module
+    categories: list[str]
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    source: str
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: (N, 3, H, W)`` in [0, 1] -> the model's input."""
+        x = check_images(x, channels=3)
+        m = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1)
+        s = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1)
+        return (x - m) / s
+
+
+def pretrained_resnet18(weights: Path | str | None = None, *, download: bool = True,
+                        timeout: float = 3.0) -> Pretrained:
+    """torchvision's ResNet-18 with ImageNet weights (``ResNet18_Weights.IMAGENET1K_V1``).
+
+    Where the weights come from, in order: ``weights`` (a local ``state_dict`` file, loaded with
+    ``torch.load(weights_only=True)``), the torch hub cache (``torch.hub.get_dir()/checkpoints``),
+    a download (when ``download`` and the host answers within ``timeout`` seconds; torchvision
+    checks the file's hash).
+
+    Raises:
+        FileNotFoundError: ``weights`` names a file that does not exist.
+        ValueError: the file is not a ResNet-18 state dict (missing / unexpected keys, shapes).
+        WeightsUnavailable: no local file, nothing cached, and no download possible (offline).
+    """
+    import socket
+    from urllib.parse import urlparse
+
+    from torchvision.models import ResNet18_Weights, resnet18
+
+    spec = ResNet18_Weights.IMAGENET1K_V1
+    model = resnet18()
+    if weights is not None:
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"no weights file at {path}")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        source = f"local weights file {path}"
+    else:
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(spec.url).path).name
+        if cached.is_file():
+            state = torch.load(cached, map_location="cpu", weights_only=True)
+            source = f"torch cache {cached}"
+        else:
+            host = urlparse(spec.url).hostname or ""
+            online = False
+            if download:
+                try:
+                    with socket.create_connection((host, 443), timeout=timeout):
+                        online = True
+                except OSError:
+                    online = False
+            if not online:
+                why = "download=False" if not download else f"{host} cannot be reached (offline)"
+                raise WeightsUnavailable(f"ResNet-18 ImageNet weights are not in {cached.parent} and {why}")
+            state = spec.get_state_dict(progress=False, check_hash=True)
+            source = f"downloaded from {host} (now cached in {cached.parent})"
+    if not isinstance(state, Mapping):
+        raise ValueError(f"the weights must be a state dict (a mapping of tensors), got {type(state).__name__}")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"not a torchvision ResNet-18 state dict: {str(err)[:300]}") from err
+    tr = spec.transforms()
+    return Pretrained(model.eval(), list(spec.meta["categories"]), tuple(tr.mean), tuple(tr.std), source)
 
 
 # --------------------------------------------------------------------------- plots
@@ -721,8 +811,10 @@ def plot_heatmap_grid(images: torch.Tensor, maps: Mapping[str, torch.Tensor], *,
 
 
 def plot_deletion_curves(curves: Mapping[str, DeletionCurve], *, ax=None,
-                         title: str = "Deletion curves (lower = more faithful)") -> Figure:
-    """Mean class probability vs fraction of pixels deleted, one line per method (AUC in the legend)."""
+                         title: str = "Deletion curves (lower = more faithful)",
+                         xlabel: str = "fraction of pixels deleted (most important first)",
+                         ylabel: str = "mean probability of the class") -> Figure:
+    """Mean class score vs fraction of pixels deleted (or inserted), one line per method (AUC in the legend)."""
     if not curves:
         raise ValueError("curves is empty")
     if ax is None:
@@ -733,8 +825,8 @@ def plot_deletion_curves(curves: Mapping[str, DeletionCurve], *, ax=None,
         if not isinstance(c, DeletionCurve):
             raise TypeError(f"curves[{name!r}] must be a DeletionCurve, got {type(c).__name__}")
         ax.plot(_np(c.fractions), _np(c.mean), marker="o", ms=3, label=f"{name} (AUC {c.auc:.3f})")
-    ax.set_xlabel("fraction of pixels deleted (most important first)")
-    ax.set_ylabel("mean probability of the class")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -755,5 +847,38 @@ def plot_embeddings(points: Mapping[str, torch.Tensor | np.ndarray], labels: tor
     for ax, (name, p) in zip(axes[0], points.items()):
         sub = name if scores is None or name not in scores else f"{name}\n{scores[name]}"
         embedding_scatter(p, labels, class_names=class_names, ax=ax, title=sub, xlabel=xlabel, ylabel=ylabel, s=6)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_image_rows(rows: Mapping[str, torch.Tensor], *, captions: Mapping[str, Sequence[str]] | None = None,
+                    title: str = "Images", size: float = 1.3) -> Figure:
+    """One row of images per entry: ``rows[label]: (k, C, H, W)`` (e.g. a query and its nearest
+    neighbours, or the images that excite one unit most); ``captions[label]`` titles each image."""
+    if not rows:
+        raise ValueError("rows is empty")
+    arrs = {}
+    for label, imgs in rows.items():
+        a = _np(imgs)
+        if a.ndim != 4:
+            raise ValueError(f"rows[{label!r}] must be (k, C, H, W), got shape {a.shape}")
+        if captions is not None and label in captions and len(captions[label]) != a.shape[0]:
+            raise ValueError(f"captions[{label!r}] has {len(captions[label])} entries for {a.shape[0]} images")
+        arrs[label] = a
+    ncols = max(a.shape[0] for a in arrs.values())
+    fig, axes = plotting.subplots(len(arrs), ncols, figsize=(size * ncols + 0.8, size * len(arrs) + 0.7),
+                                  squeeze=False, layout="constrained")
+    for r, (label, a) in enumerate(arrs.items()):
+        for j in range(ncols):
+            ax = axes[r, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= a.shape[0]:
+                ax.axis("off")
+                continue
+            _show_image(ax, a[j])
+            if captions is not None and label in captions:
+                ax.set_title(str(captions[label][j]), fontsize=7)
+        axes[r, 0].set_ylabel(label, fontsize=8)
     fig.suptitle(title)
     return fig

@@ -1,0 +1,461 @@
+"""PRIVATE: the heat-map methods and hook recorders that lecture 4 and ``bench/`` use.
+
+**For lectures and benchmarks only. Assignments must not import this module** (DESIGN.md
+rule 3): assignment 3 asks students to write activation recording with hooks, gradients at a
+layer, occlusion, saliency, Grad-CAM and embedding extraction themselves, and this module
+holds the lecture's versions of exactly those. It is deliberately not part of any public API:
+its name starts with an underscore, no ``__all__`` of the package lists it, and
+``tests/test_viz.py`` checks that the public ``dlcourse.viz`` does not re-export it.
+
+What is here (all leave the model as they found it: hooks removed and every submodule's
+train/eval flag restored in ``finally``, no ``.grad`` left on the parameters):
+
+* hook recorders: :func:`resolve_layers`, :func:`capture_activations`, :func:`capture_gradients`;
+* heat maps ``(N, C, H, W) -> (N, H, W)``: :func:`cam`, :func:`grad_cam`, :func:`saliency`,
+  :func:`smoothgrad`, :func:`guided_backprop`, :func:`occlusion` (the definition assignment 3
+  grades: mean drop of the class *logit* over the windows covering a pixel, last window clipped);
+* activations over a data set: :func:`layer_embeddings`, :func:`top_activating`,
+  :func:`channel_activity` (dead filters).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .viz import check_images, check_targets, upsample_maps
+
+LayerSpec = str | nn.Module
+_MODES = ("eval", "train", "keep")
+
+
+# --------------------------------------------------------------------------- layers
+def resolve_layers(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec]) -> dict[str, nn.Module]:
+    """Map layer names (as in ``model.named_modules()``) or submodules to ``{name: module}``.
+
+    Args:
+        model: the network.
+        layers: one name (``"features.3"``), one submodule of ``model``, or a sequence of them.
+
+    Returns:
+        ``{name: module}`` in the order given.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module`` or a layer is neither a str nor a module.
+        ValueError: no layer given, or a layer is not part of ``model`` (the message lists the
+            model's layer names).
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    items = [layers] if isinstance(layers, (str, nn.Module)) else layers
+    if not isinstance(items, Sequence) or isinstance(items, (bytes, bytearray)):
+        raise TypeError(f"layers must be a layer name, a submodule or a list of them, got {type(layers).__name__}")
+    if len(items) == 0:
+        raise ValueError("layers is empty: name at least one layer of the model")
+    named = dict(model.named_modules())
+    by_id = {id(m): n for n, m in named.items()}
+    out: dict[str, nn.Module] = {}
+    for item in items:
+        if isinstance(item, str):
+            if item not in named or item == "":
+                names = [n for n in named if n]
+                shown = ", ".join(names[:40]) + (", ..." if len(names) > 40 else "")
+                raise ValueError(f"layer {item!r} is not in the model; its layers are: {shown}")
+            out[item] = named[item]
+        elif isinstance(item, nn.Module):
+            if id(item) not in by_id:
+                raise ValueError(f"the module {type(item).__name__} given as a layer is not part of the model "
+                                 "(a copy, or a layer of another model?)")
+            name = by_id[id(item)] or type(item).__name__
+            out[name] = item
+        else:
+            raise TypeError(f"each layer must be a name (str) or a submodule, got {type(item).__name__}")
+    return out
+
+
+# --------------------------------------------------------------------------- hooks
+class Captured(dict):
+    """``{layer name: tensor}`` filled by hooks; a missing entry explains why it is missing."""
+
+    def __init__(self, names: Sequence[str], what: str):
+        super().__init__()
+        self._names = list(names)
+        self._what = what
+
+    def __missing__(self, key: str):
+        if key not in self._names:
+            raise KeyError(f"{key!r} is not one of the captured layers {self._names}")
+        if self._what == "activation":
+            raise KeyError(f"no activation captured for {key!r} yet: run the model inside the `with` block")
+        raise KeyError(f"no gradient reached {key!r}: call backward() (or torch.autograd.grad) on a score that "
+                       "depends on this layer inside the `with` block; a forward pass under torch.no_grad() "
+                       "records no gradient")
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+
+
+def _first_tensor(name: str, output: Any) -> torch.Tensor:
+    if torch.is_tensor(output):
+        return output
+    raise TypeError(f"layer {name!r} returned {type(output).__name__}, not a tensor: capture a layer whose "
+                    "output is a single tensor (e.g. a Conv2d or ReLU)")
+
+
+@contextmanager
+def _hooked(model: nn.Module, mode: str, hooks: Mapping[nn.Module, Any]) -> Iterator[None]:
+    """Register forward hooks, set the mode; on exit remove hooks and restore the flags."""
+    _check_mode(mode)
+    handles = []
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        if mode != "keep":
+            model.train(mode == "train")
+        for module, fn in hooks.items():
+            handles.append(module.register_forward_hook(fn))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+        for m, flag in flags:
+            m.training = flag
+
+
+@contextmanager
+def capture_activations(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec], *, detach: bool = True,
+                        mode: str = "eval") -> Iterator[Captured]:
+    """Record the output of each named layer during forward passes inside the block.
+
+    ``with capture_activations(model, ["conv1", "conv2"]) as acts: model(x)`` leaves
+    ``acts["conv1"]: (N, C, H, W)``, the output of the *last* forward pass. On exit every hook is
+    removed and every submodule's train/eval flag restored, even when the block raises.
+
+    Args:
+        model: the network.
+        layers: names from ``model.named_modules()`` or submodules (see :func:`resolve_layers`).
+        detach: store detached tensors (default); ``False`` keeps the graph, so gradients can be
+            taken with respect to the activations.
+        mode: ``"eval"`` (default: dropout off, batch-norm running statistics), ``"train"``, or
+            ``"keep"`` the model's current flags.
+
+    Yields:
+        a :class:`Captured` dict ``{layer name: tensor}``.
+    """
+    resolved = resolve_layers(model, layers)
+    _check_mode(mode)
+    store = Captured(list(resolved), "activation")
+
+    def make(name: str):
+        def hook(module, inputs, output):
+            out = _first_tensor(name, output)
+            store[name] = out.detach() if detach else out
+        return hook
+
+    with _hooked(model, mode, {m: make(n) for n, m in resolved.items()}):
+        yield store
+
+
+@dataclass
+class GradientRecord:
+    """Activations ``A: (N, C, h, w)`` and gradients ``dscore/dA`` of the captured layers."""
+
+    activations: Captured
+    gradients: Captured
+
+
+@contextmanager
+def capture_gradients(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec], *,
+                      mode: str = "eval") -> Iterator[GradientRecord]:
+    """Record each layer's output and the gradient that flows back into it.
+
+    Inside the block, run the model and differentiate a score (``score.backward()`` or
+    ``torch.autograd.grad(score, x)``); ``rec.gradients[name]`` then holds
+    ``d score / d output: (N, C, h, w)`` and ``rec.activations[name]`` the (detached) output.
+    The gradient is caught with a hook on the output tensor, so in-place ops after the layer
+    are safe. Hooks are removed and train/eval flags restored on exit, even on an exception.
+    """
+    resolved = resolve_layers(model, layers)
+    _check_mode(mode)
+    rec = GradientRecord(Captured(list(resolved), "activation"), Captured(list(resolved), "gradient"))
+
+    def make(name: str):
+        def hook(module, inputs, output):
+            out = _first_tensor(name, output)
+            rec.activations[name] = out.detach()
+            rec.gradients.pop(name, None)
+            if out.requires_grad:
+                def grad_hook(grad: torch.Tensor) -> None:
+                    rec.gradients[name] = grad.detach()
+                out.register_hook(grad_hook)
+        return hook
+
+    with _hooked(model, mode, {m: make(n) for n, m in resolved.items()}):
+        yield rec
+
+
+# --------------------------------------------------------------------------- heat maps
+def _prepare(model: nn.Module, x: Any, target: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    x = check_images(x)
+    with _hooked(model, "eval", {}), torch.no_grad():
+        k = model(x[:1]).shape[-1]
+    return x, check_targets(target, x.shape[0], k).to(x.device)
+
+
+def _class_score(model: nn.Module, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    out = model(x)
+    if out.ndim != 2:
+        raise ValueError(f"the model must return logits (N, K), got shape {tuple(out.shape)}")
+    return out.gather(1, t[:, None])[:, 0]
+
+
+def cam(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | torch.Tensor, *,
+        layer: str = "relu3", fc: str = "fc") -> torch.Tensor:
+    """Class activation map of a GAP network (Zhou et al., 2016), upsampled to the input.
+
+    ``CAM_c = sum_k w[c, k] * A_k`` with ``A = layer``'s output ``(N, K, h, w)`` and ``w`` the
+    weight of the linear layer ``fc`` that follows global average pooling.
+
+    Args:
+        model: a network ``... -> layer -> GAP -> fc`` (e.g. :func:`dlcourse.viz.gap_cnn`).
+        x: ``(N, C, H, W)``.
+        target: one class index or one per image.
+
+    Returns:
+        ``(N, H, W)`` (signed: negative where the evidence is against the class).
+    """
+    x, t = _prepare(model, x, target)
+    fc_layer = resolve_layers(model, fc)[fc]
+    if not isinstance(fc_layer, nn.Linear):
+        raise TypeError(f"{fc!r} must be the nn.Linear after global average pooling, got {type(fc_layer).__name__}")
+    with capture_activations(model, layer) as acts, torch.no_grad():
+        model(x)
+    maps = torch.einsum("nk,nkhw->nhw", fc_layer.weight[t], acts[layer])
+    return upsample_maps(maps, x.shape[-2:])
+
+
+def grad_cam(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | torch.Tensor, *,
+             layer: LayerSpec) -> torch.Tensor:
+    """Grad-CAM (Selvaraju et al., 2017): ``ReLU(sum_k alpha_k A_k)``, ``alpha_k = mean_ij dy_c/dA_k``.
+
+    Gradients are taken with ``torch.autograd.grad`` with respect to the layer's output only,
+    so no parameter gets a ``.grad``. The map is upsampled bilinearly
+    (``align_corners=False``) to the input size.
+
+    Args:
+        model: any CNN returning logits ``(N, K)``.
+        x: ``(N, C, H, W)``.
+        target: one class index or one per image.
+        layer: the conv layer (name or submodule) whose output ``A: (N, K, h, w)`` is used.
+
+    Returns:
+        ``(N, H, W)``, non-negative.
+    """
+    x, t = _prepare(model, x, target)
+    name = next(iter(resolve_layers(model, layer)))
+    with capture_activations(model, layer, detach=False) as acts, torch.enable_grad():
+        score = _class_score(model, x, t).sum()
+        a = acts[name]
+        if a.ndim != 4:
+            raise ValueError(f"layer {name!r} gives shape {tuple(a.shape)}: Grad-CAM needs a conv layer (N, K, h, w)")
+        (g,) = torch.autograd.grad(score, a)
+    maps = F.relu((g.mean((2, 3), keepdim=True) * a.detach()).sum(1))
+    return upsample_maps(maps, x.shape[-2:])
+
+
+def saliency(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | torch.Tensor) -> torch.Tensor:
+    """Saliency (Simonyan et al., 2014): ``|d y_c / d x|``, max over channels: ``(N, C, H, W) -> (N, H, W)``."""
+    x, t = _prepare(model, x, target)
+    with _hooked(model, "eval", {}), torch.enable_grad():
+        xg = x.detach().clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(_class_score(model, xg, t).sum(), xg)
+    return g.abs().amax(1)
+
+
+def smoothgrad(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | torch.Tensor, *,
+               samples: int = 25, noise: float = 0.15, seed: int = 0) -> torch.Tensor:
+    """SmoothGrad (Smilkov et al., 2017): saliency averaged over noisy copies of each image.
+
+    Each copy is ``x + N(0, sigma^2)`` with ``sigma = noise * (x.max() - x.min())`` per image;
+    the map is the mean of ``|d y_c / d x|`` over ``samples`` copies, max over channels.
+
+    Args:
+        samples: number of noisy copies (an int >= 1).
+        noise: noise level relative to each image's range (>= 0).
+        seed: seeds the noise (the same seed gives the same map).
+
+    Returns:
+        ``(N, H, W)``.
+    """
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be an int >= 1, got {samples!r}")
+    if not isinstance(noise, (int, float)) or noise < 0:
+        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    x, t = _prepare(model, x, target)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    sigma = noise * (x.flatten(1).amax(1) - x.flatten(1).amin(1)).view(-1, 1, 1, 1)
+    total = torch.zeros(x.shape[0], *x.shape[2:], device=x.device)
+    for _ in range(samples):
+        eps = torch.randn(x.shape, generator=gen).to(x.device)
+        total += saliency(model, x + sigma * eps, t)
+    return total / samples
+
+
+class _GuidedReLU(torch.autograd.Function):
+    """Identity on a ReLU's output whose backward also zeroes negative gradients."""
+
+    @staticmethod
+    def forward(ctx, out):  # noqa: D102
+        ctx.save_for_backward(out)
+        return out.clone()
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        (out,) = ctx.saved_tensors
+        return grad.clamp(min=0) * (out > 0)
+
+
+def guided_backprop(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | torch.Tensor) -> torch.Tensor:
+    """Guided backpropagation (Springenberg et al., 2015): ``|gradient|`` through "guided" ReLUs.
+
+    At every ``nn.ReLU`` module the backward pass keeps only positive gradients at positive
+    inputs. (ReLUs written as ``F.relu`` inside ``forward`` are not changed.)
+
+    Returns:
+        ``(N, H, W)``: max over channels of the absolute guided gradient.
+    """
+    x, t = _prepare(model, x, target)
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    if not relus:
+        raise ValueError("guided backprop needs nn.ReLU modules in the model; this one has none")
+    hook = lambda module, inputs, output: _GuidedReLU.apply(output)  # noqa: E731
+    with _hooked(model, "eval", {m: hook for m in relus}), torch.enable_grad():
+        xg = x.detach().clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(_class_score(model, xg, t).sum(), xg)
+    return g.abs().amax(1)
+
+
+def occlusion_starts(size: int, patch: int, stride: int) -> list[int]:
+    """Window starts ``k * stride`` for ``k = 0 .. ceil((size - patch) / stride)``: the last window
+    may hang over the border (it is clipped), so every pixel is covered (as Captum's ``Occlusion``)."""
+    return [k * stride for k in range(math.ceil((size - patch) / stride) + 1)]
+
+
+@torch.no_grad()
+def occlusion(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | torch.Tensor, *,
+              patch: int, stride: int, fill: float = 0.0, batch_size: int = 1024) -> torch.Tensor:
+    """Occlusion sensitivity (Zeiler & Fergus, 2014), the definition assignment 3 grades.
+
+    A ``patch x patch`` square of every channel is set to ``fill`` at each window position
+    (starts from :func:`occlusion_starts`, last window clipped at the border); the score is the
+    class **logit**: ``drop = y_c(x) - y_c(x with the square hidden)``. Each pixel gets the
+    mean drop over the windows that cover it. Occluded copies are sent through the model
+    ``batch_size`` at a time (images x windows), in eval mode.
+
+    Args:
+        model: a classifier returning logits ``(N, K)``.
+        x: ``(N, C, H, W)``.
+        target: one class index or one per image.
+        patch: window side in pixels (1 <= patch <= min(H, W)).
+        stride: step between window starts (1 <= stride <= patch).
+        fill: the value written into the hidden square.
+        batch_size: images per forward pass.
+
+    Returns:
+        ``(N, H, W)`` float32, positive where hiding the pixel lowers the class score.
+    """
+    x, t = _prepare(model, x, target)
+    n, c, h, w = x.shape
+    for name, v in (("patch", patch), ("stride", stride), ("batch_size", batch_size)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+    if patch > min(h, w):
+        raise ValueError(f"patch {patch} does not fit in a {h}x{w} image")
+    if stride > patch:
+        raise ValueError(f"stride {stride} > patch {patch} would skip pixels")
+    windows = [(r, q) for r in occlusion_starts(h, patch, stride) for q in occlusion_starts(w, patch, stride)]
+    count = torch.zeros(h, w, device=x.device)
+    for r, q in windows:
+        count[r:r + patch, q:q + patch] += 1
+    heat = torch.zeros(n, h, w, device=x.device)
+    jobs = [(i, r, q) for r, q in windows for i in range(n)]
+    with _hooked(model, "eval", {}):
+        base = _class_score(model, x, t)
+        for s in range(0, len(jobs), batch_size):
+            chunk = jobs[s:s + batch_size]
+            idx = torch.tensor([i for i, _, _ in chunk], device=x.device)
+            copies = x[idx].clone()
+            for j, (_, r, q) in enumerate(chunk):
+                copies[j, :, r:r + patch, q:q + patch] = fill
+            drops = base[idx] - _class_score(model, copies, t[idx])
+            for j, (i, r, q) in enumerate(chunk):
+                heat[i, r:r + patch, q:q + patch] += drops[j]
+    return (heat / count).float()
+
+
+# --------------------------------------------------------------------------- activations over a data set
+@torch.no_grad()
+def layer_embeddings(model: nn.Module, layer: LayerSpec, images: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
+    """The output of ``layer`` for every image, flattened: ``(N, C, H, W) -> (N, D)`` (eval mode, CPU)."""
+    images = check_images(images, name="images")
+    name = next(iter(resolve_layers(model, layer)))
+    dev = next(model.parameters()).device
+    out = []
+    with capture_activations(model, layer) as acts:
+        for i in range(0, images.shape[0], batch_size):
+            model(images[i:i + batch_size].to(dev))
+            out.append(acts[name].flatten(1).float().cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def channel_maxima(model: nn.Module, layer: LayerSpec, images: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
+    """Each channel's spatial maximum of ``layer`` for every image: ``(N, C, H, W) -> (N, K)``."""
+    images = check_images(images, name="images")
+    name = next(iter(resolve_layers(model, layer)))
+    dev = next(model.parameters()).device
+    out = []
+    with capture_activations(model, layer) as acts:
+        for i in range(0, images.shape[0], batch_size):
+            model(images[i:i + batch_size].to(dev))
+            a = acts[name]
+            if a.ndim != 4:
+                raise ValueError(f"layer {name!r} gives shape {tuple(a.shape)}: expected conv maps (N, K, h, w)")
+            out.append(a.amax((2, 3)).float().cpu())
+    return torch.cat(out)
+
+
+def top_activating(maxima: torch.Tensor, unit: int, k: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``k`` images on which ``unit`` fires most: ``maxima: (N, K)`` from :func:`channel_maxima`.
+
+    Returns:
+        ``(indices: (k,), values: (k,))``, largest first.
+    """
+    if not torch.is_tensor(maxima) or maxima.ndim != 2:
+        raise ValueError(f"maxima must be a (N, K) tensor (channel_maxima), got {getattr(maxima, 'shape', maxima)}")
+    if not 0 <= unit < maxima.shape[1]:
+        raise ValueError(f"unit must be in 0..{maxima.shape[1] - 1}, got {unit}")
+    if not 1 <= k <= maxima.shape[0]:
+        raise ValueError(f"k must be in 1..{maxima.shape[0]}, got {k}")
+    v, i = maxima[:, unit].topk(k)
+    return i, v
+
+
+def channel_activity(maxima: torch.Tensor) -> torch.Tensor:
+    """Share of the images on which each channel is ever positive: ``(N, K) -> (K,)``.
+
+    A channel with activity 0 is a **dead filter**: after its ReLU it outputs 0 for every image,
+    so nothing downstream can use it and no gradient reaches its weights.
+    """
+    if not torch.is_tensor(maxima) or maxima.ndim != 2:
+        raise ValueError(f"maxima must be a (N, K) tensor (channel_maxima), got {getattr(maxima, 'shape', maxima)}")
+    return (maxima > 0).float().mean(0)
