@@ -5,7 +5,11 @@ saves it, prints one JSON line)::
 
     python -m dlcourse.audio train --dataset fsdd --root DIR --out MODEL_DIR [--epochs N] [--cache DIR]
 
-Evaluate a saved model (prints one JSON line with at least ``accuracy`` and ``n``)::
+With no training options, ``train`` follows :class:`~dlcourse.audio.recipe.Recipe` (the recipe
+``bench/audio_fsdd.py`` measures on unseen speakers); each option changes one field of it.
+
+Evaluate a saved model (prints one JSON line: ``accuracy``, ``n``, ``per_class``,
+``per_speaker``, ``class_names`` and ``confusion``, rows = true class, columns = predicted)::
 
     python -m dlcourse.audio evaluate --model MODEL_DIR --dataset fsdd --root DIR --split all
 
@@ -25,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["main", "train", "evaluate"]
+__all__ = ["main", "train", "evaluate", "recipe_from_args", "load_models"]
 
 
 def _dataset_options(args: argparse.Namespace, split: str) -> dict:
@@ -77,52 +81,109 @@ class _Progress:
                         f"accuracy {rec.get('train_acc', float('nan')):.4f}, {rec['seconds']:.1f} s")
 
 
-def train(args: argparse.Namespace) -> dict:
-    """Build the cache of the training split, train, save; return the summary."""
-    from .. import seed, training
-    from .augment import AugmentConfig, SpecAugment
-    from .cache import build_cache, make_loader
-    from .features import FeatureParams
-    from .models import AudioCNN, fit_within, save_model
+def recipe_from_args(args: argparse.Namespace):
+    """The :class:`~.recipe.Recipe` that ``train``'s options describe (``Recipe()`` where an option is not given)."""
+    from .recipe import Recipe
 
-    seed.seed_everything(args.seed)
+    base = Recipe()
+    changes = {}
+    for opt, fld in (("epochs", "max_epochs"), ("time_budget", "time_budget"), ("variants", "variants"),
+                     ("batch_size", "batch_size"), ("lr", "lr"), ("max_warp", "max_warp"),
+                     ("frame_shift", "frame_shift"), ("mixup", "mixup_alpha"), ("ensemble", "ensemble")):
+        v = getattr(args, opt, None)
+        if v is not None:
+            changes[fld] = v
+    if getattr(args, "spec_augment", True) is False:
+        changes["spec_augment"] = False
+    if getattr(args, "utterance_norm", None) is not None:
+        changes["utterance_norm"] = None if args.utterance_norm == "none" else args.utterance_norm
+    for opt, fld, typ in (("tta_warps", "tta_warps", float), ("tta_shifts", "tta_shifts", int)):
+        v = getattr(args, opt, None)
+        if v is not None:
+            changes[fld] = tuple(typ(t) for t in v.split(",") if t.strip())
+    return base.replace(**changes)
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Build the cache of the training split, train the recipe's model(s), save; return the summary."""
+    from .. import training
+    from .cache import build_cache
+    from .features import FeatureParams
+    from .models import save_model
+    from .recipe import train_models
+
     if args.threads:
         torch.set_num_threads(args.threads)
+    recipe = recipe_from_args(args)
     t0 = time.perf_counter()
     split = "all" if args.dataset == "folder" else "train"
     clips = _clips(args, split)
     feats = FeatureParams(sample_rate=args.sample_rate, clip_seconds=args.clip_seconds, n_mels=args.n_mels)
-    cache = build_cache(clips, _cache_dir(args), features=feats, augment=AugmentConfig() if args.variants else None,
-                        n_variants=args.variants, seed=args.seed, verbose=False)
+    cache = build_cache(clips, _cache_dir(args), features=feats,
+                        augment=recipe.augment if recipe.variants else None, n_variants=recipe.variants,
+                        seed=args.seed, verbose=False)
     _say(args, f"cache {cache.stats['mode']} ({cache.stats['seconds']:.1f} s): {cache}")
-    model = AudioCNN(len(cache.class_names), feats.n_mels, band_mean=cache.band_mean, band_std=cache.band_std,
-                     spec_augment=SpecAugment() if args.spec_augment else None)
-    loader = make_loader(cache.dataset(), batch_size=args.batch_size, seed=args.seed)
-    callbacks = [_Progress(args)]
     t_train = time.perf_counter()
-    history = fit_within(model, loader, max_epochs=args.epochs, time_budget=args.time_budget, lr=args.lr,
-                         callbacks=callbacks)
+    models, histories = train_models(cache, recipe, seed=args.seed, callbacks=[_Progress(args)])
     train_seconds = time.perf_counter() - t_train
-    save_model(model, args.out, class_names=cache.class_names, features=feats, history=history,
-               dataset=args.dataset, root=str(args.root) if args.root else None, train_clips=len(cache),
-               cache=str(cache.path))
-    summary = {"out": str(args.out), "dataset": args.dataset, "n_train": len(cache), "skipped": len(cache.skipped),
-               "epochs": len(history), "stop_reason": history.stop_reason,
-               "train_accuracy": history.last.get("train_acc"), "train_seconds": round(train_seconds, 2),
-               "cache": cache.stats.get("mode"), "seconds": round(time.perf_counter() - t0, 2),
-               "n_params": training.count_parameters(model)}
-    return summary
+    out = Path(args.out)
+    meta = dict(dataset=args.dataset, root=str(args.root) if args.root else None, train_clips=len(cache),
+                cache=str(cache.path), recipe=recipe.to_dict())
+    if len(models) == 1:
+        save_model(models[0], out, class_names=cache.class_names, features=feats, history=histories[0], **meta)
+    else:
+        for k, (m, h) in enumerate(zip(models, histories)):
+            save_model(m, out / f"member-{k}", class_names=cache.class_names, features=feats, history=h, **meta)
+        _write_ensemble(out, len(models), recipe)
+    return {"out": str(args.out), "dataset": args.dataset, "n_train": len(cache), "skipped": len(cache.skipped),
+            "epochs": len(histories[0]) if len(histories) == 1 else [len(h) for h in histories],
+            "stop_reason": histories[-1].stop_reason,
+            "train_accuracy": histories[-1].last.get("train_acc"), "train_seconds": round(train_seconds, 2),
+            "cache": cache.stats.get("mode"), "seconds": round(time.perf_counter() - t0, 2),
+            "n_params": sum(training.count_parameters(m) for m in models), "n_models": len(models)}
+
+
+def _write_ensemble(folder: Path, n: int, recipe) -> None:
+    info = {"members": [f"member-{k}" for k in range(n)], "recipe": recipe.to_dict()}
+    tmp = folder / "ensemble.json.tmp"
+    tmp.write_text(json.dumps(info, indent=1))
+    tmp.replace(folder / "ensemble.json")
+
+
+def load_models(folder: Path | str) -> tuple[list, dict]:
+    """The model(s) ``train`` wrote into ``folder`` (one model, or an ensemble's members) and the info of the first.
+
+    Raises:
+        FileNotFoundError: ``folder`` holds no trained model.
+    """
+    from .models import load_model
+
+    folder = Path(folder)
+    ens = folder / "ensemble.json"
+    if ens.is_file():
+        members = json.loads(ens.read_text())["members"]
+        loaded = [load_model(folder / m) for m in members]
+        return [m for m, _ in loaded], loaded[0][1]
+    model, info = load_model(folder)
+    return [model], info
 
 
 @torch.no_grad()
 def evaluate(args: argparse.Namespace) -> dict:
-    """Evaluate a saved model on a split of a data set; return ``{"accuracy", "n", ...}``."""
+    """Evaluate a saved model on a split of a data set.
+
+    Returns ``{"accuracy", "n", "split", "dataset", "skipped", "per_class", "per_speaker",
+    "confusion", "class_names"}``: ``confusion[i][j]`` counts clips of class ``class_names[i]``
+    predicted as ``class_names[j]`` (the model's classes, in its order); ``per_speaker`` maps each
+    speaker of the split to its accuracy.
+    """
     from .cache import build_cache, compute_variants
     from .features import FeatureParams
-    from .models import load_model
+    from .recipe import predict_proba
 
-    model, info = load_model(args.model)
+    models, info = load_models(args.model)
     feats = FeatureParams(**info["features"])
+    recipe = info.get("recipe") or {}
     clips = _clips(args, args.split)
     known = {c: i for i, c in enumerate(info["class_names"])}
     unknown = [c for c in clips.class_names if c not in known]
@@ -135,24 +196,37 @@ def evaluate(args: argparse.Namespace) -> dict:
         for item in cache.skipped:
             print(f"skipped unreadable audio file {item['path']}: {item['reason']}", file=sys.stderr)
         x, y = cache.dataset().arrays()
+        speakers = cache.speakers
         skipped = len(cache.skipped)
     else:
         arr, labels, bad = compute_variants(clips, features=feats)
         x, y = torch.from_numpy(arr[:, :1]), torch.from_numpy(labels)
         skipped = len(bad)
+        bad_paths = {p for p, _ in bad}
+        speakers = [s for p, s in zip(clips.paths, clips.speakers) if str(p) not in bad_paths]
         for path, reason in bad:
             print(f"skipped unreadable audio file {path}: {reason}", file=sys.stderr)
     to_model = torch.tensor([known.get(c, -1) for c in clips.class_names])
     y = to_model[y]
-    pred = torch.cat([model(x[i:i + 512]).argmax(1) for i in range(0, len(x), 512)])
+    proba = predict_proba(models, x, tta_warps=tuple(recipe.get("tta_warps", (1.0,))),
+                          tta_shifts=tuple(recipe.get("tta_shifts", (0,))), features=feats)
+    pred = proba.argmax(1)
     correct = pred == y
-    per_class = {info["class_names"][c]: round(float(correct[y == c].float().mean()), 4)
-                 for c in sorted(set(y.tolist()))}
+    names = list(info["class_names"])
+    per_class = {names[c]: round(float(correct[y == c].float().mean()), 4) for c in sorted(set(y.tolist()))}
+    spk = np.asarray(speakers)
+    per_speaker = {s: round(float(correct[torch.from_numpy(spk == s)].float().mean()), 4)
+                   for s in sorted(set(speakers))}
+    confusion = np.zeros((len(names), len(names)), np.int64)
+    np.add.at(confusion, (y.numpy(), pred.numpy()), 1)
     return {"accuracy": float(correct.float().mean()), "n": int(len(y)), "split": args.split,
-            "dataset": args.dataset, "skipped": skipped, "per_class": per_class}
+            "dataset": args.dataset, "skipped": skipped, "per_class": per_class, "per_speaker": per_speaker,
+            "class_names": names, "confusion": confusion.tolist()}
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .recipe import Recipe
+
     ap = argparse.ArgumentParser(prog="python -m dlcourse.audio", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
 
@@ -171,12 +245,27 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train the baseline CNN on the training split")
     data_args(p)
     p.add_argument("--out", type=Path, required=True, help="folder for model.pt and model.json")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--time-budget", type=float, default=None, help="stop training after this many seconds")
-    p.add_argument("--variants", type=int, default=3, help="augmented variants per clip in the cache")
+    d = Recipe()
+    p.add_argument("--epochs", type=int, default=None, help=f"training epochs (default {d.max_epochs})")
+    p.add_argument("--time-budget", type=float, default=None,
+                   help=f"stop training after this many seconds, all models together (default {d.time_budget})")
+    p.add_argument("--variants", type=int, default=None,
+                   help=f"augmented variants per clip in the cache (default {d.variants})")
     p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--utterance-norm", choices=["none", "band", "clip"], default=None,
+                   help=f"per-utterance feature normalization (default {d.utterance_norm})")
+    p.add_argument("--max-warp", type=float, default=None,
+                   help=f"vocal-tract-length perturbation 1 +- this (default {d.max_warp}; 0 = off)")
+    p.add_argument("--frame-shift", type=int, default=None,
+                   help=f"random feature shift in frames (default {d.frame_shift}; 0 = off)")
+    p.add_argument("--mixup", type=float, default=None, help=f"mixup Beta alpha (default {d.mixup_alpha}; 0 = off)")
+    p.add_argument("--ensemble", type=int, default=None, help=f"models averaged (default {d.ensemble})")
+    p.add_argument("--tta-warps", default=None,
+                   help=f"comma-separated test-time warp factors (default {','.join(map(str, d.tta_warps))})")
+    p.add_argument("--tta-shifts", default=None,
+                   help=f"comma-separated test-time frame shifts (default {','.join(map(str, d.tta_shifts))})")
+    p.add_argument("--batch-size", type=int, default=None, help=f"(default {d.batch_size})")
+    p.add_argument("--lr", type=float, default=None, help=f"(default {d.lr})")
     p.add_argument("--sample-rate", type=int, default=8000)
     p.add_argument("--clip-seconds", type=float, default=1.0)
     p.add_argument("--n-mels", type=int, default=40)

@@ -41,6 +41,12 @@ __all__ = [
     "AugmentConfig",
     "FILTERS",
     "random_variants",
+    "mel_centers",
+    "warp_frequency",
+    "FreqWarp",
+    "shift_frames",
+    "RandomFrameShift",
+    "mixup",
 ]
 
 
@@ -114,17 +120,21 @@ def add_noise(wave: torch.Tensor, snr: float | torch.Tensor, *, noise: torch.Ten
         noise: ``(..., T)`` broadcastable to ``wave``; any level (it is rescaled).
 
     The scaling uses powers (squared amplitudes), so 20 dB means the noise has 1/100 of the
-    signal's power (1/10 of its RMS). Uses ``torchaudio.functional.add_noise``.
+    signal's power (1/10 of its RMS). Uses ``torchaudio.functional.add_noise``. Runs on
+    ``wave``'s device (white noise is drawn on the ``generator``'s device, then moved).
     """
     import torchaudio.functional as AF
 
     _check_wave(wave)
     if noise is None:
-        noise = torch.randn(wave.shape, generator=generator, dtype=wave.dtype)
+        gen_dev = generator.device if generator is not None else wave.device
+        noise = torch.randn(wave.shape, generator=generator, dtype=wave.dtype, device=gen_dev)
+    elif not torch.is_tensor(noise):
+        raise TypeError(f"noise must be a tensor (..., T), got {type(noise).__name__}")
     elif noise.shape[-1] != wave.shape[-1]:
         raise ValueError(f"noise has {noise.shape[-1]} samples but wave has {wave.shape[-1]}")
-    noise = noise.to(wave.dtype).expand_as(wave)
-    snr_t = torch.as_tensor(snr, dtype=wave.dtype).expand(wave.shape[:-1])
+    noise = noise.to(wave.device, wave.dtype).expand_as(wave)
+    snr_t = torch.as_tensor(snr, dtype=wave.dtype).to(wave.device).expand(wave.shape[:-1])
     if wave.ndim == 1:
         return AF.add_noise(wave[None], noise[None], snr_t.reshape(1))[0]
     return AF.add_noise(wave, noise, snr_t.contiguous())
@@ -171,10 +181,10 @@ def tempo(wave: torch.Tensor, factor: float, *, n_fft: int = 256, hop_length: in
     if not 0.5 <= factor <= 2.0:
         raise ValueError(f"factor must be in [0.5, 2] (a tempo ratio), got {factor}")
     t = wave.shape[-1]
-    window = torch.hann_window(n_fft, dtype=wave.dtype)
+    window = torch.hann_window(n_fft, dtype=wave.dtype, device=wave.device)
     flat = wave.reshape(-1, t)
     spec = torch.stft(flat, n_fft, hop_length, window=window, return_complex=True)
-    advance = torch.linspace(0, math.pi * hop_length, n_fft // 2 + 1, dtype=wave.dtype)[..., None]
+    advance = torch.linspace(0, math.pi * hop_length, n_fft // 2 + 1, dtype=wave.dtype, device=wave.device)[..., None]
     stretched = AF.phase_vocoder(spec, float(factor), advance)
     out = torch.istft(stretched, n_fft, hop_length, window=window, length=int(round(t / factor)))
     out = out.reshape(*wave.shape[:-1], out.shape[-1])
@@ -251,7 +261,7 @@ def reverb(wave: torch.Tensor, sample_rate: int, rt60: float = 0.3, *, ir: torch
     _check_wave(wave)
     if ir is None:
         ir = impulse_response(sample_rate, rt60, generator=generator)
-    ir = ir.to(wave.dtype)
+    ir = ir.to(wave.device, wave.dtype)
     t = wave.shape[-1]
     # FFT convolution at a power-of-two length (torchaudio's fftconvolve uses T + L - 1, often slow).
     n = 1 << (t + ir.shape[-1] - 2).bit_length()
@@ -367,6 +377,8 @@ def random_variants(waves: torch.Tensor, sample_rate: int, config: AugmentConfig
 
     Every random choice comes from ``rng`` (a NumPy generator), so the same seed gives the same
     variants. Rows that draw the same speed factor / filter are processed together (batched).
+    Runs on ``waves``' device (the random numbers are drawn on the CPU, so a CUDA run makes the
+    same choices as a CPU run).
     """
     _check_wave(waves)
     if waves.ndim != 2:
@@ -397,7 +409,7 @@ def random_variants(waves: torch.Tensor, sample_rate: int, config: AugmentConfig
                                                    (0, length - int(r * sample_rate))) for r in rt])
         x[rev] = reverb(x[rev], sample_rate, ir=irs)
     # Gain and noise (vectorized), then the time shift.
-    x = gain(x, torch.from_numpy(rng.uniform(*config.gain_db, size=n)).float())
+    x = gain(x, torch.from_numpy(rng.uniform(*config.gain_db, size=n)).float().to(x.device))
     noisy = np.flatnonzero(rng.random(n) < config.p_noise)
     if noisy.size:
         g = torch.Generator().manual_seed(int(rng.integers(2**62)))
@@ -405,8 +417,155 @@ def random_variants(waves: torch.Tensor, sample_rate: int, config: AugmentConfig
         x[noisy] = add_noise(x[noisy], snr, generator=g)
     max_shift = int(config.shift_s * sample_rate)
     if max_shift:  # one gather for the whole batch: out[i, j] = x[i, j - shift_i] (zero outside)
-        shifts = torch.from_numpy(rng.integers(-max_shift, max_shift + 1, size=n))
-        src = torch.arange(t)[None] - shifts[:, None]
+        shifts = torch.from_numpy(rng.integers(-max_shift, max_shift + 1, size=n)).to(x.device)
+        src = torch.arange(t, device=x.device)[None] - shifts[:, None]
         valid = (src >= 0) & (src < t)
         x = x.gather(1, src.clamp(0, t - 1)) * valid
     return x
+
+
+# --- Feature-level augmentations applied on the fly (they follow the input's device) -------------------
+
+def mel_centers(params) -> torch.Tensor:
+    """Centre frequency (Hz) of each mel band of ``params`` (a :class:`~.features.FeatureParams`): ``(n_mels,)``.
+
+    The centroid of each triangular filter of ``torchaudio.functional.melscale_fbanks`` (the
+    filters :class:`~.features.LogMel` uses), increasing with the band index.
+    """
+    import torchaudio.functional as AF
+
+    fb = AF.melscale_fbanks(params.n_fft // 2 + 1, params.f_min, params.f_max or params.sample_rate / 2,
+                            params.n_mels, params.sample_rate, norm="slaney", mel_scale="slaney")
+    freqs = torch.linspace(0, params.sample_rate / 2, params.n_fft // 2 + 1)
+    return (freqs[:, None] * fb).sum(0) / fb.sum(0).clamp_min(1e-12)
+
+
+def warp_frequency(x: torch.Tensor, alpha: float | torch.Tensor, centers: torch.Tensor) -> torch.Tensor:
+    """Vocal-tract-length perturbation on features: band ``b`` of the result holds what the input had at
+    frequency ``centers[b] / alpha`` (linear interpolation between bands; the edges are repeated).
+
+    ``alpha > 1`` moves every formant up by that factor (a shorter vocal tract), ``alpha < 1`` down.
+
+    Args:
+        x: features ``(N, 1, n_mels, frames)`` or ``(N, n_mels, frames)``.
+        alpha: one factor or ``(N,)`` factors (each in [0.5, 2]).
+        centers: ``(n_mels,)`` band centre frequencies in Hz (:func:`mel_centers`).
+
+    Returns:
+        The warped features, same shape, dtype and device as ``x``.
+    """
+    if not torch.is_tensor(x) or x.ndim not in (3, 4) or not x.is_floating_point():
+        raise ValueError(f"x must be float features (N, 1, n_mels, frames) or (N, n_mels, frames), got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    m = x.shape[-2]
+    c = torch.as_tensor(centers, dtype=torch.float32, device=x.device)
+    if c.shape != (m,):
+        raise ValueError(f"centers must be ({m},) for {m} mel bands, got {tuple(c.shape)}")
+    a = torch.as_tensor(alpha, dtype=torch.float32, device=x.device).reshape(-1)
+    if a.numel() == 1:
+        a = a.expand(x.shape[0])
+    if a.shape != (x.shape[0],):
+        raise ValueError(f"alpha must be a number or ({x.shape[0]},), got {tuple(a.shape)}")
+    if ((a < 0.5) | (a > 2)).any():
+        raise ValueError("alpha must be in [0.5, 2] (a frequency scale factor)")
+    src = (c[None, :] / a[:, None]).clamp(c[0], c[-1])               # (N, M) source frequencies
+    hi = torch.searchsorted(c, src.contiguous()).clamp(1, m - 1)
+    lo = hi - 1
+    w = ((src - c[lo]) / (c[hi] - c[lo])).clamp(0, 1).to(x.dtype)  # (N, M)
+    shape = (x.shape[0],) + (1,) * (x.ndim - 3) + (m, 1)
+    lo_i = lo.reshape(shape).expand(*x.shape[:-2], m, x.shape[-1])
+    hi_i = hi.reshape(shape).expand_as(lo_i)
+    w = w.reshape(shape)
+    return x.gather(-2, lo_i) * (1 - w) + x.gather(-2, hi_i) * w
+
+
+class FreqWarp(nn.Module):
+    """Random vocal-tract-length perturbation (VTLP, Jaitly & Hinton, 2013) on features, training mode only.
+
+    Each item gets ``alpha ~ U(1 - max_warp, 1 + max_warp)`` and goes through :func:`warp_frequency`.
+
+    Args:
+        centers: ``(n_mels,)`` band centres in Hz (:func:`mel_centers`), stored as a buffer.
+        max_warp: in [0, 0.5).
+    """
+
+    def __init__(self, centers: torch.Tensor, max_warp: float = 0.1):
+        super().__init__()
+        if not 0 <= max_warp < 0.5:
+            raise ValueError(f"max_warp must be in [0, 0.5), got {max_warp}")
+        self.max_warp = float(max_warp)
+        self.register_buffer("centers", torch.as_tensor(centers, dtype=torch.float32).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.max_warp == 0:
+            return x
+        alpha = 1 + (torch.rand(x.shape[0], device=x.device) * 2 - 1) * self.max_warp
+        return warp_frequency(x, alpha, self.centers)
+
+    def extra_repr(self) -> str:
+        return f"max_warp={self.max_warp}"
+
+
+def shift_frames(x: torch.Tensor, shift: int | torch.Tensor) -> torch.Tensor:
+    """Shift features ``(..., frames)`` by ``shift`` frames (an int, or ``(N,)`` per item), filling the gap
+    with each item's quietest value (what silence looks like in log-mel)."""
+    if not torch.is_tensor(x) or x.ndim < 2:
+        raise ValueError(f"x must be a tensor (N, ..., frames), got {getattr(x, 'shape', type(x).__name__)}")
+    t = x.shape[-1]
+    s = torch.as_tensor(shift, device=x.device).reshape(-1).long()
+    if s.numel() == 1:
+        s = s.expand(x.shape[0])
+    if s.shape != (x.shape[0],):
+        raise ValueError(f"shift must be an int or ({x.shape[0]},), got {tuple(s.shape)}")
+    src = torch.arange(t, device=x.device)[None] - s[:, None]          # (N, T)
+    valid = ((src >= 0) & (src < t)).reshape(x.shape[0], *([1] * (x.ndim - 2)), t)
+    idx = src.clamp(0, t - 1).reshape(x.shape[0], *([1] * (x.ndim - 2)), t).expand_as(x)
+    floor = x.flatten(1).amin(1).reshape(x.shape[0], *([1] * (x.ndim - 1)))
+    return torch.where(valid, x.gather(-1, idx), floor)
+
+
+class RandomFrameShift(nn.Module):
+    """Shift each item's features by a random number of frames in ``[-max_frames, max_frames]`` (training only)."""
+
+    def __init__(self, max_frames: int = 6):
+        super().__init__()
+        if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 0:
+            raise ValueError(f"max_frames must be an int >= 0, got {max_frames!r}")
+        self.max_frames = max_frames
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.max_frames == 0:
+            return x
+        s = torch.randint(-self.max_frames, self.max_frames + 1, (x.shape[0],), device=x.device)
+        return shift_frames(x, s)
+
+    def extra_repr(self) -> str:
+        return f"max_frames={self.max_frames}"
+
+
+def mixup(x: torch.Tensor, y: torch.Tensor, n_classes: int, alpha: float = 0.2, *,
+          generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mixup (Zhang et al., 2018): ``lam * x + (1 - lam) * x[perm]`` with ``lam ~ Beta(alpha, alpha)``.
+
+    Args:
+        x: a batch ``(N, ...)``; ``y``: ``(N,)`` class indices.
+        n_classes: width of the soft targets.
+        alpha: Beta parameter (> 0); small values keep most mixes close to one of the two items.
+
+    Returns:
+        ``(mixed x (N, ...), soft targets (N, n_classes))`` on ``x``'s device; the targets' rows sum to 1
+        (``torch.nn.CrossEntropyLoss`` accepts them).
+    """
+    if not torch.is_tensor(x) or not torch.is_tensor(y) or y.ndim != 1 or y.shape[0] != x.shape[0]:
+        raise ValueError("x must be (N, ...) and y (N,) class indices")
+    if not alpha > 0:
+        raise ValueError(f"alpha must be > 0, got {alpha}")
+    n = x.shape[0]
+    lam = torch.distributions.Beta(alpha, alpha).sample((n,)).to(x.device)
+    lam = torch.maximum(lam, 1 - lam)                       # the item keeps the larger share
+    perm = torch.randperm(n, generator=generator).to(x.device)
+    shape = (n,) + (1,) * (x.ndim - 1)
+    xm = lam.reshape(shape).to(x.dtype) * x + (1 - lam.reshape(shape)).to(x.dtype) * x[perm]
+    oh = torch.nn.functional.one_hot(y.long(), n_classes).to(torch.float32)
+    ym = lam[:, None] * oh + (1 - lam[:, None]) * oh[perm]
+    return xm, ym

@@ -161,7 +161,8 @@ def _read_batch(paths: Sequence[Path], features: FeatureParams, pool) -> tuple[l
 
 
 def _iter_variants(clips: ClipSet, features: FeatureParams, augment: AugmentConfig | None, n_variants: int,
-                   seed: int, extra: ExtraAugment | None, batch_size: int, workers: int
+                   seed: int, extra: ExtraAugment | None, batch_size: int, workers: int,
+                   device: torch.device | str | None = None
                    ) -> Iterator[tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]]:
     """Yield ``(variants (B, 1+K, n_mels, frames) float32, kept positions (B,), skipped)`` per batch."""
     from concurrent.futures import ThreadPoolExecutor
@@ -175,6 +176,8 @@ def _iter_variants(clips: ClipSet, features: FeatureParams, augment: AugmentConf
                 yield np.empty((0, 1 + n_variants, *features.shape), np.float32), np.empty(0, np.int64), bad
                 continue
             x = torch.stack(waves)
+            if device is not None:
+                x = x.to(device)
             out = [log_mel(x, features)]
             for k in range(1, n_variants + 1):
                 rng = np.random.default_rng([seed, start, k])
@@ -185,7 +188,7 @@ def _iter_variants(clips: ClipSet, features: FeatureParams, augment: AugmentConf
                         raise ValueError(f"extra_augment must return a tensor of shape {tuple(x.shape)}, got "
                                          f"{getattr(v, 'shape', type(v).__name__)}")
                 out.append(log_mel(v.float(), features))
-            yield torch.stack(out, 1).numpy(), start + np.asarray(ok, np.int64), bad
+            yield torch.stack(out, 1).cpu().numpy(), start + np.asarray(ok, np.int64), bad
     finally:
         if pool is not None:
             pool.shutdown()
@@ -193,16 +196,20 @@ def _iter_variants(clips: ClipSet, features: FeatureParams, augment: AugmentConf
 
 def compute_variants(clips: ClipSet, *, features: FeatureParams = FeatureParams(),
                      augment: AugmentConfig | None = None, n_variants: int = 0, seed: int = 0,
-                     extra_augment: ExtraAugment | None = None, batch_size: int = 256, workers: int = 2
+                     extra_augment: ExtraAugment | None = None, batch_size: int = 256, workers: int = 2,
+                     device: torch.device | str | None = None
                      ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """The same features as :func:`build_cache`, held in RAM (the pipeline the cache replaces).
+
+    ``device``: where the augmentations and features are computed (default the CPU); the
+    result is a NumPy array either way.
 
     Returns ``(features (N, 1+K, n_mels, frames) float32, labels (N,) int64, skipped)``.
     """
     _check_args(clips, features, augment, n_variants, seed)
     feats, labels, skipped = [], [], []
     for arr, kept, bad in _iter_variants(clips, features, augment, n_variants, seed, extra_augment, batch_size,
-                                         workers):
+                                         workers, device):
         feats.append(arr)
         labels.append(clips.labels[kept])
         skipped += bad
@@ -240,7 +247,7 @@ def _remove_stale_temps(cache_dir: Path) -> None:
 def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParams = FeatureParams(),
                 augment: AugmentConfig | None = None, n_variants: int = 0, seed: int = 0,
                 extra_augment: ExtraAugment | None = None, extra_id: str | None = None, batch_size: int = 256,
-                workers: int = 2, verbose: bool = True) -> "FeatureCache":
+                workers: int = 2, verbose: bool = True, device: torch.device | str | None = None) -> "FeatureCache":
     """Build (or find) the cache of ``clips``: clean features plus ``n_variants`` augmented ones per clip.
 
     Args:
@@ -251,6 +258,9 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
         extra_augment: optional ``f(waves (B, T), rng) -> (B, T)`` applied after the built-in chain
             (e.g. your own augmentation); its source code (or ``extra_id``) is part of the key.
         workers: threads that read audio files.
+        device: where augmentations and features are computed (``"cuda"`` on a GPU machine;
+            default the CPU). Not part of the key: the random choices are drawn on the CPU
+            either way, so a GPU build holds the same variants up to float rounding.
 
     Returns:
         The :class:`FeatureCache`; ``cache.stats`` says whether it was built (``"cold"``) or found
@@ -285,7 +295,7 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
         computed = 0
         with open(tmp / _FEATURES, "wb") as f:
             for arr, kept, bad in _iter_variants(clips, features, augment, n_variants, seed, extra_augment,
-                                                 batch_size, workers):
+                                                 batch_size, workers, device):
                 for path, reason in bad:
                     warnings.warn(f"skipped unreadable audio file {path}: {reason}", CacheWarning, stacklevel=2)
                 skipped += bad
@@ -593,10 +603,13 @@ class VariantDataset(Dataset):
         x, y = self._fetch(pos, var)
         return _Batch(x, y)
 
-    def arrays(self, variant: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """All items of one variant at once: ``(x: (n, 1, n_mels, frames), y: (n,))`` (for t-SNE, metrics)."""
+    def arrays(self, variant: int | None = None, device: torch.device | str | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """All items of one variant at once: ``(x: (n, 1, n_mels, frames), y: (n,))`` (for t-SNE, metrics),
+        on ``device`` (default the CPU)."""
         v = self.variant if variant is None else variant
-        return self._fetch(np.arange(len(self)), np.full(len(self), v))
+        x, y = self._fetch(np.arange(len(self)), np.full(len(self), v))
+        return (x, y) if device is None else (x.to(device), y.to(device))
 
 
 class _Batch(list):
@@ -653,10 +666,15 @@ class VariantBatchSampler(Sampler):
 
 
 def make_loader(dataset: VariantDataset, *, batch_size: int = 64, shuffle: bool = True, variants: str = "random",
-                seed: int = 0, num_workers: int = 0, drop_last: bool = False) -> DataLoader:
-    """A DataLoader over ``dataset`` with a :class:`VariantBatchSampler` (batches ``x: (B, 1, n_mels, frames)``, ``y: (B,)``)."""
+                seed: int = 0, num_workers: int = 0, drop_last: bool = False, pin_memory: bool = False) -> DataLoader:
+    """A DataLoader over ``dataset`` with a :class:`VariantBatchSampler` (batches ``x: (B, 1, n_mels, frames)``, ``y: (B,)``).
+
+    ``pin_memory=True`` (for a CUDA model) lets :func:`dlcourse.training.fit` copy batches with
+    ``non_blocking=True``.
+    """
     if not isinstance(dataset, VariantDataset):
         raise TypeError(f"dataset must be a VariantDataset, got {type(dataset).__name__}")
     sampler = VariantBatchSampler(len(dataset), dataset.n_variants, batch_size, shuffle=shuffle, seed=seed,
                                   variants=variants, drop_last=drop_last)
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, collate_fn=collate)
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, collate_fn=collate,
+                      pin_memory=pin_memory)

@@ -106,30 +106,35 @@ class LogMel(nn.Module):
         return torch.log(self.mel(power) + self.params.log_floor)
 
 
-_LOGMEL_CACHE: dict[FeatureParams, LogMel] = {}
+_LOGMEL_CACHE: dict[tuple[FeatureParams, str], LogMel] = {}
 
 
 @torch.no_grad()
 def log_mel(wave: torch.Tensor, params: FeatureParams = FeatureParams()) -> torch.Tensor:
     """Batched log-mel features: ``wave: (N, T)`` or ``(T,)`` -> ``(N, n_mels, frames)`` or ``(n_mels, frames)``.
 
-    The mel filter bank is built once per ``params`` and reused.
+    Computed on ``wave``'s device (CPU, CUDA, MPS) and returned there, float32. The mel filter
+    bank is built once per ``params`` and device and reused.
     """
     if not torch.is_tensor(wave) or not wave.is_floating_point():
         raise TypeError(f"wave must be a floating-point tensor (N, T) or (T,), got "
                         f"{getattr(wave, 'dtype', type(wave).__name__)}")
-    mod = _LOGMEL_CACHE.get(params)
+    if not isinstance(params, FeatureParams):
+        raise TypeError(f"params must be a FeatureParams, got {type(params).__name__}")
+    key = (params, str(wave.device))
+    mod = _LOGMEL_CACHE.get(key)
     if mod is None:
-        mod = _LOGMEL_CACHE[params] = LogMel(params)
+        mod = _LOGMEL_CACHE[key] = LogMel(params).to(wave.device)
     return mod(wave.to(torch.float32))
 
 
 @torch.no_grad()
 def stft_db(wave: torch.Tensor, n_fft: int = 256, hop_length: int = 64) -> torch.Tensor:
-    """Power spectrogram in dB (re. max): ``wave: (T,)`` -> ``(n_fft // 2 + 1, frames)``."""
+    """Power spectrogram in dB (re. max): ``wave: (T,)`` -> ``(n_fft // 2 + 1, frames)``, on ``wave``'s device."""
     if not torch.is_tensor(wave) or wave.ndim != 1:
         raise ValueError(f"wave must be a (T,) tensor, got {getattr(wave, 'shape', type(wave).__name__)}")
-    spec = torch.stft(wave.float(), n_fft, hop_length, window=torch.hann_window(n_fft), return_complex=True)
+    spec = torch.stft(wave.float(), n_fft, hop_length, window=torch.hann_window(n_fft, device=wave.device),
+                      return_complex=True)
     power = spec.abs().pow(2)
     return 10 * torch.log10(power / power.max().clamp_min(1e-20) + 1e-10)
 

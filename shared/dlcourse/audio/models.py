@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..training import History, count_parameters, fit, load_checkpoint, save_checkpoint
-from .augment import SpecAugment
+from .augment import FreqWarp, RandomFrameShift, SpecAugment, mixup
 from .features import FeatureParams
 
 __all__ = ["BandNorm", "AudioCNN", "fit_within", "save_model", "load_model"]
@@ -65,10 +65,18 @@ class AudioCNN(nn.Module):
         dropout: before the linear layer.
         band_mean, band_std: ``(n_mels,)`` statistics for :class:`BandNorm` (e.g. ``cache.band_mean``).
         spec_augment: masks applied in training mode (``None`` for none).
+        utterance_norm: ``None``; ``"band"`` subtracts each clip's own mean of every band over
+            time (cepstral mean normalization: a fixed microphone or vocal-tract colouring is a
+            constant per band and goes away); ``"clip"`` subtracts each clip's mean and divides by
+            its standard deviation over all bands and frames.
+        freq_warp: :class:`~.augment.FreqWarp` (VTLP) applied to the raw features in training mode.
+        frame_shift: :class:`~.augment.RandomFrameShift` applied in training mode.
     """
 
     def __init__(self, n_classes: int, n_mels: int = 40, *, channels: Sequence[int] = (8, 16, 32, 48),
-                 dropout: float = 0.1, band_mean=None, band_std=None, spec_augment: SpecAugment | None = None):
+                 dropout: float = 0.1, band_mean=None, band_std=None, spec_augment: SpecAugment | None = None,
+                 utterance_norm: str | None = None, freq_warp: FreqWarp | None = None,
+                 frame_shift: RandomFrameShift | None = None):
         super().__init__()
         if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
             raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
@@ -77,7 +85,12 @@ class AudioCNN(nn.Module):
         n_pool = len(channels) - 1
         if n_mels < 2 ** n_pool:
             raise ValueError(f"n_mels={n_mels} is too small for {n_pool} poolings (need >= {2 ** n_pool})")
-        self.config = {"n_classes": n_classes, "n_mels": n_mels, "channels": list(channels), "dropout": dropout}
+        if utterance_norm not in (None, "band", "clip"):
+            raise ValueError(f"utterance_norm must be None, 'band' or 'clip', got {utterance_norm!r}")
+        self.config = {"n_classes": n_classes, "n_mels": n_mels, "channels": list(channels), "dropout": dropout,
+                       "utterance_norm": utterance_norm}
+        self.freq_warp = freq_warp if freq_warp is not None else nn.Identity()
+        self.frame_shift = frame_shift if frame_shift is not None else nn.Identity()
         self.norm = BandNorm(n_mels, band_mean, band_std)
         self.spec_augment = spec_augment if spec_augment is not None else nn.Identity()
         blocks, c = [], 1
@@ -91,14 +104,35 @@ class AudioCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != 1 or x.shape[2] != self.config["n_mels"]:
             raise ValueError(f"x must be (N, 1, {self.config['n_mels']}, frames), got {tuple(x.shape)}")
-        h = self.features(self.spec_augment(self.norm(x)))  # (N, C, n_mels / 2^p, frames / 2^p)
+        z = self.norm(self.frame_shift(self.freq_warp(x)))    # augment raw log-mel, then normalize per band
+        if self.config["utterance_norm"] == "band":
+            z = z - z.mean(dim=3, keepdim=True)
+        elif self.config["utterance_norm"] == "clip":
+            z = (z - z.mean(dim=(2, 3), keepdim=True)) / z.std(dim=(2, 3), keepdim=True).clamp_min(1e-3)
+        h = self.features(self.spec_augment(z))              # (N, C, n_mels / 2^p, frames / 2^p)
         h = h.mean(dim=3).flatten(1)                          # average over time -> (N, C * bands)
         return self.classifier(self.dropout(h))
 
 
+class _MixupLoader:
+    """Wraps a loader of ``(x, y)`` batches into mixed batches ``(x, soft targets)``."""
+
+    def __init__(self, loader: Iterable, n_classes: int | None, alpha: float):
+        if n_classes is None:
+            raise ValueError("mixup needs a model with config['n_classes'] (an AudioCNN)")
+        self.loader, self.n_classes, self.alpha = loader, n_classes, alpha
+
+    def __iter__(self):
+        for x, y in self.loader:
+            yield mixup(x, y, self.n_classes, self.alpha)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+
 def fit_within(model: nn.Module, loader: Iterable, *, max_epochs: int, time_budget: float | None = None,
                lr: float = 3e-3, weight_decay: float = 1e-3, val_loader: Iterable | None = None,
-               callbacks: Sequence[Any] = (), final_lr_fraction: float = 0.02) -> History:
+               callbacks: Sequence[Any] = (), final_lr_fraction: float = 0.02, mixup_alpha: float = 0.0) -> History:
     """Train with AdamW and a cosine learning-rate decay over the epochs that fit in ``time_budget``.
 
     The first epoch runs at ``lr`` and is timed; the plan is then ``min(max_epochs,
@@ -106,11 +140,18 @@ def fit_within(model: nn.Module, loader: Iterable, *, max_epochs: int, time_budg
     ``final_lr_fraction * lr`` over them, and :func:`dlcourse.training.fit` stops between steps
     if the budget runs out anyway. Without a budget, ``max_epochs`` are planned. Returns the
     merged :class:`~dlcourse.training.History` (``seconds`` counts from the start).
+
+    ``mixup_alpha > 0`` trains on :func:`~.augment.mixup` batches (soft targets; the history then
+    has no ``train_acc``, since a mixed item has no single label).
     """
     if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
         raise ValueError(f"max_epochs must be an int >= 1, got {max_epochs!r}")
     if time_budget is not None and time_budget <= 0:
         raise ValueError(f"time_budget must be positive seconds, got {time_budget}")
+    if not mixup_alpha >= 0:
+        raise ValueError(f"mixup_alpha must be >= 0, got {mixup_alpha}")
+    if mixup_alpha > 0:
+        loader = _MixupLoader(loader, model.config["n_classes"] if hasattr(model, "config") else None, mixup_alpha)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     history = History()
     start = time.perf_counter()
@@ -168,7 +209,8 @@ def load_model(folder: Path | str, device: torch.device | str = "cpu") -> tuple[
                                 f"`python -m dlcourse.audio train ... --out {folder}` first")
     info = json.loads((folder / "model.json").read_text())
     arch = info["architecture"]
-    model = AudioCNN(arch["n_classes"], arch["n_mels"], channels=arch["channels"], dropout=arch["dropout"])
+    model = AudioCNN(arch["n_classes"], arch["n_mels"], channels=arch["channels"], dropout=arch["dropout"],
+                     utterance_norm=arch.get("utterance_norm"))
     model.to(device)
     load_checkpoint(model, folder / "model.pt")
     model.eval()

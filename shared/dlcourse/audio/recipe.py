@@ -1,0 +1,164 @@
+"""The training recipe of the audio baseline: every lever for unseen speakers in one place.
+
+A :class:`Recipe` says how the cache's variants are drawn (speed, filters, reverberation, noise
+at an SNR, time shift: :class:`~.augment.AugmentConfig`), what happens to the features on the
+fly in training mode (per-utterance normalization, vocal-tract-length perturbation, frame
+shift, SpecAugment, mixup), how long to train, how many models to average (an ensemble) and
+which test-time variants to average (test-time augmentation). ``Recipe()`` is what
+``python -m dlcourse.audio train`` does with no options; ``bench/audio_fsdd.py`` measures it and
+its ablations, speaker by speaker.
+
+* :func:`build_model` — one :class:`~.models.AudioCNN` for a cache and a recipe;
+* :func:`train_models` — the recipe's model(s), trained on some clips of a cache;
+* :func:`predict_proba` — class probabilities averaged over the models and the test-time variants.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+
+from .. import seed as _seed
+from .augment import AugmentConfig, FreqWarp, RandomFrameShift, SpecAugment, mel_centers, shift_frames, warp_frequency
+from .features import FeatureParams
+from .models import AudioCNN, fit_within
+
+__all__ = ["Recipe", "build_model", "train_models", "predict_proba"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides how the baseline is trained and evaluated.
+
+    Attributes:
+        variants: augmented variants per clip in the cache (``augment`` draws them).
+        augment: the waveform chain of the cache's variants.
+        spec_augment: frequency/time masks in training mode.
+        utterance_norm: ``None``, ``"band"`` or ``"clip"`` (see :class:`~.models.AudioCNN`).
+        max_warp: VTLP factor range ``1 ± max_warp`` in training mode (0 = off).
+        frame_shift: random shift of the features by up to this many frames in training (0 = off).
+        mixup_alpha: Beta parameter of mixup (0 = off).
+        ensemble: models trained (with seeds ``seed, seed + 1, ...``) and averaged; they share
+            ``time_budget``.
+        tta_warps, tta_shifts: test-time variants (warp factor x frame shift grid) whose
+            probabilities are averaged; ``(1.0,)`` and ``(0,)`` = no test-time augmentation.
+        max_epochs, time_budget: training length (the budget in seconds covers all models).
+        lr, batch_size, channels, dropout: optimizer and model.
+    """
+
+    variants: int = 3
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    spec_augment: bool = True
+    utterance_norm: str | None = None
+    max_warp: float = 0.0
+    frame_shift: int = 0
+    mixup_alpha: float = 0.0
+    ensemble: int = 1
+    tta_warps: tuple[float, ...] = (1.0,)
+    tta_shifts: tuple[int, ...] = (0,)
+    max_epochs: int = 40
+    time_budget: float | None = 60.0
+    lr: float = 3e-3
+    batch_size: int = 32
+    channels: tuple[int, ...] = (8, 16, 32, 48)
+    dropout: float = 0.1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.variants, bool) or not isinstance(self.variants, int) or self.variants < 0:
+            raise ValueError(f"Recipe.variants must be an int >= 0, got {self.variants!r}")
+        if isinstance(self.ensemble, bool) or not isinstance(self.ensemble, int) or self.ensemble < 1:
+            raise ValueError(f"Recipe.ensemble must be an int >= 1, got {self.ensemble!r}")
+        if not self.tta_warps or not self.tta_shifts:
+            raise ValueError("tta_warps and tta_shifts must each name at least one value ((1.0,) and (0,) = none)")
+        if not isinstance(self.augment, AugmentConfig):
+            raise TypeError(f"Recipe.augment must be an AugmentConfig, got {type(self.augment).__name__}")
+
+    def replace(self, **changes) -> "Recipe":
+        """A copy with some fields changed (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["augment"] = self.augment.to_dict()
+        return d
+
+
+def build_model(n_classes: int, features: FeatureParams, recipe: Recipe, *, band_mean=None,
+                band_std=None) -> AudioCNN:
+    """The :class:`~.models.AudioCNN` of ``recipe`` for ``features`` (training-mode augmentations included)."""
+    return AudioCNN(n_classes, features.n_mels, channels=recipe.channels, dropout=recipe.dropout,
+                    band_mean=band_mean, band_std=band_std,
+                    spec_augment=SpecAugment() if recipe.spec_augment else None,
+                    utterance_norm=recipe.utterance_norm,
+                    freq_warp=FreqWarp(mel_centers(features), recipe.max_warp) if recipe.max_warp else None,
+                    frame_shift=RandomFrameShift(recipe.frame_shift) if recipe.frame_shift else None)
+
+
+def train_models(cache, recipe: Recipe, indices: Sequence[int] | np.ndarray | None = None, *, seed: int = 0,
+                 callbacks: Sequence = (), device: torch.device | str | None = None) -> tuple[list[AudioCNN], list]:
+    """Train ``recipe.ensemble`` models on the clips ``indices`` of ``cache`` (a :class:`~.cache.FeatureCache`).
+
+    Returns ``(models in eval mode, their histories)``. Each model gets ``time_budget / ensemble``
+    seconds and its own seed.
+    """
+    from .cache import make_loader
+
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")
+    models, histories = [], []
+    budget = None if recipe.time_budget is None else recipe.time_budget / recipe.ensemble
+    for k in range(recipe.ensemble):
+        _seed.seed_everything(seed + k)
+        model = build_model(len(cache.class_names), cache.features, recipe, band_mean=cache.band_mean,
+                            band_std=cache.band_std)
+        if device is not None:
+            model.to(device)
+        loader = make_loader(cache.dataset(indices), batch_size=recipe.batch_size, seed=seed + k)
+        hist = fit_within(model, loader, max_epochs=recipe.max_epochs, time_budget=budget, lr=recipe.lr,
+                          callbacks=callbacks, mixup_alpha=recipe.mixup_alpha)
+        models.append(model.eval())
+        histories.append(hist)
+    return models, histories
+
+
+@torch.no_grad()
+def predict_proba(models: AudioCNN | Sequence[AudioCNN], x: torch.Tensor, *, tta_warps: Sequence[float] = (1.0,),
+                  tta_shifts: Sequence[int] = (0,), features: FeatureParams | None = None,
+                  batch_size: int = 512) -> torch.Tensor:
+    """Class probabilities ``(N, n_classes)`` for features ``x: (N, 1, n_mels, frames)``, averaged over the
+    models and every (warp factor, frame shift) pair; computed on the models' device, returned there.
+
+    ``features`` (the parameters ``x`` was made with) places the mel bands for the warps; default
+    ``FeatureParams(n_mels=x.shape[2])``.
+    """
+    models = [models] if isinstance(models, AudioCNN) else list(models)
+    if not models:
+        raise ValueError("models is empty")
+    if not torch.is_tensor(x) or x.ndim != 4:
+        raise ValueError(f"x must be features (N, 1, n_mels, frames), got {getattr(x, 'shape', type(x).__name__)}")
+    dev = next(models[0].parameters()).device
+    centers = None
+    out = None
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size].to(dev, torch.float32)
+        p = 0
+        for a, s in itertools.product(tta_warps, tta_shifts):
+            v = xb
+            if a != 1.0:
+                if centers is None:
+                    centers = mel_centers(features or FeatureParams(n_mels=x.shape[2]))
+                v = warp_frequency(v, float(a), centers)
+            if s:
+                v = shift_frames(v, int(s))
+            for m in models:
+                was = m.training
+                m.eval()
+                p = p + torch.softmax(m(v), dim=1)
+                m.train(was)
+        p = p / (len(models) * len(tta_warps) * len(tta_shifts))
+        out = p if out is None else torch.cat([out, p])
+    return out

@@ -1,0 +1,198 @@
+"""The levers for unseen speakers (VTLP, frame shift, mixup, per-utterance normalization, test-time
+averaging, ensembles, the Recipe) and the audio path on every available device."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dlcourse.audio import augment as A
+from dlcourse.audio import cache as C
+from dlcourse.audio import datasets as D
+from dlcourse.audio import features as F
+from dlcourse.audio import models as M
+from dlcourse.audio.recipe import Recipe, build_model, predict_proba, train_models
+
+SR = 8000
+FP = F.FeatureParams()
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) + \
+    (["mps"] if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available() else [])
+
+
+def _tone(freq: float, seconds: float = 1.0) -> torch.Tensor:
+    return torch.sin(2 * math.pi * freq * torch.arange(int(SR * seconds)) / SR) * 0.5
+
+
+def test_mel_centers_increase_and_match_the_filter_peaks():
+    c = A.mel_centers(FP)
+    assert c.shape == (FP.n_mels,) and bool((c.diff() > 0).all())
+    assert 20 < float(c[0]) < 200 and 3000 < float(c[-1]) < 4000
+    # a tone at a band's centre lands in that band (independent check through the real features)
+    for b in (5, 20, 33):
+        feats = F.log_mel(_tone(float(c[b])), FP)
+        assert int(feats.mean(1).argmax()) == b
+
+
+@pytest.mark.parametrize("alpha", [0.9, 1.1, 1.2])
+def test_warp_frequency_moves_a_tone_like_scaling_its_frequency(alpha):
+    """VTLP oracle: warping the features of a tone at f puts its peak where the tone at alpha*f has it."""
+    c = A.mel_centers(FP)
+    for f0 in (600.0, 1200.0):
+        x = F.log_mel(_tone(f0), FP)[None, None]
+        warped = A.warp_frequency(x, alpha, c)
+        assert warped.shape == x.shape and warped.dtype == x.dtype
+        want = int(F.log_mel(_tone(f0 * alpha), FP).mean(1).argmax())
+        got = int(warped[0, 0].mean(1).argmax())
+        assert abs(got - want) <= 1, f"alpha={alpha}, f0={f0}: peak in band {got}, the scaled tone's is {want}"
+    torch.testing.assert_close(A.warp_frequency(x, 1.0, c), x)
+    with pytest.raises(ValueError, match="alpha"):
+        A.warp_frequency(x, 3.0, c)
+    with pytest.raises(ValueError, match="centers"):
+        A.warp_frequency(x, 1.0, c[:10])
+
+
+def test_freq_warp_module_only_in_training_and_per_item():
+    mod = A.FreqWarp(A.mel_centers(FP), 0.15)
+    x = torch.randn(8, 1, 40, 30)
+    assert mod.eval()(x) is x
+    torch.manual_seed(0)
+    y = mod.train()(x)
+    assert y.shape == x.shape and not torch.equal(x, y)
+    with pytest.raises(ValueError, match="max_warp"):
+        A.FreqWarp(A.mel_centers(FP), 0.6)
+
+
+def test_shift_frames_matches_a_manual_shift_and_fills_with_the_floor():
+    x = torch.arange(2 * 3 * 10, dtype=torch.float32).reshape(2, 1, 3, 10)
+    y = A.shift_frames(x, torch.tensor([2, -3]))
+    torch.testing.assert_close(y[0, ..., 2:], x[0, ..., :-2])
+    torch.testing.assert_close(y[1, ..., :-3], x[1, ..., 3:])
+    assert bool((y[0, ..., :2] == x[0].min()).all()) and bool((y[1, ..., -3:] == x[1].min()).all())
+    torch.testing.assert_close(A.shift_frames(x, 0), x)
+    mod = A.RandomFrameShift(4)
+    assert mod.eval()(x) is x and mod.train()(x).shape == x.shape
+
+
+def test_mixup_targets_are_the_same_mix_as_the_inputs():
+    torch.manual_seed(0)
+    n, k = 16, 4
+    y = torch.arange(n) % k
+    x = torch.nn.functional.one_hot(y, k).float()[:, None, :, None].expand(n, 1, k, 3).contiguous()
+    xm, ym = A.mixup(x, y, k, 0.4)
+    assert xm.shape == x.shape and ym.shape == (n, k) and ym.dtype == torch.float32
+    torch.testing.assert_close(ym.sum(1), torch.ones(n))
+    torch.testing.assert_close(xm[:, 0, :, 0], ym)             # the inputs were one-hot: mix == target
+    assert bool((ym.max(1).values >= 0.5 - 1e-6).all()), "each item keeps the larger share"
+    with pytest.raises(ValueError, match="alpha"):
+        A.mixup(x, y, k, 0.0)
+
+
+def test_band_utterance_norm_removes_a_constant_colouring_per_band():
+    torch.manual_seed(0)
+    model = M.AudioCNN(5, 40, utterance_norm="band").eval()
+    x = torch.randn(4, 1, 40, 63)
+    tilt = torch.linspace(-3, 3, 40).view(1, 1, 40, 1)            # a microphone's / vocal tract's colouring
+    torch.testing.assert_close(model(x + tilt), model(x), atol=1e-4, rtol=1e-4)
+    plain = M.AudioCNN(5, 40).eval()
+    assert not torch.allclose(plain(x + tilt), plain(x), atol=1e-3)
+    clip = M.AudioCNN(5, 40, utterance_norm="clip").eval()
+    torch.testing.assert_close(clip(2 * x + 5), clip(x), atol=1e-4, rtol=1e-4)   # gain and offset in log
+    with pytest.raises(ValueError, match="utterance_norm"):
+        M.AudioCNN(5, 40, utterance_norm="speaker")
+
+
+def test_recipe_defaults_fit_the_budget_and_reject_bad_fields():
+    r = Recipe()
+    m = build_model(10, FP, r)
+    from dlcourse import training
+    assert training.count_parameters(m) * r.ensemble <= 25_000
+    assert r.time_budget is not None and r.time_budget <= 180
+    for bad in (dict(ensemble=0), dict(variants=-1), dict(tta_warps=())):
+        with pytest.raises(ValueError):
+            Recipe(**bad)
+    with pytest.raises(TypeError, match="AugmentConfig"):
+        Recipe(augment={"p_noise": 0})
+    d = r.to_dict()
+    assert d["augment"]["p_noise"] == r.augment.p_noise and r.replace(ensemble=2).ensemble == 2
+
+
+def test_predict_proba_averages_models_and_test_time_variants():
+    torch.manual_seed(0)
+    a, b = M.AudioCNN(3, 40).eval(), M.AudioCNN(3, 40).eval()
+    x = torch.randn(5, 1, 40, 30)
+    pa, pb = predict_proba(a, x), predict_proba(b, x)
+    assert pa.shape == (5, 3)
+    torch.testing.assert_close(pa.sum(1), torch.ones(5))
+    torch.testing.assert_close(predict_proba([a, b], x), (pa + pb) / 2)
+    c = A.mel_centers(FP)
+    want = (torch.softmax(a(A.warp_frequency(x, 0.9, c)), 1) + torch.softmax(a(x), 1)) / 2
+    torch.testing.assert_close(predict_proba(a, x, tta_warps=(0.9, 1.0), features=FP), want)
+    # batching does not change the result
+    torch.testing.assert_close(predict_proba([a, b], x, tta_shifts=(0, 3), batch_size=2),
+                               predict_proba([a, b], x, tta_shifts=(0, 3)))
+
+
+def test_train_models_builds_an_ensemble_with_mixup(tmp_path):
+    clips = D.load_generated(tmp_path / "gen", "all", n_speakers=3, takes=2, n_classes=3, seed=0)
+    c = C.build_cache(clips, tmp_path / "cache", augment=A.AugmentConfig(), n_variants=1, verbose=False)
+    r = Recipe(ensemble=2, max_epochs=2, time_budget=None, mixup_alpha=0.3, max_warp=0.1, frame_shift=3,
+               utterance_norm="band", channels=(4, 8), batch_size=8)
+    models, hists = train_models(c, r, seed=0)
+    assert len(models) == 2 and all(not m.training for m in models) and [len(h) for h in hists] == [2, 2]
+    assert "train_loss" in hists[0].last and "train_acc" not in hists[0].last   # mixed items have no label
+    assert not torch.equal(models[0].classifier.weight, models[1].classifier.weight)   # own seeds
+    again, _ = train_models(c, r, seed=0)
+    torch.testing.assert_close(again[0].classifier.weight, models[0].classifier.weight)
+
+
+# ---- every device-dependent function on every available device ------------------------------------
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_features_follow_the_input_device(dev):
+    wave = torch.stack([_tone(440), _tone(1000)])
+    cpu = F.log_mel(wave, FP)
+    on = F.log_mel(wave.to(dev), FP)
+    assert on.device.type == dev and on.shape == cpu.shape
+    torch.testing.assert_close(on.cpu(), cpu, atol=1e-3, rtol=1e-3)
+    assert F.stft_db(_tone(440).to(dev)).device.type == dev
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_augmentations_follow_the_input_device(dev):
+    wave = torch.stack([_tone(300), 0.3 * _tone(900)]).to(dev)
+    g = torch.Generator().manual_seed(0)
+    noisy = A.add_noise(wave, torch.tensor([10.0, 20.0]), generator=g)
+    assert noisy.device.type == dev
+    torch.testing.assert_close(A.snr_db(wave, noisy).cpu(), torch.tensor([10.0, 20.0]), atol=1e-3, rtol=0)
+    assert A.add_noise(wave, 5.0).device.type == dev
+    for out in (A.time_shift(wave, 100), A.gain(wave, torch.tensor([3.0, -3.0], device=dev)),
+                A.speed(wave, SR, 1.1), A.tempo(wave, 1.1), A.telephone(wave, SR), A.reverb(wave, SR, 0.2)):
+        assert out.device.type == dev and out.shape == wave.shape
+    cpu_v = A.random_variants(wave.cpu(), SR, A.AugmentConfig(), np.random.default_rng(3))
+    dev_v = A.random_variants(wave, SR, A.AugmentConfig(), np.random.default_rng(3))
+    assert dev_v.device.type == dev
+    torch.testing.assert_close(dev_v.cpu(), cpu_v, atol=1e-3, rtol=1e-3)   # same random choices
+    feats = F.log_mel(wave, FP)[:, None]
+    c = A.mel_centers(FP)
+    for mod in (A.FreqWarp(c, 0.1).to(dev), A.RandomFrameShift(3), A.SpecAugment()):
+        assert mod.train()(feats).device.type == dev
+    assert A.warp_frequency(feats, torch.tensor([0.9, 1.1]), c).device.type == dev
+    xm, ym = A.mixup(feats, torch.tensor([0, 1], device=dev), 2)
+    assert xm.device.type == dev and ym.device.type == dev
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_cache_builder_and_reader_follow_the_device(dev, tmp_path):
+    clips = D.load_generated(tmp_path / "gen", "all", n_speakers=2, takes=1, n_classes=3, seed=0)
+    ref = C.build_cache(clips, tmp_path / "cpu", augment=A.AugmentConfig(), n_variants=1, verbose=False)
+    on = C.build_cache(clips, tmp_path / dev, augment=A.AugmentConfig(), n_variants=1, verbose=False, device=dev)
+    x_ref, y_ref = ref.dataset().arrays(variant=1)
+    x, y = on.dataset().arrays(variant=1, device=dev)
+    assert x.device.type == dev and y.device.type == dev and x.shape == x_ref.shape
+    torch.testing.assert_close(x.cpu(), x_ref, atol=2e-2, rtol=1e-2)   # float16 storage
+    torch.testing.assert_close(y.cpu(), y_ref)
+    model = build_model(3, FP, Recipe(max_warp=0.1, utterance_norm="band")).to(dev)
+    p = predict_proba(model.eval(), x, tta_warps=(0.95, 1.0), tta_shifts=(0, 2), features=FP)
+    assert p.device.type == dev and p.shape == (len(x), 3)
