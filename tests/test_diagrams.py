@@ -246,3 +246,31 @@ def test_bad_arguments():
         diagrams.plot_layer_stack(lenet(), (1, 32, 32), max_per_row=0)
     with pytest.raises(ValueError, match="cannot be traced"):
         diagrams.model_graph(DataDependent(), (1, 5, 5))
+
+
+def test_leaf_modules_draw_a_block_as_one_box_or_node():
+    from torchvision.models.googlenet import Inception as TVInception
+
+    googlenet = zoo.reference_model("googlenet")
+    boxes = diagrams.layer_stack(googlenet, (3, 224, 224), leaf_modules=(TVInception,))
+    blocks = [b for b in boxes if b.kind == "block"]
+    assert [b.label for b in blocks][:2] == ["inception3a", "inception3b"] and len(blocks) == 9
+    assert blocks[0].output_shape == (256, 28, 28) and blocks[-1].output_shape == (1024, 7, 7)
+    assert not any(b.name.startswith("inception3a.") for b in boxes), "layers inside a block must not get boxes"
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 4, 3, padding=1)
+            self.layer1 = nn.Sequential(Residual(4), Residual(4))
+            self.fc = nn.Linear(4, 10)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.layer1(self.stem(x)), 1), 1))
+
+    g = diagrams.model_graph(Net(), (3, 6, 6), leaf_modules=[Residual])
+    assert g.kinds() == ["input", "conv", "block", "block", "pool", "other", "dense", "output"]
+    assert g.nodes[2].label == "Residual (layer1.0)" and g.nodes[2].shape == (4, 6, 6)
+    assert "add" in diagrams.model_graph(Net(), (3, 6, 6)).kinds()
+    with pytest.raises(TypeError, match="leaf_modules"):
+        diagrams.layer_stack(Net(), (3, 6, 6), leaf_modules=("Residual",))

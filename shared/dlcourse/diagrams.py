@@ -55,6 +55,7 @@ KIND_COLORS: dict[str, str] = {
     "activation": "#b7e4a0",
     "norm": "#cdb4db",
     "dense": "#f4978e",
+    "block": "#95d5b2",
     "add": "#ffffff",
     "cat": "#fff3b0",
     "other": "#d9d9d9",
@@ -63,7 +64,7 @@ KIND_COLORS: dict[str, str] = {
 
 _KIND_NAMES = {
     "input": "input", "conv": "convolution", "pool": "pooling", "activation": "activation",
-    "norm": "normalization", "dense": "fully connected", "add": "addition (+)", "cat": "concatenation (cat)",
+    "norm": "normalization", "dense": "fully connected", "block": "block (drawn as one box)", "add": "addition (+)", "cat": "concatenation (cat)",
     "other": "other (reshape, dropout, ...)", "output": "output",
 }
 
@@ -190,13 +191,35 @@ class StackBox:
     params: int
 
 
-def layer_stack(model: nn.Module, input_shape: Sequence[int]) -> list[StackBox]:
+def _check_leaf_types(leaf_modules) -> tuple[type, ...]:
+    if isinstance(leaf_modules, type):
+        leaf_modules = (leaf_modules,)
+    try:
+        types = tuple(leaf_modules)
+    except TypeError:
+        raise TypeError(f"leaf_modules must be a sequence of nn.Module classes, got {leaf_modules!r}") from None
+    bad = [t for t in types if not (isinstance(t, type) and issubclass(t, nn.Module))]
+    if bad:
+        raise TypeError(f"leaf_modules must be nn.Module classes (e.g. (Inception,)), got {bad!r}")
+    return types
+
+
+def _block_label(module: nn.Module, name: str) -> str:
+    """``inception3a`` for a block whose attribute name already says its class, else ``"Block (layer1.0)"``."""
+    cls = type(module).__name__
+    short = name.rsplit(".", 1)[-1] if name else ""
+    return short if cls.lower() in short.lower() else (f"{cls} ({name})" if name else cls)
+
+
+def layer_stack(model: nn.Module, input_shape: Sequence[int], *, leaf_modules: Sequence[type] = ()) -> list[StackBox]:
     """Measure the boxes of a layer-stack diagram: every leaf module in the order forward calls it.
 
     Args:
         model: any module; it runs once on ``zeros(1, *input_shape)`` on its own device, in eval
             mode and without gradients (running statistics are not updated).
         input_shape: ``(C, H, W)`` (or any shape) without the batch dimension.
+        leaf_modules: module classes drawn as one box (``kind="block"``) instead of their layers,
+            e.g. GoogLeNet's ``Inception`` (whose parallel branches a stack cannot show).
 
     Returns:
         one :class:`StackBox` per leaf-module call, the first being the input itself
@@ -209,6 +232,7 @@ def layer_stack(model: nn.Module, input_shape: Sequence[int]) -> list[StackBox]:
     """
     _check_module(model)
     shape = _check_shape(input_shape)
+    leaves = _check_leaf_types(leaf_modules)
     dev = model_device(model)
     boxes: list[StackBox] = [StackBox("input", "Input", "input", shape, shape, 0)]
     seen: set[int] = set()
@@ -222,13 +246,21 @@ def layer_stack(model: nn.Module, input_shape: Sequence[int]) -> list[StackBox]:
             seen.add(id(module))
             params = sum(p.numel() for p in module.parameters(recurse=False)) if first else 0
             inp = tuple(inputs[0].shape[1:]) if inputs and torch.is_tensor(inputs[0]) else ()
-            boxes.append(StackBox(name, describe_module(module), layer_kind(module), inp,
+            kind = "block" if leaves and isinstance(module, leaves) else layer_kind(module)
+            label = _block_label(module, name) if kind == "block" else describe_module(module)
+            boxes.append(StackBox(name, label, kind, inp,
                                   tuple(int(s) for s in output.shape[1:]), int(params)))
         return fn
 
     try:
+        inside_block: list[str] = []
         for name, module in model.named_modules():
-            if not list(module.children()):
+            if any(name.startswith(b + ".") for b in inside_block):
+                continue  # a layer inside a block drawn as one box
+            if leaves and isinstance(module, leaves) and module is not model:
+                inside_block.append(name)
+                handles.append(module.register_forward_hook(hook(name)))
+            elif not list(module.children()):
                 handles.append(module.register_forward_hook(hook(name or type(module).__name__)))
         with eval_mode(model), torch.no_grad():
             model(torch.zeros((1, *shape), device=dev))
@@ -263,7 +295,8 @@ def _arrow(ax, p, q, **kw) -> None:
 
 
 def plot_layer_stack(model: nn.Module, input_shape: Sequence[int], *, title: str | None = None, ax=None,
-                     orientation: str = "horizontal", max_per_row: int = 24) -> Figure:
+                     orientation: str = "horizontal", max_per_row: int = 24,
+                     leaf_modules: Sequence[type] = ()) -> Figure:
     """Draw the layer stack of ``model``: one box per layer, its label and measured output shape.
 
     Boxes come from :func:`layer_stack` (a forward pass with hooks), so they are what the model
@@ -279,7 +312,8 @@ def plot_layer_stack(model: nn.Module, input_shape: Sequence[int], *, title: str
         ax: draw into this Axes; ``None`` makes a new detached figure.
         orientation: ``"horizontal"`` (left to right, long stacks wrap into rows of
             ``max_per_row`` boxes) or ``"vertical"`` (top to bottom, one row per layer).
-        max_per_row: boxes per row in horizontal mode before wrapping (positive int).
+        max_per_row: boxes per row in horizontal mode before wrapping (int >= 2).
+        leaf_modules: module classes drawn as one box (see :func:`layer_stack`).
 
     Returns:
         the Figure.
@@ -291,7 +325,7 @@ def plot_layer_stack(model: nn.Module, input_shape: Sequence[int], *, title: str
         raise ValueError(f"orientation must be 'horizontal' or 'vertical', got {orientation!r}")
     if isinstance(max_per_row, bool) or not isinstance(max_per_row, int) or max_per_row < 2:
         raise ValueError(f"max_per_row must be an int >= 2, got {max_per_row!r}")
-    boxes = layer_stack(model, input_shape)
+    boxes = layer_stack(model, input_shape, leaf_modules=leaf_modules)
     n = len(boxes)
     max_spatial = max((math.sqrt(math.prod(b.output_shape[1:])) if len(b.output_shape) > 2
                        else float(b.output_shape[-1])) for b in boxes if len(b.output_shape) >= 2) \
@@ -328,7 +362,7 @@ def plot_layer_stack(model: nn.Module, input_shape: Sequence[int], *, title: str
                 else:
                     ax.text(x0 + 0.5, yc, "↩", ha="center", va="center", fontsize=10, color="0.35")
         ax.set_xlim(-0.8, per_row - 0.2)
-        ax.set_ylim(-(rows - 1) * row_h - 2.4, 2.9)
+        ax.set_ylim(-(rows - 1) * row_h - 2.4, 3.4)
         _legend(ax, kinds, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=min(len(kinds), 4))
     else:
         if ax is None:
@@ -425,7 +459,7 @@ def _describe_call(target, kwargs_or_args) -> tuple[str, str]:
     return name, "other"
 
 
-def model_graph(module: nn.Module, input_shape: Sequence[int]) -> ModelGraph:
+def model_graph(module: nn.Module, input_shape: Sequence[int], *, leaf_modules: Sequence[type] = ()) -> ModelGraph:
     """Trace ``module`` with :func:`torch.fx.symbolic_trace` and measure the shape of every node.
 
     Standard ``torch.nn`` layers stay single nodes; your own submodules are traced through, so a
@@ -437,6 +471,8 @@ def model_graph(module: nn.Module, input_shape: Sequence[int]) -> ModelGraph:
         module: the block or network; its ``forward`` must be traceable by torch.fx (no control
             flow that depends on tensor values).
         input_shape: ``(C, H, W)`` without the batch dimension.
+        leaf_modules: module classes kept as one node (``kind="block"``) instead of being traced
+            through, e.g. a network's residual blocks.
 
     Returns:
         a :class:`ModelGraph`; node shapes exclude the batch dimension. Nodes that produce no
@@ -448,11 +484,16 @@ def model_graph(module: nn.Module, input_shape: Sequence[int]) -> ModelGraph:
     """
     _check_module(module, "module")
     shape = _check_shape(input_shape)
+    leaves = _check_leaf_types(leaf_modules)
     from torch import fx
     from torch.fx.passes.shape_prop import ShapeProp
 
+    class _Tracer(fx.Tracer):
+        def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+            return bool(leaves) and isinstance(m, leaves) or super().is_leaf_module(m, qualname)
+
     try:
-        gm = fx.symbolic_trace(module)
+        gm = fx.GraphModule(module, _Tracer().trace(module), type(module).__name__)
     except Exception as e:  # torch.fx raises TraceError, TypeError, RuntimeError... depending on the construct
         raise ValueError(f"{type(module).__name__}.forward cannot be traced by torch.fx ({type(e).__name__}: {e}); "
                          f"control flow that depends on tensor values is not traceable: draw the layers with "
@@ -479,7 +520,9 @@ def model_graph(module: nn.Module, input_shape: Sequence[int]) -> ModelGraph:
             g = GraphNode("output", "output", "output", _meta_shape(meta), ins)
         elif n.op == "call_module":
             sub = gm.get_submodule(n.target)
-            g = GraphNode(n.name, describe_module(sub), layer_kind(sub), _meta_shape(meta), ins)
+            kind = "block" if leaves and isinstance(sub, leaves) else layer_kind(sub)
+            label = _block_label(sub, str(n.target)) if kind == "block" else describe_module(sub)
+            g = GraphNode(n.name, label, kind, _meta_shape(meta), ins)
         elif n.op in ("call_function", "call_method"):
             if _meta_shape(meta) is None:
                 continue  # x.size(0), getattr, ...: not a tensor flowing through the block
@@ -551,7 +594,8 @@ def _positions(graph: ModelGraph) -> tuple[dict[str, tuple[float, float]], dict[
     return pos, paths, width, depth
 
 
-def plot_model_graph(module: nn.Module, input_shape: Sequence[int], *, title: str | None = None, ax=None) -> Figure:
+def plot_model_graph(module: nn.Module, input_shape: Sequence[int], *, title: str | None = None, ax=None,
+                     leaf_modules: Sequence[type] = ()) -> Figure:
     """Draw the dataflow graph of ``module`` traced with torch.fx, the measured shape on every edge.
 
     Branches run side by side; an addition is a round ``+`` node (ResNet), a concatenation a
@@ -563,6 +607,7 @@ def plot_model_graph(module: nn.Module, input_shape: Sequence[int], *, title: st
         input_shape: ``(C, H, W)`` without the batch dimension.
         title: figure title; default ``"<ClassName>: dataflow graph for input C×H×W"``.
         ax: draw into this Axes; ``None`` makes a new detached figure.
+        leaf_modules: module classes drawn as one node (see :func:`model_graph`).
 
     Returns:
         the Figure.
@@ -570,7 +615,7 @@ def plot_model_graph(module: nn.Module, input_shape: Sequence[int], *, title: st
     Raises:
         TypeError, ValueError: see :func:`model_graph`.
     """
-    graph = model_graph(module, input_shape)
+    graph = model_graph(module, input_shape, leaf_modules=leaf_modules)
     pos, paths, width, depth = _positions(graph)
     if title is None:
         title = f"{type(module).__name__}: dataflow graph for input {format_shape(graph.nodes[0].shape)}"
