@@ -241,3 +241,73 @@ def test_copy_weights_by_order_and_shape():
         arch.copy_weights(src, nn.Sequential(nn.Conv2d(3, 4, 1, bias=False), nn.BatchNorm2d(4)))
     with pytest.raises(TypeError, match="nn.Module"):
         arch.copy_weights(src, {"a": 1})
+
+
+# ----------------------------------------------------------------------------- data: lecture 3's real-or-offline loader
+def _fake_fashion_cache(root, n_train=24, n_test=12):
+    """A Fashion-MNIST cache in torchvision's layout (gzip + raw IDX files), with its own MD5s."""
+    import gzip
+    import hashlib
+
+    import numpy as np
+
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    md5s = []
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        for kind, magic, arr in (("images", 2051, rng.integers(0, 256, (n, 28, 28))), ("labels", 2049, np.arange(n) % 10)):
+            blob = magic.to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in arr.shape) + arr.astype(np.uint8).tobytes()
+            name = f"{prefix}-{kind}-idx{3 if kind == 'images' else 1}-ubyte"
+            (raw / name).write_bytes(blob)
+            gz = gzip.compress(blob)
+            (raw / f"{name}.gz").write_bytes(gz)
+            md5s.append((f"FashionMNIST/raw/{name}.gz", hashlib.md5(gz).hexdigest()))
+    return md5s
+
+
+def test_real_or_offline_loads_a_cached_real_set(tmp_path, monkeypatch):
+    from dlcourse import data
+
+    md5s = _fake_fashion_cache(tmp_path)
+    real_expected = data._expected_files
+    monkeypatch.setattr(data, "_expected_files", lambda name: md5s if name == "fashion-mnist" else real_expected(name))
+    choice = data.real_or_offline(("fashion-mnist", "cifar10"), root=tmp_path, download=False)
+    assert choice.real and choice.name == "fashion-mnist"
+    assert len(choice.train) == 24 and len(choice.test) == 12 and "fashion-mnist" in choice.note
+    x, y = choice.train[3]
+    assert x.shape == (1, 28, 28) and int(y) == 3
+    small = data.to_tensor_dataset(choice.train, n=10, size=32, channels=3, seed=1)
+    xs, ys = small.tensors
+    assert xs.shape == (10, 3, 32, 32) and xs.dtype == torch.float32 and ys.dtype == torch.int64
+    torch.testing.assert_close(xs[:, 0], xs[:, 2])
+    again = data.to_tensor_dataset(choice.train, n=10, size=32, channels=3, seed=1)
+    assert torch.equal(again.tensors[1], ys), "the same seed must draw the same subset"
+    full = data.to_tensor_dataset(choice.test)
+    assert full.tensors[0].shape == (12, 1, 28, 28) and full.tensors[1].tolist() == [i % 10 for i in range(12)]
+
+
+def test_real_or_offline_falls_back_with_one_line(tmp_path, monkeypatch):
+    import socket
+
+    from dlcourse import data
+
+    def refuse(*a, **k):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    choice = data.real_or_offline(("fashion-mnist", "cifar10"), root=tmp_path, fallback_size=16)
+    assert not choice.real and choice.name == "digits"
+    assert "\n" not in choice.note and "offline" in choice.note and "fashion-mnist" in choice.note and "cifar10" in choice.note
+    assert choice.train[0][0].shape == (1, 16, 16) and len(choice.train) + len(choice.test) == 1797
+    grey = data.to_tensor_dataset(choice.test, n=5, channels=1)
+    assert grey.tensors[0].shape == (5, 1, 16, 16)
+    with pytest.raises(ValueError, match="preferred"):
+        data.real_or_offline("cifar10", root=tmp_path)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        data.real_or_offline(("imagenet",), root=tmp_path)
+    with pytest.raises(ValueError, match="unknown dataset"):
+        data.real_or_offline(("cifar10",), fallback="mnist", root=tmp_path)
+    for bad in ({"n": 0}, {"n": 10_000}, {"size": 2.5}, {"channels": 2}):
+        with pytest.raises(ValueError):
+            data.to_tensor_dataset(choice.test, **bad)

@@ -3,6 +3,9 @@
 * ``"digits"``: scikit-learn's bundled 8x8 handwritten digits (1,797 images, offline).
 * ``"shapes"``: a generated set of shapes (circle, square, triangle, cross, ring) on a noisy
   background with ground-truth object boxes (offline, any size, seeded).
+* :func:`make_shape_scenes`: several shapes of *different* classes per image, each darker or
+  brighter than the background at random, with every object's box: the faithfulness benchmark
+  (brightness, edges or position cannot tell the target from the distractor).
 * ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"``: torchvision data sets stored in the cache
   directory (``$DLCOURSE_DATA``, default ``~/.cache/dlcourse``) and verified by MD5. Offline
   without a cache they fail fast with :class:`DatasetUnavailable`, naming the offline sets.
@@ -31,6 +34,8 @@ __all__ = [
     "SHAPE_CLASSES",
     "ShapesData",
     "make_shapes",
+    "ShapeScenes",
+    "make_shape_scenes",
     "load_digits",
     "load_torchvision",
     "load_mnist_idx",
@@ -38,6 +43,9 @@ __all__ = [
     "get_dataset",
     "train_val_split",
     "make_loaders",
+    "DataChoice",
+    "real_or_offline",
+    "to_tensor_dataset",
 ]
 
 OFFLINE_DATASETS = ("digits", "shapes")
@@ -130,6 +138,124 @@ def make_shapes(n: int = 1000, size: int = 32, *, seed: int = 0, channels: int =
         boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
     return ShapesData(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)), torch.from_numpy(boxes),
                       tuple(classes))
+
+
+# --------------------------------------------------------------------------- offline: scenes of shapes
+@dataclass
+class ShapeScenes:
+    """Generated scenes with several shapes of different classes each.
+
+    ``images: (N, C, S, S)`` in [0, 1]; ``labels: (N, M)`` the class of each of the ``M``
+    objects (all different within an image); ``boxes: (N, M, 4)`` = (x0, y0, x1, y1) of each
+    object (x1, y1 exclusive); ``polarity: (N, M)`` +1 where the object is brighter than the
+    background, -1 where darker. Object 0 is the benchmark's *target*, object 1 the
+    *distractor* (the order is random with respect to class, size, contrast and position).
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    boxes: torch.Tensor
+    polarity: torch.Tensor
+    class_names: tuple[str, ...] = SHAPE_CLASSES
+
+    def multi_hot(self) -> torch.Tensor:
+        """``(N, K)`` float: 1 for every class present in the image."""
+        y = torch.zeros(self.labels.shape[0], len(self.class_names))
+        return y.scatter_(1, self.labels, 1.0)
+
+    def dataset(self) -> TensorDataset:
+        """(image, multi-hot labels) pairs for multi-label training (``BCEWithLogitsLoss``)."""
+        return TensorDataset(self.images, self.multi_hot())
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+
+def make_shape_scenes(n: int = 1000, size: int = 40, *, seed: int = 0, objects: int = 2, channels: int = 1,
+                      noise: float = 0.08, contrast: tuple[float, float] = (0.2, 0.4),
+                      classes: tuple[str, ...] = SHAPE_CLASSES, min_radius: float | None = None,
+                      max_radius: float | None = None, gap: int = 2) -> ShapeScenes:
+    """Generate ``n`` scenes of ``objects`` shapes of different classes, with every object's box.
+
+    Each image: a background of random level in [0.35, 0.65] with a random linear shade and
+    Gaussian noise of std ``noise``; each object has a random class (all different), radius in
+    ``[min_radius, max_radius]`` (default 0.1 and 0.22 of ``size``), position (boxes at least
+    ``gap`` pixels apart, never overlapping), contrast in ``contrast`` and sign (darker or
+    brighter than the background, +/-1 with equal odds). So neither brightness, edge energy nor
+    position says which object is which class.
+
+    Args:
+        n: number of images (> 0).
+        size: image side in pixels (>= 24).
+        seed: the same seed gives the same scenes.
+        objects: shapes per image (2 .. number of classes).
+        channels: 1 or 3 (the same scene in every channel).
+
+    Returns:
+        a :class:`ShapeScenes`.
+
+    Raises:
+        ValueError: bad sizes or counts, or the objects cannot be placed (too large for ``size``).
+    """
+    for name, v in (("n", n), ("size", size), ("objects", objects), ("gap", gap)):
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}")
+    if size < 24:
+        raise ValueError(f"size must be at least 24 pixels, got {size}")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    bad = [c for c in classes if c not in SHAPE_CLASSES]
+    if bad or not classes or len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be distinct names from {SHAPE_CLASSES}, got {classes}")
+    if not 2 <= objects <= len(classes):
+        raise ValueError(f"objects must be in 2..{len(classes)} (one class each), got {objects}")
+    lo_c, hi_c = contrast
+    if not 0 < lo_c <= hi_c <= 0.35 + 0.3:
+        raise ValueError(f"contrast must be (low, high) with 0 < low <= high <= 0.65, got {contrast}")
+    rng = np.random.default_rng(seed)
+    rmin = min_radius if min_radius is not None else size * 0.1
+    rmax = max_radius if max_radius is not None else size * 0.22
+    if not 2 <= rmin <= rmax:
+        raise ValueError(f"need 2 <= min_radius <= max_radius, got {rmin}, {rmax}")
+    images = np.empty((n, channels, size, size), np.float32)
+    labels = np.empty((n, objects), np.int64)
+    boxes = np.empty((n, objects, 4), np.int64)
+    polarity = np.empty((n, objects), np.int64)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    for i in range(n):
+        labels[i] = rng.choice(len(classes), size=objects, replace=False)
+        for attempt in range(200):
+            masks, bxs = [], []
+            for j in range(objects):
+                r = rng.uniform(rmin, rmax)
+                cx, cy = rng.uniform(r + 1, size - r - 1, size=2)
+                m = _shape_mask(classes[labels[i, j]], size, cx, cy, r, rng)
+                ys, xs = np.nonzero(m)
+                b = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+                if any(b[0] < o[2] + gap and o[0] < b[2] + gap and b[1] < o[3] + gap and o[1] < b[3] + gap
+                       for o in bxs):
+                    break
+                masks.append(m)
+                bxs.append(b)
+            if len(bxs) == objects:
+                break
+        else:
+            raise ValueError(f"could not place {objects} objects of radius up to {rmax:.1f} in a {size}x{size} "
+                             "image: use a larger size or smaller radii")
+        level = rng.uniform(0.35, 0.65)
+        gx, gy = rng.uniform(-0.15, 0.15, size=2)
+        img = level + gx * (xx - 0.5) + gy * (yy - 0.5)
+        for j, m in enumerate(masks):
+            sign = 1 if rng.random() < 0.5 else -1
+            img = np.where(m, level + sign * rng.uniform(lo_c, hi_c), img)
+            polarity[i, j] = sign
+            boxes[i, j] = bxs[j]
+        img = img + rng.normal(0, noise, (size, size))
+        images[i] = np.clip(img, 0, 1)[None]
+    return ShapeScenes(torch.from_numpy(images), torch.from_numpy(labels), torch.from_numpy(boxes),
+                       torch.from_numpy(polarity), tuple(classes))
 
 
 # --------------------------------------------------------------------------- offline: digits
@@ -315,3 +441,99 @@ def make_loaders(train: Dataset, test: Dataset | None = None, *, batch_size: int
     tr = DataLoader(train, batch_size=batch_size, shuffle=True, generator=g, num_workers=num_workers, pin_memory=pin)
     te = DataLoader(test, batch_size=batch_size, num_workers=num_workers, pin_memory=pin) if test is not None else None
     return tr, te
+
+
+# --------------------------------------------------------------------------- real data when it can be had
+@dataclass
+class DataChoice:
+    """What :func:`real_or_offline` found: the data set used, its two splits and one line saying so."""
+
+    name: str
+    train: Dataset
+    test: Dataset
+    real: bool
+    note: str
+
+
+def real_or_offline(preferred: tuple[str, ...] | list[str] = ("fashion-mnist", "cifar10"), *, fallback: str = "digits",
+                    root: Path | str | None = None, download: bool = True, timeout: float = 3.0,
+                    fallback_size: int | None = None) -> DataChoice:
+    """The first of ``preferred`` real data sets that can be had (cache or download), else an offline one.
+
+    Each name is tried with :func:`load_torchvision` (the cache at ``root``, then a download when
+    ``download`` is true and the hosts answer within ``timeout`` seconds). When none can be had,
+    ``fallback`` (``"digits"`` or ``"shapes"``, at ``fallback_size`` pixels) is used and ``note``
+    says why, naming the first reason.
+
+    Returns:
+        a :class:`DataChoice`; ``note`` is one printable line ("data: fashion-mnist (real, ...)" or
+        "data: offline fallback to digits: ...").
+
+    Raises:
+        ValueError: an unknown name, ``preferred`` empty, or a real set given as ``fallback``.
+    """
+    if isinstance(preferred, str) or not preferred:
+        raise ValueError(f"preferred must be a non-empty list of names from {TORCHVISION_DATASETS}, got {preferred!r}")
+    for name in preferred:
+        _check_name(name, TORCHVISION_DATASETS)
+    _check_name(fallback, OFFLINE_DATASETS)
+    reasons = []
+    for name in preferred:
+        try:
+            train = load_torchvision(name, "train", root=root, download=download, timeout=timeout)
+            test = load_torchvision(name, "test", root=root, download=download, timeout=timeout)
+        except DatasetUnavailable as e:
+            reasons.append(f"{name}: {str(e).split('. ')[0]}")
+            continue
+        where = Path(root) if root is not None else config.data_dir()
+        return DataChoice(name, train, test, True,
+                          f"data: {name} (real: {len(train):,} training and {len(test):,} test images, cache {where})")
+    train = get_dataset(fallback, "train", size=fallback_size)
+    test = get_dataset(fallback, "test", size=fallback_size)
+    return DataChoice(fallback, train, test, False,
+                      f"data: offline fallback to the shipped {fallback} ({len(train):,} + {len(test):,} images): "
+                      f"{'; '.join(reasons)}")
+
+
+def to_tensor_dataset(dataset: Dataset, *, n: int | None = None, size: int | None = None,
+                      channels: int | None = None, seed: int = 0) -> TensorDataset:
+    """Materialise (a seeded random subset of) an image data set as tensors, optionally resized / recoloured.
+
+    Args:
+        dataset: items ``(image: (C, H, W) float tensor, label)``.
+        n: number of items (a random subset drawn with ``seed``); ``None`` keeps all, in order.
+        size: side of the square output images (bilinear, antialiased); ``None`` keeps the size.
+        channels: 1 (RGB averaged to grey) or 3 (grey repeated); ``None`` keeps the channels.
+
+    Returns:
+        ``TensorDataset(x: (n, C, S, S) float32, y: (n,) int64)``.
+
+    Raises:
+        ValueError: ``n`` / ``size`` not positive ints, ``n`` larger than the data set, bad ``channels``,
+            or items that are not ``(C, H, W)`` tensors.
+    """
+    total = len(dataset)
+    for label, v in (("n", n), ("size", size)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
+            raise ValueError(f"{label} must be a positive int or None, got {v!r}")
+    if n is not None and n > total:
+        raise ValueError(f"n={n} is larger than the data set ({total} items)")
+    if channels not in (None, 1, 3):
+        raise ValueError(f"channels must be 1, 3 or None, got {channels!r}")
+    if n is None:
+        idx = list(range(total))
+    else:
+        idx = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n].tolist()
+    items = [dataset[i] for i in idx]
+    if not items or not all(torch.is_tensor(x) and x.ndim == 3 for x, _ in items):
+        raise ValueError("dataset items must be (image: (C, H, W) tensor, label); pass a transform such as ToTensor")
+    x = torch.stack([it[0] for it in items]).float()
+    y = torch.tensor([int(it[1]) for it in items], dtype=torch.long)
+    if channels == 1 and x.shape[1] != 1:
+        x = x.mean(dim=1, keepdim=True)
+    elif channels == 3 and x.shape[1] == 1:
+        x = x.repeat(1, 3, 1, 1)
+    if size is not None and x.shape[-2:] != (size, size):
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False,
+                                            antialias=size < x.shape[-1])
+    return TensorDataset(x.clamp(0, 1), y)
