@@ -48,6 +48,8 @@ __all__ = [
     "load_speechcommands",
     "download_speechcommands",
     "load_folder",
+    "copy_to_local",
+    "find_fsdd",
     "speaker_traits",
     "synthesize_word",
     "make_spoken_words",
@@ -361,6 +363,71 @@ def load_folder(root: Path | str, *, extensions: Sequence[str] = AUDIO_EXTENSION
     if not paths:
         raise DatasetUnavailable(f"no {'/'.join(exts)} files in class folders under {root}")
     return ClipSet(paths, np.array(labels), speakers, tuple(classes), name="folder", info={"root": str(root)})
+
+
+def copy_to_local(src: Path | str, dst: Path | str, *, extensions: Sequence[str] = AUDIO_EXTENSIONS) -> dict:
+    """Copy the audio files of the tree ``src`` to ``dst`` (same relative paths), skipping files already there.
+
+    Why: on Colab, a Google Drive folder is a network file system; reading thousands of small
+    files from it, epoch after epoch, is slow. Copy once to the machine's local disk
+    (``/content``), then build the feature cache there. A file counts as present when ``dst``
+    has it with the same size; a second call copies nothing.
+
+    Returns:
+        ``{"copied": int, "present": int, "bytes": int, "seconds": float}``.
+
+    Raises:
+        DatasetUnavailable: ``src`` is not a folder or holds no audio file.
+    """
+    import shutil
+    import time
+
+    src, dst = Path(src).expanduser(), Path(dst).expanduser()
+    if not src.is_dir():
+        raise DatasetUnavailable(f"{src} is not a folder (on Colab, mount Google Drive first)")
+    if src.resolve() == dst.resolve():
+        raise ValueError("src and dst are the same folder")
+    exts = tuple(e.lower() for e in extensions)
+    t0 = time.perf_counter()
+    copied = present = nbytes = 0
+    for p in sorted(src.rglob("*")):
+        if not (p.is_file() and p.suffix.lower() in exts and not p.name.startswith(".")):
+            continue
+        target = dst / p.relative_to(src)
+        size = p.stat().st_size
+        if target.is_file() and target.stat().st_size == size:
+            present += 1
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.part")
+        shutil.copyfile(p, tmp)
+        tmp.replace(target)                 # a file is either absent or complete, even after a crash
+        copied += 1
+        nbytes += size
+    if copied + present == 0:
+        raise DatasetUnavailable(f"no {'/'.join(exts)} files under {src}")
+    return {"copied": copied, "present": present, "bytes": nbytes, "seconds": time.perf_counter() - t0}
+
+
+def find_fsdd(candidates: Sequence[Path | str] = ()) -> Path | None:
+    """The first folder among ``candidates``, ``$DLCOURSE_FSDD`` and ``config.data_dir()`` that
+    :func:`load_fsdd` accepts (the repository, its ``recordings/`` or a folder holding ``fsdd/``);
+    ``None`` when none does (then use the generated set)."""
+    import os
+
+    from .. import config
+
+    roots = [Path(c) for c in candidates]
+    if os.environ.get("DLCOURSE_FSDD"):
+        roots.insert(0, Path(os.environ["DLCOURSE_FSDD"]))
+    roots.append(config.data_dir())
+    for r in roots:
+        try:
+            _fsdd_dir(r)
+        except (DatasetUnavailable, OSError):
+            continue
+        return Path(r).expanduser()
+    return None
 
 
 # --------------------------------------------------------------------------- generated spoken words
