@@ -1,5 +1,5 @@
 # cell: train_denoiser
-# loses: test_denoiser_target
+# loses: test_denoiser_visible, test_denoiser_target
 # why: compares the output with the noisy input instead of the clean image (a plain autoencoder of noisy data)
 def train_denoiser(model: nn.Module, x_clean: torch.Tensor, noise_fn, *, epochs: int, batch_size: int = 64,
                    lr: float = 2e-3, seed: int = 0) -> list[float]:

@@ -1,0 +1,13 @@
+# cell: pca_reconstruction_mse
+# loses: test_pca_visible, test_pca_oracle
+# why: takes the SVD of the raw training matrix without subtracting the mean, so the first direction points at the mean
+def pca_reconstruction_mse(x_train: torch.Tensor, x_test: torch.Tensor, k: int) -> float:
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise TypeError("k must be an int")
+    a = x_train.reshape(len(x_train), -1).double()
+    b = x_test.reshape(len(x_test), -1).double()
+    if not 1 <= k <= min(a.shape):
+        raise ValueError("k out of range")
+    _, _, vh = torch.linalg.svd(a, full_matrices=False)
+    v = vh[:k].T
+    return float(((b @ v @ v.T - b) ** 2).mean())
