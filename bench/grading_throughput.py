@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if proc.returncode != 0:
             print(proc.stdout[-2000:], proc.stderr[-2000:])
             return 1
-        report = json.loads((tmp / "ours" / "report.json").read_text())
+        report = json.loads((tmp / "ours" / f"autograde-{aid}.json").read_text())
         ours_full = sum(s["score"] == s["max_score"] > 0 and s["status"] == "ok" for s in report["students"])
 
     n = args.copies

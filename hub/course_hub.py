@@ -7,11 +7,18 @@
 
 * ``exchange/``: the nbgrader exchange (release, inbound submissions, feedback);
 * ``home/<user>/``: each user's home; ``home/<user>/.jupyter/nbgrader_config.py`` names the
-  course, the exchange and (for students) the student id;
+  course, the exchange and (for students) the student id; students' ``.jupyter`` also turns off
+  nbgrader's instructor tools (Formgrader, Create assignment) for them;
+* ``home/<student>/<course>/``: the published student tree's lectures and helper package
+  (``python -m dlcourse.grading publish``, checked for leaks), copied into every student's home
+  as nbgitpuller would pull it on a real hub: missing files are added, a file the student
+  changed is kept;
 * ``home/<instructor>/<course>/``: the instructor's nbgrader course directory: a copy of the
   repository's ``solutions/`` (the nbgrader source) and its ``nbgrader_config.py`` layout, with
   the roster in the gradebook;
-* the hub's database, cookie secret and logs;
+* the hub's database, cookie secret, logs, ``hub.json`` (users, FAST mode) and
+  ``passwords.json`` (mode 0600: a restart on the same state keeps the passwords unless told
+  ``--new-passwords``);
 
 then runs JupyterHub (``hub/jupyterhub_config.py``) on 127.0.0.1: a shared-password login for
 the demo users, every user's JupyterLab (with nbgrader's Assignments and Formgrader panels)
@@ -38,12 +45,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["REPO", "HubSettings", "prepare", "instructor_env", "nbgrader", "grading", "release", "grade",
-           "hub_command", "main"]
+           "hub_command", "main", "STUDENT_HIDDEN_LAB_PLUGINS", "nbgitpuller_link", "keep_or_new_passwords",
+           "check_feedback_releasable"]
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_DIR = REPO / "hub"
 CHP = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
 _USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_")
+#: nbgrader's JupyterLab plugins only an instructor needs (students never see them).
+STUDENT_HIDDEN_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment")
+#: nbgrader's server extension behind /formgrader (off in students' servers).
+STUDENT_HIDDEN_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader",)
+#: What of the published student tree goes into each student's home (assignments come through nbgrader).
+STUDENT_TREE_PARTS = ("lectures", "shared", "README.md", "course.toml")
 
 
 def _check_username(name: str) -> str:
@@ -197,8 +211,48 @@ def nbgrader(s: HubSettings, *args: str, check: bool = True, timeout: float = 60
     return proc
 
 
+def _hide_instructor_tools(cfg: Path) -> None:
+    """A student's Jupyter config: no Formgrader / Create assignment (lab plugins and the server extension)."""
+    lab = cfg / "labconfig"
+    lab.mkdir(parents=True, exist_ok=True)
+    (lab / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {p: True for p in STUDENT_HIDDEN_LAB_PLUGINS}}, indent=1) + "\n")
+    (cfg / "jupyter_server_config.json").write_text(json.dumps(
+        {"ServerApp": {"jpserver_extensions": {e: False for e in STUDENT_HIDDEN_SERVER_EXTENSIONS}}}, indent=1) + "\n")
+
+
+def _publish_student_tree(s: HubSettings, repo: Path) -> Path:
+    """``python -m dlcourse.grading publish`` into the state folder; refuses a tree that leaks."""
+    sys.path.insert(0, str(repo / "shared"))
+    from dlcourse.grading import release as dlrelease
+
+    tree = s.state / "student-tree"
+    problems = dlrelease.publish(repo, tree, force=True)
+    errors = [p for p in problems if not p.startswith("warning:")]
+    if errors:
+        raise RuntimeError(f"the student tree published from {repo} leaks ({len(errors)} problem(s), first: "
+                           f"{errors[0]}): nothing was copied to the students. Next step: fix it and check with "
+                           f"`python -m dlcourse.grading publish --out /tmp/student-tree`")
+    return tree
+
+
+def _copy_missing(src: Path, dst: Path) -> int:
+    """Copy the files of ``src`` that ``dst`` lacks (a file already there, maybe edited, is kept)."""
+    n = 0
+    for f in sorted(src.rglob("*")) if src.is_dir() else [src]:
+        rel = f.relative_to(src) if src.is_dir() else Path()
+        target = dst / rel if src.is_dir() else dst
+        if f.is_dir() or target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, target)
+        n += 1
+    return n
+
+
 def prepare(s: HubSettings, *, repo: Path = REPO) -> HubSettings:
-    """Create the state folder: exchange, homes, per-user nbgrader configs, the instructor's course."""
+    """Create the state folder: exchange, homes, per-user nbgrader configs, the instructor's course,
+    and the student tree (lectures, helper) in every student's home."""
     s.state.mkdir(parents=True, exist_ok=True)
     s.exchange.mkdir(exist_ok=True)
     os.chmod(s.exchange, 0o777)  # nbgrader's exchange is shared by everyone (it checks the mode)
@@ -212,6 +266,8 @@ def prepare(s: HubSettings, *, repo: Path = REPO) -> HubSettings:
         note.mkdir(parents=True, exist_ok=True)
         if not (note / "notification.jupyterlab-settings").exists():
             (note / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}\n')
+        if user != s.instructor:
+            _hide_instructor_tools(cfg)
     course = s.course_dir
     src = repo / "solutions"
     if not src.is_dir():
@@ -223,9 +279,104 @@ def prepare(s: HubSettings, *, repo: Path = REPO) -> HubSettings:
     # course root for `python -m dlcourse.grading`) in the course directory.
     shutil.copy2(repo / "nbgrader_config.py", course / "nbgrader_config.py")
     shutil.copy2(repo / "course.toml", course / "course.toml")
+    tree = _publish_student_tree(s, repo)
+    for user in s.students:
+        for part in STUDENT_TREE_PARTS:
+            if (tree / part).exists():
+                _copy_missing(tree / part, s.home(user) / s.course / part)
     (s.state / "hub.json").write_text(json.dumps(
-        {"course": s.course, "instructor": s.instructor, "students": s.students}, indent=1))
+        {"course": s.course, "instructor": s.instructor, "students": s.students, "fast": s.fast}, indent=1))
     return s
+
+
+def keep_or_new_passwords(s: HubSettings, *, given_student: bool, given_instructor: bool, new: bool) -> str:
+    """Reuse the passwords of an earlier start on the same state (unless given or ``new``); save them.
+
+    Returns:
+        One line for the banner: whether the passwords printed at the last start still work.
+    """
+    f = s.state / "passwords.json"
+    old = {}
+    if f.is_file():
+        try:
+            old = json.loads(f.read_text())
+        except ValueError:
+            old = {}
+    changed = []
+    for key, given in (("student_password", given_student), ("instructor_password", given_instructor)):
+        if old.get(key) and not given and not new:
+            setattr(s, key, old[key])
+        elif old.get(key) and old[key] != getattr(s, key):
+            changed.append("students'" if key == "student_password" else "instructor's")
+    f.touch(mode=0o600)
+    os.chmod(f, 0o600)
+    f.write_text(json.dumps({"student_password": s.student_password,
+                             "instructor_password": s.instructor_password}, indent=1))
+    if not old:
+        return f"passwords: new (kept in {f} for the next start on this state)"
+    if changed:
+        return (f"passwords: NEW {' and '.join(changed)} password(s): the one(s) printed at the last start on this "
+                f"state no longer work (users logged in must log in again)")
+    return f"passwords: the same as at the last start on this state (kept in {f}; --new-passwords changes them)"
+
+
+def check_feedback_releasable(s: HubSettings, assignment: str) -> None:
+    """Refuse before ``nbgrader release_feedback`` would crash on a feedback folder it cannot pair.
+
+    ``release_feedback`` reads ``timestamp.txt`` and ``submission_secret.txt`` beside every page
+    under ``feedback/<student>/<assignment>/``; only hub submissions have them (an upload's
+    page belongs in ``feedback_uploads/``).
+
+    Raises:
+        RuntimeError: naming each such folder and what to do.
+    """
+    bad = [d for d in sorted((s.course_dir / "feedback").glob(f"*/{assignment}"))
+           if any(d.glob("*.html")) and not all((d / f).is_file() for f in ("timestamp.txt", "submission_secret.txt"))]
+    if bad:
+        names = ", ".join(d.relative_to(s.course_dir).as_posix() for d in bad)
+        raise RuntimeError(f"cannot release feedback: {names} lack(s) timestamp.txt/submission_secret.txt, so it is "
+                           f"not a hub submission's feedback (an upload's, or made by another tool) and nbgrader "
+                           f"release_feedback would fail on it. Next step: grade again with `hub/start.sh grade "
+                           f"{assignment}` (uploads' pages go to feedback_uploads/), or remove those folders")
+
+
+def nbgitpuller_link(hub_url: str, *, repo: str, branch: str, path: str = "lectures",
+                     target: str | None = None, app: str = "lab") -> str:
+    """An nbgitpuller link: opening it on a real hub pulls ``repo`` into each student's home.
+
+    Args:
+        hub_url: the hub's address (``https://hub.example.org``).
+        repo: ``owner/name`` on GitHub (as in course.toml) or a full git URL.
+        branch: the branch to pull.
+        path: what to open after pulling, relative to the repository (a folder or a notebook).
+        target: folder in the student's home (default: the repository's name).
+        app: ``lab`` (JupyterLab) or ``tree`` (classic).
+
+    Returns:
+        ``<hub>/hub/user-redirect/git-pull?repo=...&branch=...&urlpath=...``.
+
+    Raises:
+        ValueError: a hub URL that is not http(s), an empty repo or branch, an unknown app.
+    """
+    from urllib.parse import urlencode, urlparse
+
+    if urlparse(hub_url).scheme not in ("http", "https") or not urlparse(hub_url).netloc:
+        raise ValueError(f"hub_url must be the hub's http(s) address, got {hub_url!r}")
+    if not repo or not branch:
+        raise ValueError("repo and branch are needed (course.toml's [course] repository and branch)")
+    if app not in ("lab", "tree"):
+        raise ValueError(f"app must be 'lab' or 'tree', got {app!r}")
+    url = repo if "://" in repo or repo.startswith("git@") else f"https://github.com/{repo}"
+    name = target or url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    urlpath = f"{app}/tree/{name}/{path.strip('/')}".rstrip("/")
+    query = urlencode({"repo": url, "branch": branch, "urlpath": urlpath, "targetPath": name})
+    return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
+
+
+def _course_toml(repo: Path = REPO) -> dict:
+    import tomllib
+
+    return tomllib.loads((repo / "course.toml").read_text()).get("course", {})
 
 
 def grading(s: HubSettings, *args: str, timeout: float = 1800) -> str:
@@ -249,18 +400,32 @@ def release(s: HubSettings, assignment: str) -> Path:
     return out
 
 
-def grade(s: HubSettings, assignment: str, *extra: str) -> str:
+def grade(s: HubSettings, assignment: str, *extra: str, uploads: Path | None = None,
+          roster: Path | None = None) -> str:
     """Instructor: collect the submissions, autograde them with the course's sandboxed grading CLI
     (gradebook and feedback in the course directory), and return the feedback to the students.
 
-    ``extra`` goes to ``dlcourse.grading autograde`` (e.g. ``--fast``, ``--workers 2``).
+    Hub submissions come from the exchange (``nbgrader collect``); ``uploads`` (a folder of
+    notebooks from the LMS, e.g. downloaded from Colab) are collected into the same
+    ``submitted/`` with ``roster``. Hub students get their feedback through ``nbgrader
+    release_feedback``; the uploads' pages stay in ``feedback_uploads/<student>/`` for the LMS.
+    A hub started with ``--fast`` grades in FAST mode. ``extra`` goes to ``dlcourse.grading
+    autograde`` (e.g. ``--workers 2``).
     """
-    nbgrader(s, "collect", assignment)
-    log = grading(s, "autograde", "--assignment", assignment, "--submissions", "submitted",
-                  "--out", ".", "--gradebook", "gradebook.db", *extra)
-    # the grading CLI puts each submission's timestamp.txt and submission_secret.txt beside its
+    log = nbgrader(s, "collect", assignment).stderr
+    if uploads is not None:
+        args = ["collect", "--uploads", str(Path(uploads).resolve()), "--assignment", assignment, "--out", "submitted"]
+        if roster is not None:
+            args += ["--roster", str(Path(roster).resolve())]
+        log += grading(s, *args)
+    if s.fast and "--fast" not in extra:
+        extra = (*extra, "--fast")
+    log += grading(s, "autograde", "--assignment", assignment, "--submissions", "submitted",
+                   "--out", ".", "--gradebook", "gradebook.db", *extra)
+    # the grading CLI puts each hub submission's timestamp.txt and submission_secret.txt beside its
     # feedback page, which is how nbgrader release_feedback pairs them
-    nbgrader(s, "release_feedback", assignment)
+    check_feedback_releasable(s, assignment)
+    log += nbgrader(s, "release_feedback", assignment).stderr
     return log
 
 
@@ -268,18 +433,23 @@ def hub_command() -> list[str]:
     return [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(HUB_DIR / "jupyterhub_config.py")]
 
 
-def _banner(s: HubSettings) -> str:
+def _banner(s: HubSettings, passwords: str = "") -> str:
     lines = [
         "",
         f"Course hub: {s.url}/hub/login   (state folder: {s.state})",
         f"  instructor : {s.instructor}  password {s.instructor_password}",
         f"  students   : {', '.join(s.students)}  password {s.student_password}",
+        *([f"  {passwords}"] if passwords else []),
+        *(["  FAST mode: every notebook and `grade` run with DLCOURSE_FAST=1"] if s.fast else []),
+        f"  lectures   : in each student's ~/{s.course}/lectures (the published student tree)",
         "Instructor, from another shell of this machine:",
         f"  hub/start.sh release ASSIGNMENT --state {s.state}",
-        f"  hub/start.sh grade ASSIGNMENT --state {s.state}    (collect, sandboxed autograde, feedback)",
+        f"  hub/start.sh grade ASSIGNMENT --state {s.state} [--uploads DIR --roster roster.csv]",
+        "      (collect hub submissions [and Colab uploads], sandboxed autograde, release the feedback)",
         f"or in a terminal of your hub server (File > New > Terminal), cd ~/{s.course}, the nbgrader",
         "commands (docs/hub.md).",
-        "Students: Nbgrader > Assignments: Fetch, work, Submit; later Fetch Feedback.",
+        "Students: Nbgrader > Assignment List: Fetch, work, Submit; later Fetch Feedback, (view feedback),",
+        "then open the .html file it shows.",
         "Stop with Ctrl+C.",
         "",
     ]
@@ -292,15 +462,18 @@ def _load(state: Path) -> HubSettings:
     if not meta.is_file():
         raise ValueError(f"{state} is not a course hub state folder (no hub.json): start the hub first")
     data = json.loads(meta.read_text())
-    return HubSettings(state=state, course=data["course"], instructor=data["instructor"], students=data["students"])
+    return HubSettings(state=state, course=data["course"], instructor=data["instructor"], students=data["students"],
+                       fast=bool(data.get("fast")))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="hub/start.sh", description=__doc__.splitlines()[0])
-    ap.add_argument("command", nargs="?", default="start", choices=["start", "prepare", "release", "grade"],
+    ap.add_argument("command", nargs="?", default="start", choices=["start", "prepare", "release", "grade", "link"],
                     help="start (default): prepare and run the hub; prepare: only write the state folder; "
-                         "release ASSIGNMENT / grade ASSIGNMENT: the instructor's steps on a running hub's --state")
-    ap.add_argument("assignment", nargs="?", help="assignment id (release, grade)")
+                         "release ASSIGNMENT / grade ASSIGNMENT: the instructor's steps on a running hub's --state; "
+                         "link --hub-url URL [PATH]: the nbgitpuller link that brings the lectures to a real hub")
+    ap.add_argument("assignment", nargs="?", help="assignment id (release, grade); for link: what to open "
+                    "(default lectures)")
     ap.add_argument("--state", type=Path, help="state folder (default for start: a new temporary folder)")
     ap.add_argument("--ip", default="127.0.0.1", help="address to serve on (default 127.0.0.1, this machine only)")
     ap.add_argument("--port", type=int, default=8000, help="public port (the hub also uses port+1 and port+2)")
@@ -312,7 +485,24 @@ def main(argv: list[str] | None = None) -> int:
                     "(default: random, printed)")
     ap.add_argument("--fast", action="store_true", help="FAST mode (DLCOURSE_FAST=1) for every notebook and the grading")
     ap.add_argument("--unsafe", action="store_true", help="grade: without a sandbox (trusted notebooks only)")
-    args = ap.parse_args(argv)
+    ap.add_argument("--uploads", type=Path, help="grade: also a folder of uploaded notebooks (Colab, LMS)")
+    ap.add_argument("--roster", type=Path, help="grade --uploads: CSV student_id,name,email telling whose each upload is")
+    ap.add_argument("--new-passwords", action="store_true",
+                    help="start: new random passwords even if the state folder has some from an earlier start")
+    ap.add_argument("--hub-url", help="link: the real hub's address (https://hub.example.org)")
+    ap.add_argument("--repo", help="link: owner/name or git URL to pull (default: course.toml's repository)")
+    ap.add_argument("--branch", help="link: branch (default: course.toml's branch)")
+    args = ap.parse_intermixed_args(argv)
+    if args.command == "link":
+        if not args.hub_url:
+            ap.error("link needs --hub-url (the address of your hub)")
+        meta = _course_toml()
+        try:
+            print(nbgitpuller_link(args.hub_url, repo=args.repo or meta.get("repository", ""),
+                                   branch=args.branch or meta.get("branch", ""), path=args.assignment or "lectures"))
+        except ValueError as e:
+            ap.error(str(e))
+        return 0
     if args.command in ("release", "grade"):
         if not args.state or not args.assignment:
             ap.error(f"{args.command} needs ASSIGNMENT and --state (the folder `start` printed)")
@@ -320,12 +510,21 @@ def main(argv: list[str] | None = None) -> int:
             s = _load(args.state.resolve())
         except ValueError as e:
             ap.error(str(e))
-        if args.command == "release":
-            print(f"released {args.assignment} to {release(s, args.assignment)}")
-        else:
-            extra = [*(["--fast"] if args.fast else []), *(["--unsafe"] if args.unsafe else [])]
-            print(grade(s, args.assignment, *extra))
-            print(f"feedback for {args.assignment} released: students use Fetch Feedback")
+        if args.roster and not args.uploads:
+            ap.error("--roster goes with --uploads (it tells whose each uploaded notebook is)")
+        try:
+            if args.command == "release":
+                print(f"released {args.assignment} to {release(s, args.assignment)}")
+            else:
+                extra = [*(["--fast"] if args.fast else []), *(["--unsafe"] if args.unsafe else [])]
+                print(grade(s, args.assignment, *extra, uploads=args.uploads, roster=args.roster))
+                print(f"feedback for {args.assignment} released: hub students use Fetch Feedback")
+                up = s.course_dir / "feedback_uploads"
+                if any(up.glob(f"*/{args.assignment}/*.html")):
+                    print(f"uploads' feedback pages: {up}/<student>/{args.assignment}/ (hand them back through the LMS)")
+        except RuntimeError as e:
+            print(f"hub/start.sh {args.command}: {e}", file=sys.stderr)
+            return 1
         return 0
     state = args.state or Path(tempfile.mkdtemp(prefix="dlcourse-hub-"))
     try:
@@ -336,7 +535,14 @@ def main(argv: list[str] | None = None) -> int:
                         api_token=os.environ.get("DLCOURSE_HUB_API_TOKEN", ""), fast=args.fast)
     except ValueError as e:
         ap.error(str(e))
-    prepare(s)
+    s.state.mkdir(parents=True, exist_ok=True)
+    pw_line = keep_or_new_passwords(s, given_student=bool(args.password), given_instructor=bool(args.instructor_password),
+                                    new=args.new_passwords)
+    try:
+        prepare(s)
+    except (RuntimeError, FileNotFoundError) as e:
+        print(f"hub/start.sh: {e}", file=sys.stderr)
+        return 1
     if args.command == "prepare":
         print(f"prepared {s.state}")
         return 0
@@ -344,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         print("configurable-http-proxy is missing: run `bash tools/sysdeps-browser.sh` (installs it into "
               "hub/node_modules with npm)", file=sys.stderr)
         return 1
-    print(_banner(s), flush=True)
+    print(_banner(s, pw_line), flush=True)
     env = dict(os.environ)
     env.update(s.to_env())
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")

@@ -206,6 +206,28 @@ def test_feedback_hides_hidden_tests(release_dir):
     assert "[hidden test redacted]" in page and feedback.CSP in page
 
 
+def test_feedback_page_has_no_image_its_csp_blocks(release_dir):
+    """Issue 19 item 9: the Colab badge (an external SVG) showed as broken alt text under the page's CSP."""
+    from dlcourse import nbtools
+
+    source, rel = _source_and_release(release_dir)
+    badge = nbtools.badge_markdown("assignments/g1_basics/g1_basics.ipynb", "dlcourse-kit/cnn-course", "main")
+    source.cells.insert(0, nbformat.v4.new_markdown_cell(badge + "\n\n# G1\n![a diagram](https://example.org/d.png)"))
+    roles = ["student"] + ["test" if canonical.cell_role(c) == "test" else "student" for c in source.cells[1:]]
+    code = next(c for c, r in zip(source.cells, roles) if c.cell_type == "code" and r == "student")
+    code.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/html": '<img src="https://example.org/x.png" alt="remote"><img src="data:image/png;base64,iVBORw0KGgo=">'})]
+    page = feedback.render_feedback(source, student="s1", assignment="g1_basics", notebook="g1_basics", cells={},
+                                    test_release_sources={}, hidden=set(), status="ok", notes=[], roles=roles,
+                                    score=0, max_score=5)
+    import re as re_mod
+
+    imgs = re_mod.findall(r"<img\b[^>]*>", page)
+    assert imgs and all('src="data:image/' in i for i in imgs), imgs  # only images the CSP allows (img-src data:)
+    assert "colab-badge" not in page and "Open In Colab" not in page, "the badge is left out of feedback pages"
+    assert "[image: a diagram]" in page and "[image: remote]" in page  # other external images: their alt text
+
+
 # ----------------------------------------------------------------- release and publish
 
 def test_release_leak_check_finds_solution_and_hidden_lines(tmp_path, release_dir):
@@ -321,6 +343,7 @@ def test_collect_exchange_takes_latest(tmp_path, release_dir):
         d.mkdir(parents=True)
         (d / "g1_basics.ipynb").write_text(_nb_with_ids(release_dir).replace("YOUR", ts[:10]))
         (d / "timestamp.txt").write_text(ts)
+        (d / "submission_secret.txt").write_text("secret-" + ts[:10])
     (inbound / "garbage").mkdir()
     out = tmp_path / "submitted"
     proc = cli("--course", COURSE, "collect", "--exchange", tmp_path / "exchange", "--course-id", "cnn101", "--out", out)
@@ -328,6 +351,51 @@ def test_collect_exchange_takes_latest(tmp_path, release_dir):
     got = out / "s001" / "g1_basics"
     assert "2025-05-09" in (got / "g1_basics.ipynb").read_text()
     assert (got / "timestamp.txt").read_text().startswith("2025-05-09")
+    # nbgrader release_feedback pairs the feedback with the submission through this file
+    assert (got / "submission_secret.txt").read_text() == "secret-2025-05-09"
+
+
+def test_collect_colab_downloads_need_a_roster(tmp_path, release_dir):
+    """Issue 19 item 2: Colab names every download after the notebook; without a roster (and the LMS's
+    file names) nobody can be told apart, and collect says so and what to give it."""
+    up = tmp_path / "uploads"
+    up.mkdir()
+    text = _nb_with_ids(release_dir)
+    (up / "g1_basics.ipynb").write_text(text)  # as Colab downloads it
+    (up / "g1_basics (1).ipynb").write_text(text)  # the browser's second download
+    proc = cli("--course", COURSE, "collect", "--uploads", up, "--out", tmp_path / "sub")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "nothing collected: none of the 2 notebook(s) says whose it is" in proc.stderr, proc.stderr
+    assert "Next step: give --roster" in proc.stderr, proc.stderr
+    # what an LMS hands over: Moodle's "download all" (a folder per submission) and Canvas' flat names
+    lms = tmp_path / "lms"
+    (lms / "Ana Lopez_1234_assignsubmission_file_").mkdir(parents=True)
+    (lms / "Ana Lopez_1234_assignsubmission_file_" / "g1_basics.ipynb").write_text(text)
+    (lms / "pereztomas_5678_91011_g1_basics.ipynb").write_text(text)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name,email\nana,Ana Lopez,ana@uni.example\ntomas,Tomas Perez,tperez@uni.example\n")
+    proc = cli("--course", COURSE, "collect", "--uploads", lms, "--roster", roster, "--out", tmp_path / "sub2")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for sid in ("ana", "tomas"):
+        got = tmp_path / "sub2" / sid / "g1_basics"
+        assert (got / "g1_basics.ipynb").is_file() and not (got / "submission_secret.txt").exists()
+
+
+def test_an_upload_never_replaces_a_hub_submission(tmp_path, release_dir):
+    """A student with a hub submission in submitted/ keeps it: the upload is reported as skipped."""
+    out = tmp_path / "submitted"
+    hub = out / "ana" / "g1_basics"
+    hub.mkdir(parents=True)
+    (hub / "g1_basics.ipynb").write_text("hub version")
+    (hub / "submission_secret.txt").write_text("s3cret")
+    up = tmp_path / "uploads" / "ana"
+    up.mkdir(parents=True)
+    (up / "g1_basics.ipynb").write_text(_nb_with_ids(release_dir))
+    items = collect.collect_uploads(tmp_path / "uploads", COURSE)
+    counts = collect.write_collected(items, out, out / ".collect-report.csv")
+    assert counts == {"skipped": 1}, [(i.status, i.reason) for i in items]
+    assert "hub submission" in items[0].reason and "remove the folder" in items[0].reason
+    assert (hub / "g1_basics.ipynb").read_text() == "hub version"
 
 
 # ----------------------------------------------------------------- the CLI end to end
@@ -338,12 +406,73 @@ def test_autograde_refuses_without_sandbox(tmp_path):
     proc = cli("--course", COURSE, "autograde", "--assignment", "g1_basics", "--submissions", tmp_path / "subs",
                "--out", tmp_path / "out", env=env)
     assert proc.returncode == 2 and "NO SANDBOX" in proc.stderr and "--unsafe" in proc.stderr, proc.stderr
-    assert not (tmp_path / "out" / "grades.csv").exists()
+    assert "Cause: bubblewrap (bwrap) is not installed" in proc.stderr and "Next step: run tools/sysdeps.sh" \
+        in proc.stderr, proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (tools/sysdeps.sh)")
+def test_sandbox_works_from_a_venv_that_is_a_symlink(tmp_path):
+    """Issue 19 item 10: with .venv a link to another folder, the sandbox bound the real folder but
+    started Python by the link's path, and blamed user namespaces. Now the link exists in the sandbox too."""
+    link = tmp_path / "linked-venv"
+    link.symlink_to(Path(sys.prefix).resolve(), target_is_directory=True)
+    py = link / "bin" / Path(sys.executable).name
+    code = ("import json, sys; from dlcourse.grading import sandbox; i = sandbox.sandbox_info(); "
+            "print(json.dumps([sys.prefix, i.ok, i.reason]))")
+    proc = subprocess.run([str(py), "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    prefix, ok, reason = json.loads(proc.stdout)
+    assert prefix == str(link), f"the test did not reproduce a linked venv (sys.prefix {prefix})"
+    assert ok, f"the sandbox does not start Python from a linked venv: {reason}"
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="needs bubblewrap (tools/sysdeps.sh)")
+def test_sandbox_refusals_name_the_cause(tmp_path):
+    """When the probe fails, the message names what it found, not a guess about user namespaces."""
+    bwrap = shutil.which("bwrap")
+    other = tmp_path / "other-link"  # a link the sandbox knows nothing about
+    other.symlink_to(Path(sys.prefix).resolve(), target_is_directory=True)
+    msg = sandbox._probe_bwrap(bwrap, [str(other / "bin" / "python"), "-c", "pass"])
+    assert msg and f"Cause: the sandbox starts Python as {other}/bin/python, but {other} is a symbolic link" in msg, msg
+    assert "Next step: run the grader with the real path" in msg and "user namespaces work" in msg, msg
+    msg = sandbox._probe_bwrap(bwrap, [str(tmp_path / "no-such-python")])
+    assert "does not exist on this machine either" in msg and "Next step:" in msg, msg
+    msg = sandbox.diagnose_bwrap_failure(bwrap, 1, "bwrap: No permissions to creating new namespace", ["python"])
+    assert "Cause: the kernel refused to create the sandbox's namespaces" in msg and "Next step:" in msg, msg
+    msg = sandbox.diagnose_bwrap_failure(bwrap, 1, "bwrap: something else", ["python"])
+    assert "something else" in msg and "Next step:" in msg, msg
+    from dlcourse.grading.autograde import _check_isolation
+
+    with pytest.raises(sandbox.SandboxUnavailable, match=r"Cause: .* every sandbox can read .* Next step: move it"):
+        _check_isolation([Path(sys.prefix) / "gradebook.db"])
+
+
+def test_autograde_refusals_say_cause_and_next_step(tmp_path):
+    """Every refusal of autograde (beyond the sandbox) reads as: what it found; what to do."""
+    subs = tmp_path / "subs"
+    proc = cli("--course", COURSE, "autograde", "--assignment", "g1_basics", "--submissions", subs,
+               "--out", tmp_path / "out", "--unsafe")
+    assert proc.returncode == 2 and f"submissions folder {subs} does not exist. Next step: collect first" \
+        in proc.stderr, proc.stderr
+    subs.mkdir()
+    proc = cli("--course", COURSE, "autograde", "--assignment", "nope", "--submissions", subs,
+               "--out", tmp_path / "out", "--unsafe")
+    assert proc.returncode == 2 and "no assignment 'nope'" in proc.stderr and "g1_basics, g2_tensors" in proc.stderr
+    proc = cli("--course", COURSE, "autograde", "--assignment", "g1_basics", "--submissions", subs,
+               "--out", tmp_path / "out", "--unsafe")
+    assert proc.returncode == 2 and "no student folder in" in proc.stderr and "Next step: collect" in proc.stderr, \
+        proc.stderr
+    with pytest.raises(ValueError, match="export to another file"):
+        from dlcourse.grading import gradebook
+
+        gradebook.write_csv([], tmp_path / "autograde-g1_basics.csv")
 
 
 @pytest.fixture(scope="module")
 def unsafe_batch(tmp_path_factory, release_dir):
-    """One --unsafe run (trusted notebooks): solution, blank, one written answer; plus a missing student."""
+    """One --unsafe run (trusted notebooks) of a mixed class: ``sol`` handed in on the hub (nbgrader collect
+    left timestamp.txt and submission_secret.txt), ``blank`` uploaded (Colab); plus a missing student."""
     tmp = tmp_path_factory.mktemp("unsafe")
     subs = tmp / "subs"
     shutil.copytree(COURSE / "solutions" / "g1_basics", subs / "sol" / "g1_basics")
@@ -365,17 +494,42 @@ def unsafe_batch(tmp_path_factory, release_dir):
 def test_unsafe_mode_warns_and_grades(unsafe_batch):
     tmp, proc = unsafe_batch
     assert "WARNING: --unsafe" in proc.stderr
-    rows = {r["student_id"]: r for r in csv.DictReader((tmp / "out" / "grades.csv").open())}
-    assert rows["sol"]["score"] == "5" and rows["sol"]["status"] == "ok"
-    assert rows["blank"]["score"] == "0"
+    rows = {r["student_id"]: r for r in csv.DictReader((tmp / "out" / "autograde-g1_basics.csv").open())}
+    assert list(next(iter(rows.values()))) == ["student_id", "assignment", "auto_score", "auto_max_score", "status"]
+    assert rows["sol"]["auto_score"] == "5" and rows["sol"]["auto_max_score"] == "5" and rows["sol"]["status"] == "ok"
+    assert rows["blank"]["auto_score"] == "0"
     assert rows["nobody"]["status"] == "missing"
     assert "bad name!" not in rows
     fb = tmp / "out" / "feedback"
     assert (fb / "sol" / "g1_basics" / "g1_basics.html").is_file()
     assert (fb / "sol" / "g1_basics" / "timestamp.txt").read_text() == "2025-05-09 09:00:00.000000 UTC"
     assert (fb / "sol" / "g1_basics" / "submission_secret.txt").read_text() == "f00dfeed"
-    assert (fb / "blank" / "g1_basics" / "g1_basics.html").is_file()
-    assert not (fb / "blank" / "g1_basics" / "timestamp.txt").exists(), "a symlinked timestamp.txt was followed"
+    # the upload's page is filed for the LMS, where nbgrader release_feedback does not look
+    assert not (fb / "blank").exists()
+    up = tmp / "out" / "feedback_uploads" / "blank" / "g1_basics"
+    assert (up / "g1_basics.html").is_file() and not (up / "timestamp.txt").exists()
+    assert "feedback of 1 upload(s) in" in proc.stdout and "hand each page back through your LMS" in proc.stdout
+    assert "release it with `nbgrader release_feedback g1_basics`" in proc.stdout
+
+
+@pytest.mark.xdist_group("grading_unsafe_batch")
+def test_release_feedback_works_for_a_mixed_class(unsafe_batch):
+    """Issue 19 item 1: with an upload among the hub submissions, nbgrader release_feedback raised
+    FileNotFoundError (timestamp.txt); now it releases the hub student's page and nothing else."""
+    tmp, _ = unsafe_batch
+    exchange = tmp / "exchange"
+    exchange.mkdir(exist_ok=True)
+    os.chmod(exchange, 0o777)
+    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "release_feedback", "g1_basics",
+                           f"--CourseDirectory.root={tmp / 'out'}", f"--Exchange.root={exchange}",
+                           "--CourseDirectory.course_id=cnn101"], capture_output=True, text=True, env=env,
+                          cwd=tmp / "out", timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    released = sorted((exchange / "cnn101" / "feedback").glob("*.html"))
+    from nbgrader.utils import notebook_hash
+
+    assert [p.name for p in released] == [notebook_hash(secret="f00dfeed", notebook_id="g1_basics") + ".html"]
 
 
 @pytest.mark.xdist_group("grading_unsafe_batch")
@@ -388,19 +542,26 @@ def test_export_and_feedback_after_manual_grading(unsafe_batch):
         grade = gb.find_grade("q_why", "g1_basics", "g1_basics", "sol")
         assert grade.needs_manual_grade and grade.auto_score is None
         grade.manual_score = 1.0
+        grade.needs_manual_grade = False  # what formgrader's grade API does with a manual score
         gb.find_comment("q_why", "g1_basics", "g1_basics", "sol").manual_comment = "Clear answer."
         gb.db.commit()
         blank = gb.find_grade("q_why", "g1_basics", "g1_basics", "blank")
         assert blank.auto_score == 0  # unchanged written answer: zero, as in nbgrader
-    proc = cli("export", "--gradebook", out / "gradebook.db", "--out", tmp / "export.csv")
+    before = (out / "autograde-g1_basics.csv").read_text()
+    proc = cli("export", "--gradebook", out / "gradebook.db", "--out", out / "grades.csv")
     assert proc.returncode == 0, proc.stderr
-    rows = {r["student_id"]: r for r in csv.DictReader((tmp / "export.csv").open())}
-    assert rows["sol"]["score"] == "6" and rows["sol"]["max_score"] == "6"
+    rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open())}
+    assert rows["sol"]["score"] == "6" and rows["sol"]["max_score"] == "6" and rows["sol"]["status"] == "graded"
+    assert rows["blank"]["status"] == "graded" and rows["blank"]["score"] == "0"  # unchanged answer: 0, as in nbgrader
     assert rows["nobody"]["status"] == "missing"
+    # issue 19 item 3: the export and the autograde run have files of their own in the same folder
+    assert (out / "autograde-g1_basics.csv").read_text() == before
     proc = cli("feedback", "--assignment", "g1_basics", "--out", out)
     assert proc.returncode == 0, proc.stderr
     page = (out / "feedback" / "sol" / "g1_basics" / "g1_basics.html").read_text()
     assert "Clear answer." in page and "6 / 6" in page
+    assert (out / "feedback_uploads" / "blank" / "g1_basics" / "g1_basics.html").is_file()
+    assert not (out / "feedback" / "blank").exists(), "the re-rendered upload page went where release_feedback looks"
 
 
 def test_sysdeps_is_idempotent_and_quiet():

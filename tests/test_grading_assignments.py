@@ -42,7 +42,7 @@ def grade_through_cli(course: Path, aid: str, tests_dir: Path, tmp: Path) -> tup
         cmd.append("--unsafe")  # trusted notebooks (the course's own); the hostile tests need the sandbox
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = json.loads((tmp / "out" / "report.json").read_text())
+    report = json.loads((tmp / "out" / f"autograde-{aid}.json").read_text())
     return report, mistakes, proc
 
 

@@ -2,8 +2,10 @@
 
 For every case: the expected status and points (no unearned points), plus its own checks.
 For the batch: honest students keep full marks, no submission or course file changes, the
-batch completes, the gradebook agrees with grades.csv, nothing is left running, and no
-feedback page shows hidden-test code.
+batch completes, the gradebook agrees with autograde-<assignment>.csv, nothing is left running,
+and no feedback page shows hidden-test code. Every submission is laid out as ``nbgrader collect``
+leaves a hub submission (with ``timestamp.txt`` and ``submission_secret.txt``), so its feedback
+page is under ``feedback/`` as nbgrader's ``release_feedback`` expects.
 """
 from __future__ import annotations
 
@@ -99,6 +101,7 @@ def batch(tmp_path_factory):
             dst = ctx["submissions"] / aid / sid / aid
             shutil.copytree(release, dst)
             shutil.copy(COURSE / "solutions" / aid / f"{aid}.ipynb", dst / f"{aid}.ipynb")
+            _as_collected(dst)
         for name, mod in cases.items():
             if mod.ASSIGNMENT != aid:
                 continue
@@ -115,6 +118,7 @@ def batch(tmp_path_factory):
             (dst / f"{aid}.ipynb").write_text(text)
             for fname, body in getattr(mod, "EXTRA_FILES", {}).items():
                 (dst / fname).write_text(body)
+            _as_collected(dst)
     before = {"submissions": _tree_hashes(ctx["submissions"]), "course": _tree_hashes(COURSE)}
     env = dict(os.environ, DLCOURSE_GRADER_SECRET="do-not-leak-" + secrets.token_hex(4))
     reports, runs = {}, {}
@@ -126,9 +130,17 @@ def batch(tmp_path_factory):
                                *LIMITS[aid]], capture_output=True, text=True, env=env, timeout=1500)
         runs[aid] = (proc, time.monotonic() - t0)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        reports[aid] = json.loads((ctx["out"] / aid / "report.json").read_text())
+        reports[aid] = json.loads((ctx["out"] / aid / f"autograde-{aid}.json").read_text())
     after = {"submissions": _tree_hashes(ctx["submissions"]), "course": _tree_hashes(COURSE)}
     return {"ctx": ctx, "cases": cases, "reports": reports, "runs": runs, "before": before, "after": after}
+
+
+def _as_collected(folder: Path) -> None:
+    """What ``nbgrader collect`` leaves beside a hub submission's notebook."""
+    if not (folder / "timestamp.txt").exists():
+        (folder / "timestamp.txt").write_text("2025-05-09 09:00:00.000000 UTC")
+    if not (folder / "submission_secret.txt").exists():
+        (folder / "submission_secret.txt").write_text(secrets.token_hex(16))
 
 
 def _student(batch, aid: str, sid: str) -> dict:
@@ -185,9 +197,9 @@ def test_honest_students_unaffected(batch, aid):
 def test_every_student_graded_and_batch_completed(batch):
     for aid, (proc, seconds) in batch["runs"].items():
         n = sum(1 for m in batch["cases"].values() if m.ASSIGNMENT == aid) + len(HONEST)
-        rows = list(csv.DictReader((batch["ctx"]["out"] / aid / "grades.csv").open()))
+        rows = list(csv.DictReader((batch["ctx"]["out"] / aid / f"autograde-{aid}.csv").open()))
         assert len(rows) == n, (aid, len(rows), n)
-        assert list(rows[0]) == ["student_id", "assignment", "score", "max_score", "status"]
+        assert list(rows[0]) == ["student_id", "assignment", "auto_score", "auto_max_score", "status"]
         print(f"{aid}: {n} submissions in {seconds:.0f} s")
 
 
@@ -196,16 +208,16 @@ def test_no_submission_or_course_file_changed(batch):
     assert batch["before"]["submissions"] == batch["after"]["submissions"]
 
 
-def test_gradebook_agrees_with_grades_csv(batch, tmp_path):
+def test_gradebook_agrees_with_autograde_csv(batch, tmp_path):
     out = tmp_path / "export.csv"
     proc = subprocess.run([sys.executable, "-m", "dlcourse.grading", "export", "--gradebook",
                            str(batch["ctx"]["gradebook"]), "--out", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     exported = {(r["student_id"], r["assignment"]): r for r in csv.DictReader(out.open())}
     for aid in batch["reports"]:
-        for r in csv.DictReader((batch["ctx"]["out"] / aid / "grades.csv").open()):
+        for r in csv.DictReader((batch["ctx"]["out"] / aid / f"autograde-{aid}.csv").open()):
             e = exported[(r["student_id"], aid)]
-            assert float(e["score"]) == float(r["score"]), (r, e)
+            assert float(e["score"]) == float(r["auto_score"]), (r, e)
             assert (e["status"] == "flagged") == (r["status"] != "ok"), (r, e)
 
 

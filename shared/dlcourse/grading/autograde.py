@@ -7,9 +7,14 @@
 2. for every ``<student_id>/<assignment>/`` folder of the submissions, run
    :mod:`.worker` in its own process (``workers`` at a time): the notebook is rebuilt from
    the course source, executed in a fresh sandbox and scored by the grader;
-3. record the scores in the nbgrader gradebook, write ``grades.csv`` (student_id,
-   assignment, score, max_score, status), ``report.json`` (per cell, with notes), the
-   sanitized autograded notebooks and the feedback pages.
+3. record the scores in the nbgrader gradebook, write ``autograde-<assignment>.csv``
+   (student_id, assignment, auto_score, auto_max_score, status: autograded points of this run),
+   ``autograde-<assignment>.json`` (per cell, with notes), the sanitized autograded notebooks and
+   the feedback pages: ``feedback/<student>/<assignment>/`` for hub submissions (those with
+   nbgrader's ``submission_secret.txt``, which ``nbgrader release_feedback`` needs) and
+   ``feedback_uploads/<student>/<assignment>/`` for uploads (Colab, LMS), to hand back there.
+   Per-assignment names: grading a second assignment into the same folder overwrites nothing,
+   and ``export`` (the gradebook, manual grades included) writes a file of its own.
 
 Whatever a submission does, the batch completes: a student's job that fails, hangs or
 crashes the worker gets a status and zero for what did not run.
@@ -33,12 +38,13 @@ from pathlib import Path
 
 import nbformat
 
-from . import canonical, gradebook, nbg
+from . import canonical, gradebook, lms, nbg
 from .sandbox import Limits, SandboxUnavailable, python_ro_paths, sandbox_info, sweep_jails, sweep_stale_jails
 from .worker import DONE
 
 __all__ = ["PROTECTED_PACKAGES", "STATUS_ORDER", "StudentResult", "BatchResult", "Assignment", "prepare_assignment",
-           "find_submissions", "autograde", "student_status", "STUDENT_ID_RE"]
+           "find_submissions", "autograde", "student_status", "STUDENT_ID_RE", "CSV_FIELDS", "csv_path",
+           "report_path", "FEEDBACK_HUB", "FEEDBACK_UPLOADS", "is_hub_submission"]
 
 STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 #: Packages whose functions tests use as oracles or for comparisons: when the course's cells import
@@ -46,6 +52,11 @@ STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 #: widgets and the course's own helpers are left alone (they rebind names as they work).
 PROTECTED_PACKAGES = frozenset({"numpy", "torch", "torchvision", "torchaudio", "sklearn", "scipy", "captum", "math",
                                 "operator", "random", "statistics", "unittest", "functools", "itertools"})
+#: Columns of ``autograde-<assignment>.csv`` (autograded points only; ``export`` gives the totals).
+CSV_FIELDS = ["student_id", "assignment", "auto_score", "auto_max_score", "status"]
+#: Feedback folders under OUT: hub submissions (nbgrader's feedback directory, released through the
+#: exchange by ``nbgrader release_feedback``) and uploads (handed back through the LMS).
+FEEDBACK_HUB, FEEDBACK_UPLOADS = "feedback", "feedback_uploads"
 #: Most severe first: a student's status is the first that applies to any of their notebooks.
 STATUS_ORDER = ["grader_error", "sandbox_error", "malformed", "missing", "timeout", "memory_limit", "kernel_died",
                 "tampered", "pids_limit", "restored", "output_truncated", "ok"]
@@ -53,7 +64,7 @@ STATUS_ORDER = ["grader_error", "sandbox_error", "malformed", "missing", "timeou
 
 @dataclass
 class StudentResult:
-    """One row of grades.csv plus the details behind it."""
+    """One row of ``autograde-<assignment>.csv`` plus the details behind it."""
 
     student_id: str
     assignment: str
@@ -63,6 +74,7 @@ class StudentResult:
     notes: list[str] = field(default_factory=list)
     cells: dict[str, dict] = field(default_factory=dict)
     seconds: float = 0.0
+    feedback: str = ""  # folder of the feedback pages, relative to OUT (feedback/... or feedback_uploads/...)
 
 
 @dataclass
@@ -74,6 +86,8 @@ class BatchResult:
     seconds: float
     sandboxed: bool
     out: Path
+    #: cluster batches only: students whose task failed or was refused (not recorded; a rerun grades them)
+    not_graded: dict[str, str] = field(default_factory=dict)
 
     def by_id(self) -> dict[str, StudentResult]:
         return {s.student_id: s for s in self.students}
@@ -92,11 +106,34 @@ class Assignment:
     auto_max: float
 
 
+def csv_path(out: Path | str, assignment: str) -> Path:
+    """``OUT/autograde-<assignment>.csv``: the autograded points of one run."""
+    return Path(out) / f"autograde-{assignment}.csv"
+
+
+def report_path(out: Path | str, assignment: str) -> Path:
+    """``OUT/autograde-<assignment>.json``: every cell's points, verdict and the notes of one run."""
+    return Path(out) / f"autograde-{assignment}.json"
+
+
+def is_hub_submission(folder: Path) -> bool:
+    """True when ``folder`` came through the nbgrader exchange (it holds nbgrader's ``submission_secret.txt``)."""
+    f = folder / "submission_secret.txt"
+    return f.is_file() and not f.is_symlink()
+
+
+def _pages_in(out: Path, folder: str) -> str:
+    """``folder`` when it holds a feedback page (a student who handed in nothing has none), else ``""``."""
+    return folder if folder and any((out / folder).glob("*.html")) else ""
+
+
 def prepare_assignment(course_root: Path, aid: str, work: Path, gradebook_path: Path) -> Assignment:
     """Generate the release (registering the assignment in the gradebook) and describe it."""
     src = course_root / "solutions" / aid
     if not src.is_dir() or not any(src.glob("*.ipynb")):
-        raise ValueError(f"no assignment {aid!r}: expected notebooks in {src}")
+        have = sorted(p.name for p in (course_root / "solutions").glob("*") if p.is_dir() and any(p.glob("*.ipynb")))
+        raise ValueError(f"no assignment {aid!r}: expected notebooks in {src}. Next step: pass one of the "
+                         f"course's assignments ({', '.join(have) or 'none'}) or the right --course")
     release = nbg.generate_release(course_root / "solutions", aid, work / "course",
                                    db_url=gradebook.db_url(gradebook_path))
     notebooks = sorted(p.stem for p in release.glob("*.ipynb"))
@@ -153,7 +190,9 @@ def find_submissions(submissions: Path, aid: str, notebooks: list[str],
     found: dict[str, dict] = {}
     problems: list[str] = []
     if not submissions.is_dir():
-        raise ValueError(f"submissions folder {submissions} does not exist")
+        raise ValueError(f"submissions folder {submissions} does not exist. Next step: collect first "
+                         f"(`nbgrader collect {aid}` on the hub, or `python -m dlcourse.grading collect "
+                         f"--uploads DIR --roster roster.csv --out {submissions}`)")
     for sdir in sorted(submissions.iterdir()):
         if sdir.name.startswith("."):
             continue
@@ -215,8 +254,9 @@ def _check_isolation(paths: list[Path]) -> None:
         secret = secret.resolve()
         for b in bound:
             if secret == b or secret.is_relative_to(b):
-                raise SandboxUnavailable(f"{secret} lies inside {b}, which every sandbox can read: move it "
-                                         "elsewhere (the course source, submissions and output must stay hidden)")
+                raise SandboxUnavailable(f"Cause: {secret} lies inside {b}, which every sandbox can read (the "
+                                         "course source, submissions and output must stay hidden). Next step: "
+                                         f"move it out of {b}")
 
 
 class _WorkerSlot:
@@ -325,6 +365,7 @@ def autograde(
     env: dict[str, str] | None = None,
     unsafe: bool = False,
     gradebook_path: Path | str | None = None,
+    scheduler: str | None = None,
     log=print,
 ) -> BatchResult:
     """Grade every student in ``submissions`` (``<student_id>/<assignment>/*.ipynb``).
@@ -335,8 +376,12 @@ def autograde(
         env: extra environment variables for the kernels (``{"DLCOURSE_FAST": "1"}``).
         unsafe: run without bubblewrap (only for trusted notebooks, e.g. the course's own).
         gradebook_path: nbgrader gradebook to update (default ``OUT/gradebook.db``).
+        scheduler: address (or scheduler file) of a Dask distributed scheduler: each submission
+            becomes one task on its workers (:mod:`.cluster`); ``workers`` is then unused. Results
+            are recorded as they arrive and a rerun grades only what is missing.
 
     Raises:
+        ClusterLost: with ``scheduler``, the scheduler went away (what arrived is recorded).
         SandboxUnavailable: no working sandbox and ``unsafe`` is False.
         ValueError: unknown assignment, missing submissions folder, bad arguments.
     """
@@ -348,7 +393,7 @@ def autograde(
         raise ValueError(f"assignment id must be letters, digits, _ . -, got {assignment!r}")
     limits = limits or Limits()
     info = sandbox_info()
-    if not unsafe and not info.ok:
+    if not unsafe and not info.ok and not scheduler:  # on a cluster each worker checks its own sandbox
         raise SandboxUnavailable(info.reason)
     gb_path = Path(gradebook_path).resolve() if gradebook_path else out / "gradebook.db"
     if not unsafe:
@@ -364,7 +409,18 @@ def autograde(
         jobs_dir = work / "jobs"
         jobs_dir.mkdir()
         jobs = []
+        if not found:
+            raise ValueError(f"no student folder in {submissions} (expected <student_id>/{assignment}/*.ipynb"
+                             + (f"; skipped: {'; '.join(problems)}" if problems else "") + "). Next step: "
+                             f"collect the submissions into it first (`nbgrader collect {assignment}`, or "
+                             f"`python -m dlcourse.grading collect ... --out {submissions}`)")
+        where: dict[str, str] = {}
         for sid, entry in found.items():
+            kind = FEEDBACK_HUB if is_hub_submission(submissions / sid / assignment) else FEEDBACK_UPLOADS
+            where[sid] = f"{kind}/{sid}/{assignment}"
+            other = out / (FEEDBACK_UPLOADS if kind == FEEDBACK_HUB else FEEDBACK_HUB) / sid / assignment
+            if other.exists():  # filed the other way by an earlier run (release_feedback must not see an upload)
+                shutil.rmtree(other)
             job = {
                 "student": sid, "assignment": assignment,
                 "notebooks": [{"name": n, "source": str(spec.source_dir / f"{n}.ipynb"),
@@ -373,11 +429,11 @@ def autograde(
                 "home_files": spec.home_files, "protect": spec.protect, "env": dict(env or {}),
                 "limits": asdict(limits), "unsafe": unsafe, "notes": entry["notes"], "sandbox": asdict(info),
                 "autograded_dir": str(out / "autograded" / sid / assignment),
-                "feedback_dir": str(out / "feedback" / sid / assignment),
+                "feedback_dir": str(out / where[sid]),
                 "result": str(jobs_dir / f"{sid}.result.json"), "work_root": str(work),
             }
             for d in ("autograded_dir", "feedback_dir"):
-                if Path(job[d]).exists():
+                if Path(job[d]).exists() and not scheduler:  # on a cluster: replaced when the new result arrives
                     shutil.rmtree(job[d])
             path = jobs_dir / f"{sid}.job.json"
             path.write_text(json.dumps(job))
@@ -413,15 +469,15 @@ def autograde(
             return res
 
         results: list[dict] = []
-        finished = False
+        not_graded: dict[str, str] = {}
+        if scheduler:
+            results, not_graded = _grade_on_cluster(jobs, scheduler, per_job, spec, gb_path, out, log)
+        finished = scheduler is not None
         try:
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                for res in pool.map(run, jobs):
+                for res in pool.map(run, [] if scheduler else jobs):
                     results.append(res)
-                    st = student_status(res["notebooks"])
-                    sc = sum(c.get("score") or 0 for r in res["notebooks"].values()
-                             for c in r.get("cells", {}).values() if c.get("auto"))
-                    log(f"  {res['student']:<24} {sc:g}/{spec.auto_max:g}  {st}  ({res.get('seconds', 0):.1f} s)")
+                    _log_result(log, res, spec.auto_max)
             finished = True
         finally:
             for slot in all_slots:  # interrupted: stop the workers and their sandboxes now
@@ -429,9 +485,15 @@ def autograde(
             for slot in all_slots:  # the workers are gone: remove whatever sandbox cgroup they left
                 for pid in slot.pids:
                     sweep_jails(f"{pid}-")
-        gradebook.record_results(gb_path, assignment, results)
+        if not scheduler:  # the cluster path recorded each result as it arrived
+            gradebook.record_results(gb_path, assignment, results)
         for sid in found:
-            _copy_exchange_files(submissions / sid / assignment, out / "feedback" / sid / assignment)
+            if where[sid].startswith(FEEDBACK_HUB + "/"):
+                _copy_exchange_files(submissions / sid / assignment, out / where[sid])
+        # due dates (course.toml / nbgrader) and the late policy: each late student's feedback says it
+        n_late = lms.add_late_notices(course_root, gb_path, assignment, out)
+        if n_late:
+            log(f"due date set: {n_late} feedback page(s) say whether the submission was on time, and any penalty")
         students = []
         for res in results:
             cells = {}
@@ -442,12 +504,57 @@ def autograde(
                 notes += [(f"{name}: " if len(spec.notebooks) > 1 else "") + n for n in r.get("notes", [])]
             score = sum(c.get("score") or 0.0 for c in cells.values() if c.get("auto"))
             students.append(StudentResult(res["student"], assignment, float(score), spec.auto_max,
-                                          student_status(res["notebooks"]), notes, cells, float(res.get("seconds", 0))))
-        batch = BatchResult(assignment, students, time.monotonic() - t0, not unsafe, out)
-        gradebook.write_csv([asdict(s) for s in students], out / "grades.csv")
-        (out / "report.json").write_text(json.dumps(
+                                          student_status(res["notebooks"]), notes, cells, float(res.get("seconds", 0)),
+                                          _pages_in(out, where.get(res["student"], ""))))
+        batch = BatchResult(assignment, students, time.monotonic() - t0, not unsafe, out, not_graded)
+        gradebook.write_csv([{**asdict(s), "auto_score": s.score, "auto_max_score": s.max_score} for s in students],
+                            csv_path(out, assignment), fields=CSV_FIELDS)
+        report_path(out, assignment).write_text(json.dumps(
             {"assignment": assignment, "sandboxed": not unsafe, "seconds": batch.seconds, "limits": asdict(limits),
-             "skipped": problems, "students": [asdict(s) for s in students]}, indent=1, default=str))
+             "skipped": problems, "not_graded": not_graded, "students": [asdict(s) for s in students]}, indent=1, default=str))
         return batch
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _log_result(log, res: dict, auto_max: float, suffix: str = "") -> None:
+    st = student_status(res["notebooks"])
+    sc = sum(c.get("score") or 0 for r in res["notebooks"].values() for c in r.get("cells", {}).values() if c.get("auto"))
+    log(f"  {res['student']:<24} {sc:g}/{auto_max:g}  {st}  ({res.get('seconds', 0):.1f} s){suffix}")
+
+
+def _grade_on_cluster(jobs: list, scheduler: str, per_job: float, spec: Assignment, gb_path: Path, out: Path,
+                      log) -> tuple[list[dict], dict[str, str]]:
+    """Grade ``jobs`` on the Dask cluster; record each result in the gradebook as it arrives.
+
+    A task a worker refused (no sandbox there) or that failed is reported and left out: it is
+    not recorded, so a rerun grades it. Raises :class:`.cluster.ClusterLost` when the scheduler
+    goes away, after printing what was recorded.
+    """
+    from . import cluster
+
+    by_sid = {sid: entry for sid, _, _, entry in jobs}
+    results: list[dict] = []
+    failed: dict[str, str] = {}
+
+    def record(sid: str, res: dict) -> None:
+        res["timestamp"] = by_sid[sid].get("timestamp")
+        gradebook.record_results(gb_path, spec.id, [res])
+
+    try:
+        for o in cluster.run_on_cluster([(sid, job) for sid, _, job, _ in jobs], scheduler, timeout=per_job, out=out,
+                                        on_result=record, log=log):
+            if o.result is None:
+                failed[o.student] = o.error or "no result"
+                log(f"  {o.student:<24} NOT GRADED: {o.error}")
+                continue
+            o.result["timestamp"] = by_sid[o.student].get("timestamp")
+            results.append(o.result)
+            _log_result(log, o.result, spec.auto_max, "  (recorded earlier)" if o.reused else f"  on {o.host}")
+    except cluster.ClusterLost as e:
+        raise cluster.ClusterLost(f"{e}. {len(results)} of {len(jobs)} submission(s) are recorded in {gb_path}; "
+                                  "run the same command again to grade the rest") from None
+    if failed:
+        log(f"{len(failed)} submission(s) were not graded ({', '.join(failed)}): fix the cause above and run the "
+            "same command again (only they are graded)")
+    return sorted(results, key=lambda r: r["student"]), failed

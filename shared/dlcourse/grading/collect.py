@@ -10,8 +10,14 @@ Two sources:
   assignment from the notebook's nbgrader cell ids (compared with ``solutions/``), else from
   the file name, else ``--assignment``. Several files for the same notebook: the newest wins.
 
-Every file ends up in the report (``collected``, ``superseded`` or ``unmatched`` with the reason),
-printed and written as CSV. Symbolic links are never followed.
+Every file ends up in the report (``collected``, ``superseded``, ``skipped`` or ``unmatched``
+with the reason), printed and written as CSV. Symbolic links are never followed.
+
+Hub (exchange) submissions keep nbgrader's ``timestamp.txt`` and ``submission_secret.txt``:
+``nbgrader release_feedback`` needs both, and ``autograde`` files the feedback of a submission
+with a secret under ``feedback/`` (released through the exchange), that of an upload under
+``feedback_uploads/`` (handed back through the LMS). An upload never replaces a hub submission
+of the same student and assignment already in the output folder (it is ``skipped``).
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ import csv
 import json
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,13 +41,14 @@ class Item:
     """One file seen by collect and what became of it."""
 
     path: Path
-    status: str = "unmatched"  # collected | superseded | unmatched
+    status: str = "unmatched"  # collected | superseded | skipped | unmatched
     student: str = ""
     assignment: str = ""
     notebook: str = ""
     reason: str = ""
     mtime: float = 0.0
     timestamp: str = ""
+    secret: str = ""  # nbgrader's submission_secret.txt (exchange submissions only)
 
 
 def course_cells(root: Path) -> dict[str, dict[str, set[str]]]:
@@ -187,27 +195,29 @@ def collect_uploads(uploads: Path, root: Path, *, roster: Path | None = None, pa
         elif len(rel.parts) > 1:
             sid = rel.parts[0]
         if aliases is not None:
-            if sid is not None:
-                key = _norm(sid)
-                if aliases.get(key):
-                    sid = aliases[key]
-                elif sid not in aliases.values():
-                    item.reason = f"student {sid!r} is not in the roster"
-                    continue
-            else:
-                tokens = [t for t in re.split(r"[^A-Za-z0-9@.]+", path.stem) if t]
+            if sid is not None and (aliases.get(_norm(sid)) or sid in aliases.values()):
+                sid = aliases.get(_norm(sid)) or sid
+            elif sid is not None and rx:
+                item.reason = f"student {sid!r} is not in the roster"
+                continue
+            else:  # the LMS's names: "Jane Doe_1234_assignsubmission_file_/a1.ipynb", "doejane_1234_a1.ipynb"
+                where = " ".join([*rel.parts[:-1], path.stem])
+                tokens = [t for t in re.split(r"[^A-Za-z0-9@.]+", where) if t]
                 cands = {aliases[_norm(t)] for t in tokens if aliases.get(_norm(t))}
                 for i in range(len(tokens) - 1):  # "Jane Doe", "doe_jane"
                     pair = aliases.get(_norm(tokens[i] + tokens[i + 1]))
                     if pair:
                         cands.add(pair)
                 if len(cands) != 1:
-                    item.reason = ("no roster entry in the file name" if not cands else
+                    item.reason = ("no roster entry (student id, name, e-mail or alias) in the file or folder name"
+                                   if not cands else
                                    f"the file name matches several students: {', '.join(sorted(cands))}")
                     continue
                 sid = cands.pop()
         if sid is None:
-            item.reason = "cannot tell whose it is: use a folder per student, --pattern or --roster"
+            item.reason = ("cannot tell whose it is (Colab names every download after the notebook): "
+                           "give --roster (the LMS puts the student's name in the file name), "
+                           "a folder per student, or --pattern")
             continue
         if not _ID_RE.match(sid):
             item.reason = f"{sid!r} is not a valid student id"
@@ -260,8 +270,13 @@ def collect_exchange(exchange: Path, course_id: str | None, root: Path, *, assig
         tsf = sub / "timestamp.txt"
         if tsf.is_file() and not tsf.is_symlink():
             ts = tsf.read_text(errors="replace").strip()[:100] or ts
+        secret = ""
+        sf = sub / "submission_secret.txt"
+        if sf.is_file() and not sf.is_symlink() and sf.stat().st_size < 4096:
+            secret = sf.read_text(errors="replace").strip()
         for nb_path in sorted(sub.glob("*.ipynb")):
-            it = Item(nb_path, student=sid, assignment=aid, timestamp=ts, mtime=nb_path.lstat().st_mtime)
+            it = Item(nb_path, student=sid, assignment=aid, timestamp=ts, mtime=nb_path.lstat().st_mtime,
+                      secret=secret)
             items.append(it)
             if not _ID_RE.match(sid):
                 it.reason = f"{sid!r} is not a valid student id"
@@ -279,16 +294,28 @@ def collect_exchange(exchange: Path, course_id: str | None, root: Path, *, assig
 
 
 def write_collected(items: list[Item], out: Path, report: Path) -> dict[str, int]:
-    """Copy collected files to ``out/<student>/<assignment>/<notebook>.ipynb``; write the CSV report."""
+    """Copy collected files to ``out/<student>/<assignment>/<notebook>.ipynb``; write the CSV report.
+
+    An upload (an item without nbgrader's submission secret) is ``skipped`` when the folder
+    already holds a hub submission of that student (its ``submission_secret.txt``): the hub's is
+    graded and its feedback released through the exchange.
+    """
     out.mkdir(parents=True, exist_ok=True)
     for it in items:
         if it.status != "collected":
             continue
         dst = out / it.student / it.assignment
+        if not it.secret and (dst / "submission_secret.txt").exists():
+            it.status = "skipped"
+            it.reason = (f"{dst} holds {it.student}'s hub submission (from the exchange): that one is graded; "
+                         f"remove the folder to grade this upload instead")
+            continue
         dst.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(it.path, dst / f"{it.notebook}.ipynb")
         if it.timestamp:
             (dst / "timestamp.txt").write_text(it.timestamp + "\n")
+        if it.secret:
+            (dst / "submission_secret.txt").write_text(it.secret)
     report.parent.mkdir(parents=True, exist_ok=True)
     with report.open("w", newline="") as fh:
         w = csv.writer(fh)
@@ -313,5 +340,14 @@ def cli_collect(args, root: Path) -> int:
         if it.status != "collected":
             print(f"{it.status.upper():<10} {it.path}: {it.reason}")
     print(f"collected {counts.get('collected', 0)}, superseded {counts.get('superseded', 0)}, "
-          f"unmatched {counts.get('unmatched', 0)}; report: {report}")
+          f"skipped {counts.get('skipped', 0)}, unmatched {counts.get('unmatched', 0)}; report: {report}")
+    if items and not counts.get("collected") and counts.get("unmatched"):
+        whose = [it for it in items if it.reason.startswith(("cannot tell whose", "no roster entry"))]
+        cause = (f"none of the {len(whose)} notebook(s) says whose it is" if whose else
+                 "no file could be matched (reasons above)")
+        hint = ("give --roster roster.csv (student_id,name,email) and keep the names the LMS gives the files "
+                "(they contain the student's name), or a folder per student" if whose and not args.roster else
+                "see the reasons above and " + str(report))
+        print(f"error: nothing collected: {cause}. Next step: {hint}", file=sys.stderr)
+        return 1
     return 1 if args.strict and counts.get("unmatched") else 0

@@ -11,7 +11,8 @@ student's) browser session. Here:
 * :func:`render_feedback` writes a self-contained page with a Content-Security-Policy that
   forbids every script, shows test cells *without their hidden tests* (the release version)
   and no traceback for them, and redacts any line of hidden-test text that a submission
-  might have printed.
+  might have printed. Images load from the page itself only (``data:``): the Colab badge is
+  left out and any other external image is shown as its alt text, never as a broken image.
 """
 from __future__ import annotations
 
@@ -149,10 +150,30 @@ def _text(s: str, hidden: set[str], limit: int = _MAX_TEXT) -> str:
     return html.escape(s)
 
 
+#: The course's "Open in Colab" badge (see dlcourse.nbtools): pointless in a feedback page, whose CSP
+#: would block its image anyway.
+_BADGE = re.compile(r"\[!\[[^\]]*\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]\([^)]*\)[ \t]*\n?")
+_IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)
+_ALT = re.compile(r"""\balt=("[^"]*"|'[^']*')""", re.I)
+
+
+def _inline_images_only(html_text: str) -> str:
+    """Replace every ``<img>`` that is not an inline ``data:`` image (the page's CSP blocks the others,
+    which would show as broken images) by its alt text."""
+    def repl(m: re.Match) -> str:
+        tag = m.group(0)
+        if re.search(r"""\bsrc=["']data:image/""", tag, re.I):
+            return tag
+        alt = _ALT.search(tag)
+        text = alt.group(1)[1:-1] if alt else ""
+        return f'<span class="ext-img">[image{": " + text if text else ""}]</span>'
+    return _IMG_TAG.sub(repl, html_text)
+
+
 def _markdown(src: str) -> str:
     import mistune
 
-    return sanitize_html(mistune.html(src))
+    return _inline_images_only(sanitize_html(mistune.html(_BADGE.sub("", src))))
 
 
 def _outputs(outputs, hidden: set[str], *, traceback: bool) -> str:
@@ -173,7 +194,7 @@ def _outputs(outputs, hidden: set[str], *, traceback: bool) -> str:
                 b64 = data[img].replace("\n", "")
                 parts.append(f'<img class="out" alt="figure" src="data:{img};base64,{b64}">')
             elif "text/html" in data:
-                parts.append(f'<div class="out html">{redact(data["text/html"], hidden)}</div>')
+                parts.append(f'<div class="out html">{_inline_images_only(redact(data["text/html"], hidden))}</div>')
             elif "text/plain" in data:
                 parts.append(f'<pre class="out">{_text(data["text/plain"], hidden)}</pre>')
     return "\n".join(parts)

@@ -74,8 +74,9 @@ def _is_solution(gb, grade) -> bool:
 def export_rows(gradebook: Path | str, assignment: str | None = None) -> list[dict]:
     """One row per student and assignment: total score (manual overrides automatic), max, status.
 
-    status: ``graded``, ``needs_manual_grade``, ``flagged`` (grading did not finish normally:
-    see the autograde report) or ``missing`` (no submission).
+    status: ``graded`` (every point is in), ``needs_manual_grade`` (a written answer or a
+    flagged cell waits in formgrader), ``flagged`` (grading did not finish normally: see the
+    autograde report's status) or ``missing`` (no submission).
     """
     from nbgrader.api import Gradebook
 
@@ -100,13 +101,22 @@ def export_rows(gradebook: Path | str, assignment: str | None = None) -> list[di
     return rows
 
 
-def write_csv(rows: list[dict], path: Path | str) -> Path:
-    """Write grade rows with the columns :data:`CSV_FIELDS` (scores with up to 4 decimals)."""
+def write_csv(rows: list[dict], path: Path | str, fields: list[str] | None = None) -> Path:
+    """Write grade rows with the columns ``fields`` (default :data:`CSV_FIELDS`); scores with up to 4 decimals.
+
+    Raises:
+        ValueError: ``path`` is an ``autograde-<assignment>.csv`` of an autograde run (the
+            export would replace that run's file).
+    """
     path = Path(path)
+    fields = fields or CSV_FIELDS
+    if fields == CSV_FIELDS and path.name.startswith("autograde-"):
+        raise ValueError(f"{path} is the name autograde gives its per-run file: export to another file "
+                         "(e.g. grades.csv)")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         w.writeheader()
         for r in rows:
-            w.writerow({**r, "score": f"{round(float(r['score']), 4):g}", "max_score": f"{round(float(r['max_score']), 4):g}"})
+            w.writerow({**r, **{k: f"{round(float(r[k]), 4):g}" for k in fields if "score" in k}})
     return path

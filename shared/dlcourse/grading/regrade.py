@@ -17,16 +17,20 @@ __all__ = ["rerender_feedback"]
 
 
 def rerender_feedback(out: Path | str, assignment: str, gradebook_path: Path | str) -> int:
-    """Rewrite ``OUT/feedback/<student>/<assignment>/*.html``; return how many pages were written."""
+    """Rewrite the feedback pages (``OUT/feedback/...`` for hub submissions, ``OUT/feedback_uploads/...``
+    for uploads, as the autograde run filed them); return how many pages were written."""
     from nbgrader.api import Gradebook, MissingEntry
 
     out = Path(out)
     base = out / "autograded"
     if not base.is_dir():
         raise ValueError(f"{base} does not exist: run autograde with --out {out} first")
+    from .autograde import FEEDBACK_HUB, FEEDBACK_UPLOADS, report_path
+
     report = {}
-    if (out / "report.json").is_file():
-        data = json.loads((out / "report.json").read_text())
+    rp = report_path(out, assignment)
+    if rp.is_file():
+        data = json.loads(rp.read_text())
         report = {s["student_id"]: s for s in data.get("students", [])}
     written = 0
     with Gradebook(gradebook.db_url(gradebook_path)) as gb:
@@ -65,7 +69,10 @@ def rerender_feedback(out: Path | str, assignment: str, gradebook_path: Path | s
                     test_release_sources=meta.get("test_release", {}), hidden=hidden,
                     status=st.get("status", "graded"), notes=st.get("notes", []), roles=meta.get("roles", []),
                     score=score, max_score=max_score, manual=manual, score_label="score (manual grades included)")
-                dest = out / "feedback" / sdir.name / assignment / f"{nb_path.stem}.html"
+                folder = st.get("feedback") or (f"{FEEDBACK_UPLOADS}/{sdir.name}/{assignment}"
+                                                 if (out / FEEDBACK_UPLOADS / sdir.name / assignment).is_dir()
+                                                 else f"{FEEDBACK_HUB}/{sdir.name}/{assignment}")
+                dest = out / folder / f"{nb_path.stem}.html"
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_text(page)
                 written += 1

@@ -44,6 +44,8 @@ __all__ = [
     "sweep_jails",
     "sweep_stale_jails",
     "python_ro_paths",
+    "python_link_paths",
+    "diagnose_bwrap_failure",
     "bwrap_argv",
 ]
 
@@ -146,18 +148,72 @@ def _v2_dir() -> Path | None:
     return d if d.is_dir() and os.access(d, os.W_OK) else None
 
 
-def _probe_bwrap(bwrap: str) -> str | None:
-    """Run a trivial command in a sandbox built like the real one; None when it works."""
+def _probe_bwrap(bwrap: str, command: list[str] | None = None) -> str | None:
+    """Run a trivial command in a sandbox built like the real one; None when it works, else the
+    cause found and one next step (see :func:`diagnose_bwrap_failure`)."""
+    command = command or [sys.executable, "-c", "import sys; sys.exit(0)"]
     try:
         argv = bwrap_argv(bwrap, ipc_dir=None, home_files={}, limits=Limits(), env={},
-                          command=[sys.executable, "-c", "import sys; sys.exit(0)"],
-                          extra_ro=python_ro_paths())
+                          command=command, extra_ro=python_ro_paths())
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
-        return f"{bwrap} could not be run: {e}"
+        return f"{bwrap} could not be run: {e}. Next step: check that `{bwrap} --version` works for this user"
     if proc.returncode != 0:
-        return f"{bwrap} failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}"
+        return diagnose_bwrap_failure(bwrap, proc.returncode, proc.stderr, command)
     return None
+
+
+def _symlinked_ancestor(path: Path) -> Path | None:
+    """The outermost ancestor of ``path`` (itself included) that is a symbolic link, if any."""
+    path = Path(os.path.abspath(path))
+    for a in [*reversed(path.parents), path]:
+        if a.is_symlink():
+            return a
+    return None
+
+
+def diagnose_bwrap_failure(bwrap: str, code: int, stderr: str, command: list[str]) -> str:
+    """Why a bubblewrap probe failed, from what bwrap said: the cause found and one next step.
+
+    Args:
+        bwrap: the bwrap executable that was run.
+        code: its exit status.
+        stderr: what it printed.
+        command: the command it was asked to start inside the sandbox.
+
+    Returns:
+        One message naming the cause (a program missing inside the sandbox, user namespaces
+        refused by the kernel, or bwrap's own words when neither applies) and what to do next.
+    """
+    err = stderr.strip()[-300:]
+    said = f"{bwrap} failed (exit {code}): {err}"
+    low = err.lower()
+    if "execvp" in low and ("no such file" in low or "not found" in low):
+        exe = command[0] if command else "?"
+        link = _symlinked_ancestor(Path(exe))
+        if not os.path.exists(exe):
+            return (f"{said}. Cause: {exe}, the program the sandbox starts, does not exist on this machine "
+                    f"either; bubblewrap and user namespaces work. Next step: reinstall the environment "
+                    f"(make venv) and run the grader with its Python")
+        if link is not None:
+            return (f"{said}. Cause: the sandbox starts Python as {exe}, but {link} is a symbolic link "
+                    f"(to {link.resolve()}) that does not exist inside the sandbox; bubblewrap and user "
+                    f"namespaces work. Next step: run the grader with the real path, "
+                    f"{Path(os.path.realpath(link)) / Path(exe).relative_to(link)}")
+        return (f"{said}. Cause: {exe}, the program the sandbox starts, is not inside the sandbox (only the "
+                f"system, the Python installation and dlcourse are); bubblewrap and user namespaces work. Next "
+                f"step: run the grader with a Python whose installation lies outside the course folder")
+    userns = ("no permissions to creat", "creating new namespace failed", "setting up uid map",
+              "unshare", "operation not permitted", "permission denied")
+    if any(k in low for k in userns):
+        who = "even for root (a container without the right to create namespaces?)" if os.geteuid() == 0 else             "for this user"
+        nxt = ("run the grading container with --security-opt seccomp=unconfined --security-opt "
+               "apparmor=unconfined (or --privileged)" if os.geteuid() == 0 else
+               "enable them as root: sysctl -w kernel.unprivileged_userns_clone=1 (Debian) or "
+               "kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 24.04), or grade as root")
+        return f"{said}. Cause: the kernel refused to create the sandbox's namespaces {who}. Next step: {nxt}"
+    return (f"{said}. Cause: not one bubblewrap reports for missing namespaces or programs (see its words above). "
+            f"Next step: run `{bwrap} --unshare-all --ro-bind / / true` by hand to see whether bubblewrap works here")
 
 
 _KNOWN: SandboxInfo | None = None
@@ -182,12 +238,12 @@ def _probe_sandbox() -> SandboxInfo:
     notes: list[str] = []
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return SandboxInfo(None, False, "bubblewrap (bwrap) is not installed: run tools/sysdeps.sh as root "
-                           "or `apt-get install bubblewrap` (dnf/zypper/pacman: package bubblewrap)", "none")
+        return SandboxInfo(None, False, "Cause: bubblewrap (bwrap) is not installed, or not on PATH "
+                           f"({os.environ.get('PATH', '')}). Next step: run tools/sysdeps.sh as root "
+                           "(or `apt-get install bubblewrap`; dnf/zypper/pacman: package bubblewrap)", "none")
     err = _probe_bwrap(bwrap)
     if err:
-        return SandboxInfo(bwrap, False, err + " (unprivileged user namespaces may be disabled: "
-                           "sysctl kernel.unprivileged_userns_clone=1 or run as root)", "none")
+        return SandboxInfo(bwrap, False, err, "none")
     ctrls: tuple[str, ...] = ()
     kind = "none"
     v1 = {c: _v1_dir(c) for c in ("memory", "pids", "cpu")}
@@ -464,6 +520,26 @@ def _editable_paths(site: Path) -> list[Path]:
     return out
 
 
+def python_link_paths() -> dict[Path, Path]:
+    """``symbolic link -> real folder`` for every link on the way to the running Python.
+
+    A ``.venv`` that is a link to another folder: the sandbox binds the real folder (see
+    :func:`python_ro_paths`), but starts Python by the link's path, so :func:`bwrap_argv`
+    recreates the link inside the sandbox. Links under ``/usr`` are bound as they are.
+    """
+    paths = {Path(sys.prefix), Path(sys.exec_prefix), Path(sys.executable).parent}
+    for key in ("purelib", "platlib"):
+        site = Path(sysconfig.get_paths()[key])
+        paths.add(site)
+        paths.update(_editable_paths(site))
+    out: dict[Path, Path] = {}
+    for p in paths:
+        link = _symlinked_ancestor(p)
+        if link is not None and not Path(os.path.abspath(link)).is_relative_to("/usr"):
+            out[Path(os.path.abspath(link))] = link.resolve()
+    return out
+
+
 def python_ro_paths() -> list[Path]:
     """Read-only paths the sandboxed Python needs: the environment, the base install, editables."""
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix), Path(sys.base_exec_prefix),
@@ -529,6 +605,10 @@ def bwrap_argv(
     a += ["--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", HOME]
     for p in extra_ro:
         a += ["--ro-bind", str(p), str(p)]
+    # a linked .venv: Python is started by the link's path, which must lead to the bound folder
+    for link, real in sorted(python_link_paths().items()):
+        if any(real == Path(p) or real.is_relative_to(p) for p in extra_ro):
+            a += ["--symlink", str(real), str(link)]
     for rel, host in sorted(home_files.items()):
         rel_p = Path(rel)
         if rel_p.is_absolute() or ".." in rel_p.parts:
