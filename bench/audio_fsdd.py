@@ -41,7 +41,7 @@ from dlcourse.audio import augment, cache, datasets
 from dlcourse.audio.recipe import Recipe, predict_proba, train_models
 
 #: the baseline before this recipe (what the CLI did in the previous release)
-OLD = Recipe(time_budget=60.0)
+OLD = Recipe(utterance_norm=None, max_warp=0.0, frame_shift=0, tta_warps=(1.0,), max_epochs=40, time_budget=60.0)
 
 
 def ablation_rows(default: Recipe, epochs: int) -> dict[str, Recipe]:
@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ablation", action="store_true", help="also run the ablation table (LOSO per row)")
     ap.add_argument("--ablation-epochs", type=int, default=15, help="training epochs per model in the ablation")
     ap.add_argument("--only", default=None, help="comma-separated ablation rows to run (default: all)")
+    ap.add_argument("--json-out", type=Path, default=None, help="also write the JSON result to this file")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; torch threads: {args.threads}")
@@ -186,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     result["load_average_end"] = os.getloadavg()[0]
     print(f"load average at end: {result['load_average_end']:.1f}")
     print(json.dumps(result))
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(result, indent=1))
     return 0
 
 

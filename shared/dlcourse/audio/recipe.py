@@ -53,15 +53,15 @@ class Recipe:
     variants: int = 3
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     spec_augment: bool = True
-    utterance_norm: str | None = None
-    max_warp: float = 0.0
-    frame_shift: int = 0
+    utterance_norm: str | None = "band"
+    max_warp: float = 0.1
+    frame_shift: int = 6
     mixup_alpha: float = 0.0
     ensemble: int = 1
-    tta_warps: tuple[float, ...] = (1.0,)
+    tta_warps: tuple[float, ...] = (0.92, 1.0, 1.08)
     tta_shifts: tuple[int, ...] = (0,)
-    max_epochs: int = 40
-    time_budget: float | None = 60.0
+    max_epochs: int = 60
+    time_budget: float | None = 180.0
     lr: float = 3e-3
     batch_size: int = 32
     channels: tuple[int, ...] = (8, 16, 32, 48)
