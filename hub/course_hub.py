@@ -228,7 +228,8 @@ def _publish_student_tree(s: HubSettings, repo: Path) -> Path:
 
     tree = s.state / "student-tree"
     problems = dlrelease.publish(repo, tree, force=True)
-    errors = [p for p in problems if not p.startswith("warning:")]
+    # only what goes into the homes matters here (assignments reach students through nbgrader)
+    errors = [p for p in problems if not p.startswith("warning:") and p.split(":")[0].split("/")[0] in STUDENT_TREE_PARTS]
     if errors:
         raise RuntimeError(f"the student tree published from {repo} leaks ({len(errors)} problem(s), first: "
                            f"{errors[0]}): nothing was copied to the students. Next step: fix it and check with "
