@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import inspect
 
+import numpy as np
+
 import matplotlib
 import pytest
 import torch
@@ -296,3 +298,84 @@ class TestRules:
         assert rows["stride-1"] == ["ok", "warn"]
         with pytest.raises(TypeError):
             rules.format_findings(["not a finding"])
+
+
+# --------------------------------------------------------------------------- static receptive-field figures
+class TestStackedFieldMap:
+    @pytest.mark.parametrize("depth", [1, 2, 3, 4])
+    def test_field_matches_the_gradient_measurement_of_arch(self, depth):
+        fmap = widgets.stacked_field_map(depth)
+        stack = nn.Sequential(*[nn.Conv2d(1, 1, 3, padding=1) for _ in range(depth)])
+        with torch.no_grad():
+            for conv in stack:
+                conv.weight.abs_()
+        side = fmap.grad.shape[-1]
+        assert fmap.field == arch.empirical_receptive_field(stack, (1, side, side))
+        assert fmap.field == (2 * depth + 1, 2 * depth + 1)  # 3, 5, 7, 9: the notes' "2x3" is an erratum
+
+    def test_paths_are_counted(self):
+        fmap = widgets.stacked_field_map(2)
+        c = fmap.grad.shape[-1] // 2
+        assert fmap.grad[c, c] == 9  # 3x3 units of layer 1 each read the centre pixel
+        assert fmap.grad[c - 2, c - 2] == 1  # a corner of the 5x5 field has one path
+
+    def test_dilation_and_bad_kernels(self):
+        assert widgets.stacked_field_map(2, 3, dilation=2).field == (9, 9)
+        with pytest.raises(ValueError, match="odd"):
+            widgets.stacked_field_map(2, 4)
+
+    def test_plot_returns_a_detached_figure_with_the_field(self):
+        import matplotlib.pyplot as plt
+
+        before = plt.get_fignums()
+        fig = widgets.plot_field_map(widgets.stacked_field_map(3))
+        assert isinstance(fig, Figure) and plt.get_fignums() == before
+        ax = fig.axes[0]
+        assert "7x7" in ax.get_title()
+        assert any(t.get_text() == "49" for t in ax.texts)  # centre pixel of three 3x3 convs: 7 x 7 paths
+        with pytest.raises(TypeError):
+            widgets.plot_field_map("not a map")
+
+
+class TestFieldPyramid:
+    def test_counts_per_level(self):
+        assert widgets.field_pyramid(3, 3).counts == [7, 5, 3, 1]
+        assert widgets.field_pyramid(2, 5).counts == [9, 5, 1]
+        dilated = widgets.field_pyramid(2, 3, dilation=2)
+        assert dilated.counts == [5, 3, 1]  # a 9-pixel span with holes: every other pixel
+        assert np.nonzero(dilated.reach[0])[0].tolist() == [dilated.reach[0].size // 2 + o for o in (-4, -2, 0, 2, 4)]
+
+    def test_bad_arguments(self):
+        with pytest.raises(ValueError, match="depth"):
+            widgets.field_pyramid(0)
+        with pytest.raises(ValueError, match="odd"):
+            widgets.field_pyramid(2, 2)
+
+    def test_plot(self):
+        fig = widgets.plot_field_pyramid(widgets.field_pyramid(3))
+        ax = fig.axes[0]
+        assert "7 input pixels" in ax.get_title()
+        labels = {t.get_text() for t in ax.texts}
+        assert {"input", "layer 1", "layer 3", "7 units", "1 unit"} <= labels
+
+
+class TestStackPattern:
+    def test_tokens_follow_the_pattern(self):
+        kinds = [k for k, _ in widgets.stack_pattern_tokens(2, 3, 1)]
+        assert kinds == ["INPUT"] + (["CONV", "RELU"] * 2 + ["POOL"]) * 3 + ["FC", "RELU", "FC"]
+        assert [k for k, _ in widgets.stack_pattern_tokens(1, 2, 0, pool=False)] == ["INPUT", "CONV", "RELU", "CONV", "RELU", "FC"]
+        groups = {g for _, g in widgets.stack_pattern_tokens(1, 2, 2)}
+        assert groups == {"input", "stage 1", "stage 2", "hidden", "output"}
+
+    @pytest.mark.parametrize("kw,exc", [(dict(n=4, m=1, k=0), ValueError), (dict(n=1, m=-1, k=0), ValueError),
+                                        (dict(n=1.0, m=1, k=0), TypeError), (dict(n=1, m=1, k=True), TypeError)])
+    def test_bad_counts(self, kw, exc):
+        with pytest.raises(exc):
+            widgets.stack_pattern_tokens(**kw)
+
+    def test_plot_one_box_per_layer(self):
+        fig = widgets.plot_stack_pattern(2, 3, 1)
+        ax = fig.axes[0]
+        assert sum(t.get_text() == "CONV" for t in ax.texts) == 6
+        assert sum(t.get_text() == "POOL" for t in ax.texts) == 3
+        assert "18 layers" in ax.get_title()

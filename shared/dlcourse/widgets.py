@@ -36,6 +36,14 @@ __all__ = [
     "draw_explorer",
     "Explorer",
     "explorer",
+    "FieldMap",
+    "stacked_field_map",
+    "plot_field_map",
+    "FieldPyramid",
+    "field_pyramid",
+    "plot_field_pyramid",
+    "stack_pattern_tokens",
+    "plot_stack_pattern",
 ]
 
 #: slider ranges of the live explorer: name -> (min, max)
@@ -435,3 +443,260 @@ def explorer(settings: ExplorerSettings | None = None, *, static: bool | None = 
     if not static:
         return Explorer(settings)
     return draw_explorer(settings)  # detached from pyplot: a notebook shows it once, as the cell's value
+
+
+# --------------------------------------------------------------------------- static receptive-field figures
+@dataclass
+class FieldMap:
+    """The input pixels that reach one output unit of a stack of identical convolutions.
+
+    Attributes:
+        settings: the stack (``ExplorerSettings``; ``input_size`` is the side of the map).
+        grad: ``(H, W)`` gradient of the centre output unit with respect to the input, with every
+            weight set to 1: the number of paths from each pixel to the unit (0 outside the field).
+        field: ``(height, width)`` of the bounding box of the non-zero gradient, in pixels.
+    """
+
+    settings: ExplorerSettings
+    grad: torch.Tensor
+    field: tuple[int, int]
+
+
+def stacked_field_map(depth: int, kernel_size: int = 3, *, dilation: int = 1, size: int | None = None) -> FieldMap:
+    """Measure the field of ``depth`` stacked ``kernel_size`` convolutions (stride 1, "same" padding).
+
+    Args:
+        depth: number of convolutions (>= 1).
+        kernel_size: odd kernel side.
+        dilation: dilation of every convolution.
+        size: side of the input map; default just large enough to hold the field with a margin of 2.
+
+    Returns:
+        a :class:`FieldMap` measured with :func:`gradient_map` (weights 1, no bias).
+
+    Raises:
+        ValueError: an even kernel (no symmetric "same" padding) or a bad size.
+    """
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be an odd positive int, got {kernel_size!r}")
+    settings = ExplorerSettings(kernel_size=kernel_size, stride=1, padding=(kernel_size - 1) // 2 * dilation,
+                                dilation=dilation, depth=depth, input_size=size or 1)
+    stack = conv_stack(settings, ones=True)
+    grow = size is None
+    side = size if size is not None else 5
+    while True:  # measured, not computed: grow the map until the field no longer touches its border
+        grad = gradient_map(stack, (1, side, side))
+        box = _support_box(grad)
+        if box is None:
+            raise ValueError("the centre unit does not depend on the input")
+        touches = box[0] == 0 or box[1] == 0 or box[2] == side or box[3] == side
+        if not grow or not touches or side >= _MAX_CANVAS:
+            break
+        side += 2
+    if grow:  # a margin of two pixels around the field
+        side += 4
+        settings = replace(settings, input_size=side)
+        grad = gradient_map(stack, (1, side, side))
+        box = _support_box(grad)
+    return FieldMap(settings, grad, (box[2] - box[0], box[3] - box[1]))
+
+
+def plot_field_map(fmap: FieldMap, *, ax=None, title: str | None = None, annotate: bool = True) -> Figure:
+    """Draw a :class:`FieldMap`: path counts as colours (and numbers), the field's box in cyan.
+
+    Args:
+        fmap: from :func:`stacked_field_map`.
+        ax: axes to draw into (default: a new figure).
+        title: default ``"<depth> x conv <k>x<k>: field <h>x<w>"``.
+        annotate: write the number of paths in every pixel of the field.
+    """
+    if not isinstance(fmap, FieldMap):
+        raise TypeError(f"fmap must be a FieldMap (from stacked_field_map), got {type(fmap).__name__}")
+    if ax is None:
+        fig, ax = plotting.subplots(figsize=(3.8, 3.6), layout="constrained")
+    else:
+        fig = ax.figure
+    g = fmap.grad.numpy()
+    ax.imshow(g, cmap="magma", vmin=0, vmax=max(float(g.max()), 1e-12), interpolation="nearest")
+    box = _support_box(fmap.grad)
+    y0, x0, y1, x1 = box
+    ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="tab:cyan", lw=2))
+    if annotate:
+        top = float(g.max())
+        for y in range(g.shape[0]):
+            for x in range(g.shape[1]):
+                if g[y, x] > 0:
+                    ax.text(x, y, f"{g[y, x]:.0f}", ha="center", va="center", fontsize=6,
+                            color="white" if g[y, x] < top / 2 else "black")
+    s = fmap.settings
+    ax.set_title(title or f"{s.depth} x conv {s.kernel_size}x{s.kernel_size}: field {fmap.field[0]}x{fmap.field[1]}",
+                 fontsize=10)
+    ax.set_xlabel("x (input pixels)")
+    ax.set_ylabel("y (input pixels)")
+    return fig
+
+
+@dataclass
+class FieldPyramid:
+    """Which units of every layer of a 1-D stack reach one unit of the top layer.
+
+    Attributes:
+        kernel_size, dilation: of every convolution (stride 1, "same" padding).
+        reach: one boolean array per level, input first, top layer last, each of length ``width``:
+            True where the unit's value changes the top unit (measured by gradients).
+        counts: ``reach[i].sum()`` per level: the field of the top unit on that level.
+    """
+
+    kernel_size: int
+    dilation: int
+    reach: list[np.ndarray]
+
+    @property
+    def counts(self) -> list[int]:
+        return [int(r.sum()) for r in self.reach]
+
+
+def field_pyramid(depth: int = 3, kernel_size: int = 3, *, dilation: int = 1, width: int | None = None) -> FieldPyramid:
+    """Measure, level by level, the units that reach the centre unit of the last of ``depth`` convolutions.
+
+    A 1-D stack of ``nn.Conv1d(1, 1, kernel_size, padding="same")`` with weights 1 runs on a row of
+    ``width`` ones; the gradient of the top centre unit with respect to every intermediate
+    activation (kept with ``retain_grad``) marks the units that reach it.
+    """
+    for name, value, low in (("depth", depth, 1), ("kernel_size", kernel_size, 1), ("dilation", dilation, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd (a symmetric 'same' padding), got {kernel_size}")
+    if width is None:  # measured: the smallest odd row whose ends the top unit does not reach, plus a margin
+        width = 3
+        while True:
+            reach = _pyramid_reach(depth, kernel_size, dilation, width)[0]
+            if not (reach[:dilation].any() or reach[-dilation:].any()) or width >= _MAX_CANVAS:  # holes < dilation
+                break
+            width += 2
+        width += 2
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be a positive int, got {width!r}")
+    return FieldPyramid(kernel_size, dilation, _pyramid_reach(depth, kernel_size, dilation, width))
+
+
+def _pyramid_reach(depth: int, kernel_size: int, dilation: int, width: int) -> list[np.ndarray]:
+    x = torch.ones(1, 1, width, requires_grad=True)
+    levels = [x]
+    h = x
+    for _ in range(depth):
+        conv = nn.Conv1d(1, 1, kernel_size, padding=(kernel_size - 1) // 2 * dilation, dilation=dilation, bias=False)
+        with torch.no_grad():
+            conv.weight.fill_(1.0)
+        h = conv(h)
+        h.retain_grad()
+        levels.append(h)
+    h[0, 0, width // 2].backward()
+    reach = [(lvl.grad[0, 0] != 0).numpy() for lvl in levels[:-1]]
+    top = np.zeros(width, dtype=bool)
+    top[width // 2] = True
+    return [*reach, top]
+
+
+def plot_field_pyramid(pyramid: FieldPyramid, *, ax=None, title: str | None = None) -> Figure:
+    """Draw a :class:`FieldPyramid`: one row of cells per level (input at the bottom), the cells that
+    reach the top unit filled, and each reaching cell joined to the cells of the level below it reads."""
+    if not isinstance(pyramid, FieldPyramid):
+        raise TypeError(f"pyramid must be a FieldPyramid (from field_pyramid), got {type(pyramid).__name__}")
+    width = len(pyramid.reach[0])
+    levels = len(pyramid.reach)
+    if ax is None:
+        fig, ax = plotting.subplots(figsize=(max(5.0, 0.42 * width), 0.9 * levels + 0.8), layout="constrained")
+    else:
+        fig = ax.figure
+    half = (pyramid.kernel_size - 1) // 2 * pyramid.dilation
+    offsets = [t * pyramid.dilation - half for t in range(pyramid.kernel_size)]
+    for lvl in range(levels - 1, 0, -1):  # connections first, under the cells
+        for i in np.nonzero(pyramid.reach[lvl])[0]:
+            for o in offsets:
+                if 0 <= i + o < width:
+                    ax.plot([i, i + o], [lvl - 0.3, lvl - 1 + 0.3], color="0.55", lw=0.7, zorder=1)
+    for lvl, reach in enumerate(pyramid.reach):
+        for i in range(width):
+            ax.add_patch(Rectangle((i - 0.4, lvl - 0.3), 0.8, 0.6, zorder=2, ec="0.3", lw=0.6,
+                                   fc=("tab:orange" if lvl == levels - 1 else "tab:blue") if reach[i] else "white"))
+        name = "input" if lvl == 0 else f"layer {lvl}"
+        ax.text(-1.0, lvl, name, ha="right", va="center", fontsize=9)
+        ax.text(width, lvl, f"{int(reach.sum())} unit{'s' if reach.sum() != 1 else ''}", ha="left", va="center",
+                fontsize=9, color="tab:blue" if lvl < levels - 1 else "tab:orange")
+    ax.set_xlim(-4.5, width + 2.5)
+    ax.set_ylim(-0.7, levels - 0.3)
+    ax.axis("off")
+    k, d = pyramid.kernel_size, pyramid.dilation
+    ax.set_title(title or f"{levels - 1} stacked convolutions of size {k}" + (f", dilation {d}" if d > 1 else "")
+                 + f": the top unit sees {pyramid.counts[0]} input pixels", fontsize=10)
+    return fig
+
+
+# --------------------------------------------------------------------------- the stack pattern as a picture
+_PATTERN_COLORS = {"INPUT": "#e0e0e0", "CONV": "#8ecae6", "RELU": "#b7e4a0", "POOL": "#ffb703", "FC": "#f4978e"}
+
+
+def stack_pattern_tokens(n: int, m: int, k: int, *, pool: bool = True) -> list[tuple[str, str]]:
+    """The layers of ``INPUT -> [(CONV -> RELU)*n -> POOL?]*m -> (FC -> RELU)*k -> FC`` in order.
+
+    Returns:
+        ``(kind, group)`` pairs: kind in ``INPUT, CONV, RELU, POOL, FC``; group ``"input"``,
+        ``"stage i"`` (1-based), ``"hidden"`` or ``"output"``.
+
+    Raises:
+        TypeError: a count is not an int. ValueError: ``n`` outside 0..3 or negative ``m``/``k``.
+    """
+    for name, value in (("n", n), ("m", m), ("k", k)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if not 0 <= n <= 3:
+        raise ValueError(f"n must be between 0 and 3 (the notes' rule), got {n}")
+    if m < 0 or k < 0:
+        raise ValueError(f"m and k must be >= 0, got m={m}, k={k}")
+    tokens = [("INPUT", "input")]
+    for stage in range(1, m + 1):
+        for _ in range(n):
+            tokens += [("CONV", f"stage {stage}"), ("RELU", f"stage {stage}")]
+        if pool:
+            tokens.append(("POOL", f"stage {stage}"))
+    for _ in range(k):
+        tokens += [("FC", "hidden"), ("RELU", "hidden")]
+    return tokens + [("FC", "output")]
+
+
+def plot_stack_pattern(n: int, m: int, k: int, *, pool: bool = True, ax=None, title: str | None = None) -> Figure:
+    """Draw the pattern expanded for ``(n, m, k)``: one box per layer, a bracket per stage
+    (``(CONV → RELU) × n → POOL``), one for the ``k`` hidden FC layers and the output FC."""
+    tokens = stack_pattern_tokens(n, m, k, pool=pool)
+    if ax is None:
+        fig, ax = plotting.subplots(figsize=(max(6.0, 0.62 * len(tokens) + 1), 2.3), layout="constrained")
+    else:
+        fig = ax.figure
+    for i, (kind, _) in enumerate(tokens):
+        ax.add_patch(Rectangle((i - 0.42, 0), 0.84, 1, fc=_PATTERN_COLORS[kind], ec="0.3", lw=0.8))
+        ax.text(i, 0.5, kind, rotation=90, ha="center", va="center", fontsize=8)
+        if i:
+            ax.annotate("", (i - 0.42, 0.5), (i - 0.58, 0.5), arrowprops=dict(arrowstyle="->", lw=0.8, color="0.3"))
+    groups: dict[str, list[int]] = {}
+    for i, (_, group) in enumerate(tokens):
+        groups.setdefault(group, []).append(i)
+    for group, idx in groups.items():
+        if group == "input":
+            continue
+        lo, hi = min(idx) - 0.45, max(idx) + 0.45
+        ax.plot([lo, lo, hi, hi], [-0.12, -0.25, -0.25, -0.12], color="0.2", lw=1)
+        if group.startswith("stage"):
+            label = f"{group}: (CONV→RELU)×{n}" + (" → POOL" if pool else "")
+        elif group == "hidden":
+            label = f"(FC→RELU)×{k}"
+        else:
+            label = "output FC"
+        ax.text((lo + hi) / 2, -0.34, label, ha="center", va="top", fontsize=7.5)
+    ax.set_xlim(-0.7, len(tokens) - 0.3)
+    ax.set_ylim(-0.75, 1.1)
+    ax.axis("off")
+    ax.set_title(title or f"INPUT → [(CONV→RELU)*n → POOL?]*m → (FC→RELU)*k → FC with n={n}, m={m}, k={k}: "
+                 f"{len(tokens) - 1} layers", fontsize=10)
+    return fig
