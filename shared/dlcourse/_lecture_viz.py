@@ -382,23 +382,27 @@ def occlusion(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | t
         raise ValueError(f"patch {patch} does not fit in a {h}x{w} image")
     if stride > patch:
         raise ValueError(f"stride {stride} > patch {patch} would skip pixels")
-    windows = [(r, q) for r in occlusion_starts(h, patch, stride) for q in occlusion_starts(w, patch, stride)]
-    count = torch.zeros(h, w, device=x.device)
-    for r, q in windows:
-        count[r:r + patch, q:q + patch] += 1
+    rows, cols = occlusion_starts(h, patch, stride), occlusion_starts(w, patch, stride)
+    masks = torch.zeros(len(rows) * len(cols), h, w, device=x.device)     # (W, H, W): 1 inside each window
+    for k, (r, q) in enumerate((r, q) for r in rows for q in cols):
+        masks[k, r:r + patch, q:q + patch] = 1.0
+    count = masks.sum(0)
     heat = torch.zeros(n, h, w, device=x.device)
-    jobs = [(i, r, q) for r, q in windows for i in range(n)]
+    n_win = masks.shape[0]
+    per_image = max(1, min(n_win, batch_size))              # windows per forward pass for one image
+    images_per_pass = max(1, batch_size // per_image)
     with _hooked(model, "eval", {}):
         base = _class_score(model, x, t)
-        for s in range(0, len(jobs), batch_size):
-            chunk = jobs[s:s + batch_size]
-            idx = torch.tensor([i for i, _, _ in chunk], device=x.device)
-            copies = x[idx].clone()
-            for j, (_, r, q) in enumerate(chunk):
-                copies[j, :, r:r + patch, q:q + patch] = fill
-            drops = base[idx] - _class_score(model, copies, t[idx])
-            for j, (i, r, q) in enumerate(chunk):
-                heat[i, r:r + patch, q:q + patch] += drops[j]
+        for i0 in range(0, n, images_per_pass):
+            xi, ti = x[i0:i0 + images_per_pass], t[i0:i0 + images_per_pass]
+            nb = xi.shape[0]
+            for w0 in range(0, n_win, per_image):
+                mk = masks[w0:w0 + per_image]                                     # (w, H, W)
+                copies = torch.where(mk[None, :, None].bool(), torch.as_tensor(fill, dtype=x.dtype, device=x.device),
+                                     xi[:, None])                                  # (nb, w, C, H, W)
+                scores = _class_score(model, copies.flatten(0, 1), ti.repeat_interleave(mk.shape[0]))
+                drops = base[i0:i0 + nb, None] - scores.view(nb, mk.shape[0])      # (nb, w)
+                heat[i0:i0 + nb] += torch.einsum("nw,whv->nhv", drops, mk)
     return (heat / count).float()
 
 
@@ -459,3 +463,109 @@ def channel_activity(maxima: torch.Tensor) -> torch.Tensor:
     if not torch.is_tensor(maxima) or maxima.ndim != 2:
         raise ValueError(f"maxima must be a (N, K) tensor (channel_maxima), got {getattr(maxima, 'shape', maxima)}")
     return (maxima > 0).float().mean(0)
+
+
+# --------------------------------------------------------------------------- the faithfulness benchmark
+#: sizes of the benchmark, shared by ``bench/pointing_game.py`` and lecture 4 section 6 (scenes of
+#: ``size`` x ``size`` pixels from ``data.make_shape_scenes``; the model from ``viz.train_scenes_cnn``)
+BENCH_CONFIG: dict[str, dict[str, Any]] = {
+    "full": {"n_train": 5000, "n_test": 600, "size": 36, "epochs": 12, "width": 12, "batch_size": 32, "lr": 5e-3,
+             "n_eval": 600, "occlusion_patch": 8, "occlusion_stride": 4, "smoothgrad_samples": 16, "curve_n": 600,
+             "curve_steps": 10},
+    "fast": {"n_train": 800, "n_test": 200, "size": 36, "epochs": 4, "width": 8, "batch_size": 16, "lr": 5e-3,
+             "n_eval": 100, "occlusion_patch": 12, "occlusion_stride": 8, "smoothgrad_samples": 8, "curve_n": 40,
+             "curve_steps": 6},
+}
+
+#: model-free baselines of the benchmark (name -> kind of :func:`dlcourse.viz.baseline_maps`)
+MODEL_FREE = {"image brightness": "brightness", "edge energy": "edges", "centre prior": "centre", "random": "random"}
+
+
+def faithfulness_benchmark(model: nn.Module, randomized: nn.Module, scenes: Any, *, n_eval: int | None = None,
+                           occlusion_patch: int = 8, occlusion_stride: int = 4, smoothgrad_samples: int = 16,
+                           curve_steps: int = 10, curve_fraction: float = 0.25, curve_n: int | None = None,
+                           methods: Sequence[str] | None = None) -> dict[str, Any]:
+    """Score heat maps of a multi-label scene model, and every baseline, on :class:`ShapeScenes`.
+
+    Object 0 of each scene is the **target** (its class is asked for), object 1 the
+    **distractor**. For every map: pointing game on the target's box (a hit only inside it),
+    share of maxima on the distractor's box, deletion AUC (sigmoid score of the target class
+    while the map's top pixels are replaced by the image mean, up to ``curve_fraction`` of the
+    pixels: lower = better) and insertion AUC (top pixels put back into a blurred copy: higher
+    = better). Baselines: the model-free maps of :data:`MODEL_FREE`, Grad-CAM for the *other*
+    class (the distractor's), and Grad-CAM of ``randomized`` (the model-randomization sanity
+    check of Adebayo et al., 2018, with the Spearman rank correlation of its maps to the
+    trained model's). ``curve_n`` limits the deletion / insertion curves to the first scenes
+    (default: all ``n_eval``).
+
+    Returns:
+        ``{"n": int, "curve_n": int, "rows": [{"name", "kind", "pointing_game", "on_distractor",
+        "deletion_auc", "insertion_auc", "seconds"}], "rank_correlation_randomized": float,
+        "maps": {name: (N, H, W)}, "deletion": {name: DeletionCurve}, "insertion": {...}}``
+    """
+    from . import data as _data
+    from .viz import baseline_maps, deletion_curve, insertion_curve, pointing_game, rank_correlation
+
+    if not isinstance(scenes, _data.ShapeScenes):
+        raise TypeError(f"scenes must be a dlcourse.data.ShapeScenes, got {type(scenes).__name__}")
+    n = len(scenes) if n_eval is None else n_eval
+    if not 1 <= n <= len(scenes):
+        raise ValueError(f"n_eval must be in 1..{len(scenes)}, got {n_eval}")
+    nc = n if curve_n is None else min(curve_n, n)
+    if nc < 1:
+        raise ValueError(f"curve_n must be >= 1, got {curve_n}")
+    dev = next(model.parameters()).device
+    x = scenes.images[:n].to(dev)
+    tgt, other = scenes.labels[:n, 0], scenes.labels[:n, 1]
+    tbox, dbox = scenes.boxes[:n, 0], scenes.boxes[:n, 1]
+    randomized = randomized.to(dev)
+    table: dict[str, tuple[str, Any]] = {
+        "Grad-CAM relu3": ("method", lambda: grad_cam(model, x, tgt, layer="relu3")),
+        "Grad-CAM relu2": ("method", lambda: grad_cam(model, x, tgt, layer="relu2")),
+        f"occlusion {occlusion_patch}x{occlusion_patch}": (
+            "method", lambda: occlusion(model, x, tgt, patch=occlusion_patch, stride=occlusion_stride)),
+        "saliency": ("method", lambda: saliency(model, x, tgt)),
+        "SmoothGrad": ("method", lambda: smoothgrad(model, x, tgt, samples=smoothgrad_samples)),
+        "guided backprop": ("method", lambda: guided_backprop(model, x, tgt)),
+        "Grad-CAM, other class": ("model baseline", lambda: grad_cam(model, x, other, layer="relu3")),
+        "Grad-CAM, randomized model": ("model baseline", lambda: grad_cam(randomized, x, tgt, layer="relu3")),
+    }
+    for name, kind in MODEL_FREE.items():
+        table[name] = ("model-free baseline", (lambda k=kind: baseline_maps(x, k)))
+    if methods is not None:
+        unknown = [m for m in methods if m not in table]
+        if unknown:
+            raise ValueError(f"unknown methods {unknown}; known: {list(table)}")
+        table = {k: v for k, v in table.items() if k in methods}
+    import time
+
+    rows, maps, dels, inss = [], {}, {}, {}
+    kw = {"steps": curve_steps, "max_fraction": curve_fraction, "output": "sigmoid"}
+    for name, (kind, fn) in table.items():
+        t0 = time.perf_counter()
+        m = fn().detach().float().cpu()
+        secs = time.perf_counter() - t0
+        maps[name] = m
+        dels[name] = deletion_curve(model, x[:nc], m[:nc].to(dev), tgt[:nc], **kw)
+        inss[name] = insertion_curve(model, x[:nc], m[:nc].to(dev), tgt[:nc], **kw)
+        rows.append({
+            "name": name, "kind": kind,
+            "pointing_game": pointing_game(m, tbox), "on_distractor": pointing_game(m, dbox),
+            "deletion_auc": dels[name].auc, "insertion_auc": inss[name].auc, "seconds": secs,
+        })
+    out: dict[str, Any] = {"n": n, "curve_n": nc, "rows": rows, "maps": maps, "deletion": dels, "insertion": inss}
+    if "Grad-CAM relu3" in maps and "Grad-CAM, randomized model" in maps:
+        out["rank_correlation_randomized"] = float(
+            rank_correlation(maps["Grad-CAM relu3"], maps["Grad-CAM, randomized model"]).mean())
+    return out
+
+
+def format_benchmark_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The benchmark rows as a fixed-width text table (what the bench and the lecture print)."""
+    head = (f"{'map':28s} {'kind':20s} {'pointing game':>13s} {'on distractor':>13s} "
+            f"{'deletion AUC':>12s} {'insertion AUC':>13s}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['name']:28s} {r['kind']:20s} {r['pointing_game']:13.1%} {r['on_distractor']:13.1%} "
+                     f"{r['deletion_auc']:12.3f} {r['insertion_auc']:13.3f}")
+    return "\n".join(lines)

@@ -179,7 +179,7 @@ def make_shape_scenes(n: int = 1000, size: int = 40, *, seed: int = 0, objects: 
 
     Each image: a background of random level in [0.35, 0.65] with a random linear shade and
     Gaussian noise of std ``noise``; each object has a random class (all different), radius in
-    ``[min_radius, max_radius]`` (default 0.1 and 0.22 of ``size``), position (boxes at least
+    ``[min_radius, max_radius]`` (default 0.11 and 0.22 of ``size``), position (boxes at least
     ``gap`` pixels apart, never overlapping), contrast in ``contrast`` and sign (darker or
     brighter than the background, +/-1 with equal odds). So neither brightness, edge energy nor
     position says which object is which class.
@@ -215,7 +215,7 @@ def make_shape_scenes(n: int = 1000, size: int = 40, *, seed: int = 0, objects: 
     if not 0 < lo_c <= hi_c <= 0.35 + 0.3:
         raise ValueError(f"contrast must be (low, high) with 0 < low <= high <= 0.65, got {contrast}")
     rng = np.random.default_rng(seed)
-    rmin = min_radius if min_radius is not None else size * 0.1
+    rmin = min_radius if min_radius is not None else size * 0.11
     rmax = max_radius if max_radius is not None else size * 0.22
     if not 2 <= rmin <= rmax:
         raise ValueError(f"need 2 <= min_radius <= max_radius, got {rmin}, {rmax}")

@@ -56,6 +56,8 @@ __all__ = [
     "filter_roughness",
     "gap_cnn",
     "train_shapes_cnn",
+    "scene_accuracy",
+    "train_scenes_cnn",
     "WeightsUnavailable",
     "Pretrained",
     "pretrained_resnet18",
@@ -576,6 +578,75 @@ def train_shapes_cnn(train: Any, *, epochs: int, val: Any | None = None, width: 
     return model.eval(), history
 
 
+def scene_accuracy(model: nn.Module, scenes: Any, *, batch_size: int = 512) -> float:
+    """Share of scenes whose ``M`` highest logits are exactly the ``M`` classes present.
+
+    ``scenes``: a :class:`dlcourse.data.ShapeScenes` (``labels: (N, M)``).
+    """
+    from . import data as _data
+
+    if not isinstance(scenes, _data.ShapeScenes):
+        raise TypeError(f"scenes must be a dlcourse.data.ShapeScenes, got {type(scenes).__name__}")
+    dev = model_device(model)
+    m = scenes.labels.shape[1]
+    hits = []
+    with eval_mode(model), torch.no_grad():
+        for i in range(0, len(scenes), batch_size):
+            top = model(scenes.images[i:i + batch_size].to(dev)).topk(m, 1).indices.sort(1).values.cpu()
+            hits.append((top == scenes.labels[i:i + batch_size].sort(1).values).all(1))
+    return float(torch.cat(hits).float().mean())
+
+
+def train_scenes_cnn(train: Any, *, epochs: int, val: Any | None = None, width: int = 8, lr: float = 3e-3,
+                     weight_decay: float = 0.0, batch_size: int = 64, seed: int = 0,
+                     device: torch.device | str | None = None, progress: bool = True,
+                     callbacks: Sequence[Any] = ()) -> tuple[nn.Sequential, Any]:
+    """Train :func:`gap_cnn` as a **multi-label** classifier on scenes of several shapes.
+
+    One sigmoid output per class (``BCEWithLogitsLoss`` on the multi-hot labels), AdamW with a
+    cosine learning-rate decay, seeded. Heat maps for a class are then asked of that class's
+    logit. With ``val``, the history gets ``val_acc`` = :func:`scene_accuracy` after each epoch.
+
+    Args:
+        train: a :class:`dlcourse.data.ShapeScenes`.
+        epochs: passes over ``train`` (an int >= 0; 0 returns the initialized network).
+        val: optional ``ShapeScenes`` evaluated after each epoch.
+        seed: seeds Python, NumPy and PyTorch before building the model.
+        device: where to train (default: the CPU).
+
+    Returns:
+        ``(model, history)``; the model is left in eval mode.
+    """
+    from . import data as _data
+    from .seed import seed_everything
+    from .training import fit
+
+    for name, v in (("train", train), ("val", val)):
+        if v is not None and not isinstance(v, _data.ShapeScenes):
+            raise TypeError(f"{name} must be a dlcourse.data.ShapeScenes (from data.make_shape_scenes), "
+                            f"got {type(v).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    gen = seed_everything(seed)
+    model = gap_cnn(train.images.shape[1], len(train.class_names), width)
+    if device is not None:
+        model.to(device)
+    loader = torch.utils.data.DataLoader(train.dataset(), batch_size=batch_size, shuffle=True, generator=gen)
+    val_loader = torch.utils.data.DataLoader(val.dataset(), batch_size=256) if val is not None else None
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
+
+    class _SceneAccuracy:
+        def on_epoch_end(self, history) -> None:
+            if val is not None:
+                history.records[-1]["val_acc"] = scene_accuracy(model, val)
+
+    history = fit(model, loader, epochs=epochs, optimizer=opt, scheduler=sched, val_loader=val_loader,
+                  loss_fn=nn.BCEWithLogitsLoss(), progress=progress, callbacks=[_SceneAccuracy(), *callbacks],
+                  desc="scenes")
+    return model.eval(), history
+
+
 class WeightsUnavailable(RuntimeError):
     """Pretrained weights are neither in a local file nor in the torch cache, and cannot be downloaded."""
 
@@ -673,11 +744,11 @@ def _show_image(ax, img: np.ndarray) -> None:
     ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
 
 
-def _box(ax, box, color: str = "white") -> None:
+def _box(ax, box, color: str = "white", ls: str = "-") -> None:
     from matplotlib.patches import Rectangle
 
     x0, y0, x1, y1 = (float(v) for v in box)
-    ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=color, lw=1.2))
+    ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=color, lw=1.2, ls=ls))
 
 
 def plot_layer_activations(acts: Mapping[str, torch.Tensor], *, max_maps: int = 8, image: torch.Tensor | None = None,
@@ -764,12 +835,14 @@ def plot_filter_comparison(weights: Mapping[str, torch.Tensor], *, ncols: int = 
 
 def plot_heatmap_grid(images: torch.Tensor, maps: Mapping[str, torch.Tensor], *,
                       boxes: torch.Tensor | None = None, row_labels: Sequence[str] | None = None,
-                      alpha: float = 0.55, cmap: str = "jet", title: str = "Heat maps", size: float = 1.6) -> Figure:
+                      alpha: float = 0.55, cmap: str = "jet", title: str = "Heat maps", size: float = 1.6,
+                      other_boxes: torch.Tensor | None = None) -> Figure:
     """Rows = images, columns = the input then one overlay per method.
 
     ``images: (N, C, H, W)``; ``maps[name]: (N, H, W)`` at the images' size (each map is scaled
-    to [0, 1] for display); ``boxes: (N, 4)`` draws the object box; the white cross marks the
-    map's maximum (the pointing-game point).
+    to [0, 1] for display); ``boxes: (N, 4)`` draws the object (target) box, white on the
+    overlays and red on the input; ``other_boxes: (N, 4)`` a second box (e.g. the distractor),
+    dashed cyan; the white cross marks the map's maximum (the pointing-game point).
     """
     x = _np(check_images(images, name="images") if torch.is_tensor(images) else torch.as_tensor(images))
     n, _, h, w = x.shape
@@ -790,6 +863,8 @@ def plot_heatmap_grid(images: torch.Tensor, maps: Mapping[str, torch.Tensor], *,
         _show_image(axes[i, 0], x[i])
         if boxes is not None:
             _box(axes[i, 0], _np(boxes)[i], "red")
+        if other_boxes is not None:
+            _box(axes[i, 0], _np(other_boxes)[i], "cyan", "--")
         axes[i, 0].set_ylabel(row_labels[i] if row_labels is not None else f"image {i}", fontsize=8)
         for j, (name, m) in enumerate(ms.items(), start=1):
             ax = axes[i, j]
@@ -799,6 +874,8 @@ def plot_heatmap_grid(images: torch.Tensor, maps: Mapping[str, torch.Tensor], *,
             ax.plot([xx], [yy], marker="x", color="white", ms=6, mew=2)
             if boxes is not None:
                 _box(ax, _np(boxes)[i])
+            if other_boxes is not None:
+                _box(ax, _np(other_boxes)[i], "cyan", "--")
         for ax in axes[i]:
             ax.set_xticks([])
             ax.set_yticks([])
