@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from .training import eval_mode, model_device
 
@@ -30,6 +32,8 @@ __all__ = [
     "format_summaries",
     "on_meta",
     "copy_weights",
+    "Shortcut",
+    "find_shortcuts",
 ]
 
 
@@ -299,3 +303,121 @@ def copy_weights(src: nn.Module, dst: nn.Module) -> list[tuple[str, str]]:
         for (_, va), (_, vb) in zip(a, b):
             vb.copy_(va)
     return [(ka, kb) for (ka, _), (kb, _) in zip(a, b)]
+
+
+# --------------------------------------------------------------------------- shortcut connections
+_WEIGHTED_OPS = frozenset({
+    torch.conv1d, torch.conv2d, torch.conv3d, F.conv1d, F.conv2d, F.conv3d,
+    torch.conv_transpose1d, torch.conv_transpose2d, torch.conv_transpose3d,
+    F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d, F.linear,
+})
+_ADD_OPS = frozenset({torch.add, torch.Tensor.add, torch.Tensor.add_, torch.Tensor.__add__,
+                      torch.Tensor.__radd__, torch.Tensor.__iadd__})
+_CAT_OPS = frozenset({torch.cat, torch.concat, torch.concatenate})
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """One merge in a forward pass where a tensor skips over weighted layers to meet a later one.
+
+    ``kind`` is ``"add"`` (ResNet: ``y = F(x) + s(x)``, identity or projection shortcut) or ``"cat"``
+    (DenseNet: ``[x, F(x)]`` concatenated along the channels). ``output_shape`` is the merged
+    tensor's shape, batch included; ``skipped`` is how many more convolutions (or linear layers) lie
+    on the longer path from the input than on the shorter one.
+    """
+
+    kind: str
+    output_shape: tuple[int, ...]
+    skipped: int
+
+
+def _tensors_in(obj) -> list[torch.Tensor]:
+    """Every tensor in ``obj`` (a tensor or nested lists, tuples and dicts of them)."""
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        return [t for item in obj for t in _tensors_in(item)]
+    if isinstance(obj, dict):
+        return [t for item in obj.values() for t in _tensors_in(item)]
+    return []
+
+
+class _ShortcutTracker(TorchFunctionMode):
+    """Follows every tensor computed from the input: its conv depth and the tensors it came from."""
+
+    def __init__(self, x: torch.Tensor):
+        super().__init__()
+        # id(tensor) -> (node number, weighted layers on its longest path from the input, ancestor nodes)
+        self.info: dict[int, tuple[int, int, frozenset[int]]] = {id(x): (0, 0, frozenset())}
+        self.alive: list[torch.Tensor] = [x]   # keeps ids unique for the whole pass
+        self.found: list[Shortcut] = []
+
+    def _tracked(self, t) -> bool:
+        return isinstance(t, torch.Tensor) and id(t) in self.info
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        inputs = [self.info[id(t)] for t in _tensors_in((args, kwargs)) if self._tracked(t)]
+        if not inputs:
+            return out  # parameters, constants: not part of the data path
+        depth = max(d for _, d, _ in inputs) + (func in _WEIGHTED_OPS)
+        ancestors = frozenset().union(*(anc | {node} for node, _, anc in inputs))
+        if func in _ADD_OPS and len(args) >= 2 and self._tracked(args[0]) and self._tracked(args[1]):
+            a, b = args[0], args[1]
+            if a.shape == b.shape and a.ndim >= 3:
+                gap = abs(self.info[id(a)][1] - self.info[id(b)][1])
+                if gap:
+                    self.found.append(Shortcut("add", tuple(out.shape), gap))
+        elif func in _CAT_OPS:
+            seq = args[0] if args else kwargs.get("tensors", ())
+            dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+            seq = [self.info[id(t)] + (t.ndim,) for t in seq if self._tracked(t)]
+            if len(seq) >= 2 and seq[0][3] >= 3 and dim in (1, 1 - seq[0][3]):
+                # a DenseNet merge: one of the tensors was computed from another one of the list
+                gap = max((dt - ds for ns, ds, _, _ in seq for _, dt, at, _ in seq if ns in at), default=0)
+                if gap > 0:
+                    self.found.append(Shortcut("cat", tuple(out.shape), gap))
+        for t in _tensors_in(out):
+            self.info[id(t)] = (len(self.alive), depth, ancestors)
+            self.alive.append(t)
+        return out
+
+
+def find_shortcuts(model: nn.Module, input_shape: Sequence[int]) -> list[Shortcut]:
+    """Run one input through ``model`` and list its shortcut connections, in the order they run.
+
+    A **shortcut** is (a) an elementwise addition (``+``, ``+=``, ``torch.add``) of two tensors of
+    the same shape, both computed from the input, whose paths from the input cross different
+    numbers of convolutions / linear layers (a ResNet block, identity or 1x1 projection), or (b) a
+    concatenation along the channels (``torch.cat(..., dim=1)``) in which one tensor was computed
+    from another one of the same list through at least one convolution (a DenseNet layer).
+    Adding two branches of equal depth, adding a tensor to itself, or concatenating parallel
+    branches (an Inception module) is not a shortcut. The operations are seen by a
+    ``TorchFunctionMode``, so functional code counts as much as modules do.
+
+    Args:
+        model: any module taking ``(1, *input_shape)``; its train/eval flags are restored.
+        input_shape: ``(C, H, W)`` (or any shape) without the batch dimension, positive sizes.
+
+    Returns:
+        one :class:`Shortcut` per merge that was found (empty for a plain network).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+        ValueError: bad ``input_shape``, or the model cannot run on that input.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence) or not input_shape \
+            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in input_shape):
+        raise ValueError(f"input_shape must be positive int sizes without the batch dimension, e.g. (1, 24, 24); "
+                         f"got {input_shape!r}")
+    x = torch.zeros((1, *input_shape), device=model_device(model))
+    tracker = _ShortcutTracker(x)
+    try:
+        with eval_mode(model), torch.no_grad(), tracker:
+            model(x)
+    except RuntimeError as e:
+        raise ValueError(f"the model cannot run on an input of shape {(1, *input_shape)}: {e}") from None
+    return tracker.found
