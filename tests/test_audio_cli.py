@@ -100,11 +100,50 @@ def test_cli_train_and_evaluate_on_unseen_speakers(tmp_path):
                      str(other_root), "--split", "all", "--cache", str(tmp_path / "cache"), cwd=tmp_path)
     assert strangers["n"] == 2 * 5 * 3 and set(strangers["per_class"]) == {"asi", "isa", "uma", "eko", "shui"}
     assert strangers["accuracy"] > 0.5, f"speakers never heard: {strangers['accuracy']:.2f} (chance 0.2)"
+    # per-speaker accuracy and the confusion matrix (rows = true class, columns = predicted, the model's order)
+    conf = np.array(strangers["confusion"])
+    assert conf.shape == (5, 5) and conf.sum() == strangers["n"] and strangers["class_names"] == summary_classes(tmp_path)
+    assert np.trace(conf) / conf.sum() == pytest.approx(strangers["accuracy"])
+    assert len(strangers["per_speaker"]) == 2 and all(0 <= a <= 1 for a in strangers["per_speaker"].values())
+    assert np.mean(list(strangers["per_speaker"].values())) == pytest.approx(strangers["accuracy"], abs=1e-3)
+    assert set(held_out["per_speaker"]) and sum(held_out["confusion"][i][i] for i in range(5)) == round(
+        held_out["accuracy"] * held_out["n"])
     # read as plain FSDD the same files are digits "0".."4": classes are matched by name, so this is refused
     bad = subprocess.run([sys.executable, "-m", "dlcourse.audio", "evaluate", "--model", str(tmp_path / "model"),
                           "--dataset", "fsdd", "--root", str(other_root), "--split", "all"], capture_output=True,
                          text=True, cwd=tmp_path)
     assert bad.returncode == 2 and "the model knows the classes" in bad.stderr and not bad.stdout
+
+
+def summary_classes(tmp_path: Path) -> list[str]:
+    return json.loads((tmp_path / "model" / "model.json").read_text())["class_names"]
+
+
+def test_cli_ensemble_and_recipe_options_in_process(tmp_path, capsys):
+    """train --ensemble 2 saves two members; evaluate averages them with the saved test-time warps."""
+    from dlcourse.audio import __main__ as cli
+    from dlcourse.audio.recipe import Recipe
+
+    root = tmp_path / "words"
+    D.make_spoken_words(root, n_speakers=3, takes=2, n_classes=3, seed=0)
+    args = ["train", "--dataset", "generated", "--root", str(root), "--out", str(tmp_path / "ens"), "--epochs", "1",
+            "--variants", "0", "--ensemble", "2", "--utterance-norm", "clip", "--max-warp", "0.05",
+            "--frame-shift", "2", "--mixup", "0.2", "--tta-warps", "0.95,1.0", "--tta-shifts", "0,1",
+            "--cache", str(tmp_path / "cache"), "--test-speakers", "1", "--quiet", "--threads", "1"]
+    assert cli.main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_models"] == 2 and summary["epochs"] == [1, 1]
+    assert (tmp_path / "ens" / "ensemble.json").is_file() and (tmp_path / "ens" / "member-1" / "model.pt").is_file()
+    models_, info = cli.load_models(tmp_path / "ens")
+    assert len(models_) == 2 and info["recipe"]["tta_warps"] == [0.95, 1.0] and info["recipe"]["mixup_alpha"] == 0.2
+    assert models_[0].config["utterance_norm"] == "clip"
+    assert cli.main(["evaluate", "--model", str(tmp_path / "ens"), "--dataset", "generated", "--root", str(root),
+                     "--split", "test", "--test-speakers", "1"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["n"] == 3 * 2 and np.array(res["confusion"]).sum() == 6 and len(res["per_speaker"]) == 1
+    # no options = Recipe()
+    ns = cli._parser().parse_args(["train", "--dataset", "generated", "--out", "x"])
+    assert cli.recipe_from_args(ns) == Recipe()
 
 
 def test_cli_folder_dataset_and_errors(tmp_path):

@@ -494,7 +494,8 @@ class FreqWarp(nn.Module):
         if not 0 <= max_warp < 0.5:
             raise ValueError(f"max_warp must be in [0, 0.5), got {max_warp}")
         self.max_warp = float(max_warp)
-        self.register_buffer("centers", torch.as_tensor(centers, dtype=torch.float32).clone())
+        # not saved with the model: a training-time augmentation, rebuilt from the features' parameters
+        self.register_buffer("centers", torch.as_tensor(centers, dtype=torch.float32).clone(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.max_warp == 0:

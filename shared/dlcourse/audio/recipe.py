@@ -60,7 +60,7 @@ class Recipe:
     ensemble: int = 1
     tta_warps: tuple[float, ...] = (0.92, 1.0, 1.08)
     tta_shifts: tuple[int, ...] = (0,)
-    max_epochs: int = 60
+    max_epochs: int = 40
     time_budget: float | None = 180.0
     lr: float = 3e-3
     batch_size: int = 32
