@@ -87,8 +87,16 @@ def plot_history(history, metrics: Sequence[Sequence[str]] = (("train_loss", "va
 
 
 def image_grid(images: torch.Tensor | np.ndarray, labels: Sequence[Any] | None = None, *, ncols: int = 8,
-               title: str = "Images", cmap: str = "gray", normalize: bool = True, size: float = 1.3) -> Figure:
-    """Show ``images: (N, C, H, W)`` (C in {1, 3}) or ``(N, H, W)`` as a grid with optional captions."""
+               title: str = "Images", cmap: str = "gray", normalize: bool = True, size: float = 1.3,
+               vrange: tuple[float, float] | None = None) -> Figure:
+    """Show ``images: (N, C, H, W)`` (C in {1, 3}) or ``(N, H, W)`` as a grid with optional captions.
+
+    ``normalize=True`` stretches each image to its own min..max. With ``normalize=False`` a grey image is
+    still drawn with matplotlib's automatic per-image scale unless ``vrange=(lo, hi)`` pins one colour scale
+    for every image (e.g. ``(0, 1)``, so that a dark or half-contrast input looks dark).
+    """
+    if vrange is not None and (len(vrange) != 2 or not vrange[0] < vrange[1]):
+        raise ValueError(f"vrange must be (lo, hi) with lo < hi, got {vrange!r}")
     arr = _to_numpy(images)
     if arr.ndim == 3:
         arr = arr[:, None]
@@ -111,7 +119,8 @@ def image_grid(images: torch.Tensor | np.ndarray, labels: Sequence[Any] | None =
             lo, hi = img.min(), img.max()
             img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
         if img.shape[0] == 1:
-            ax.imshow(img[0], cmap=cmap, vmin=0 if normalize else None, vmax=1 if normalize else None)
+            vmin, vmax = (0, 1) if normalize else (vrange if vrange is not None else (None, None))
+            ax.imshow(img[0], cmap=cmap, vmin=vmin, vmax=vmax)
         else:
             ax.imshow(np.clip(img.transpose(1, 2, 0), 0, 1))
         if labels is not None:
