@@ -715,3 +715,72 @@ def test_pretrained_resnet18_offline_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     with pytest.raises(viz.WeightsUnavailable, match="download=False"):
         viz.pretrained_resnet18(download=False)
+
+
+# --------------------------------------------------------------------------- scenes and the benchmark
+def test_make_shape_scenes_boxes_polarity_and_seed():
+    from dlcourse import data
+
+    s = data.make_shape_scenes(60, 36, seed=3)
+    assert s.images.shape == (60, 1, 36, 36) and s.images.dtype == torch.float32
+    assert s.labels.shape == (60, 2) and s.boxes.shape == (60, 2, 4) and s.polarity.shape == (60, 2)
+    assert (s.labels[:, 0] != s.labels[:, 1]).all(), "target and distractor must be of different classes"
+    assert 0.0 <= float(s.images.min()) and float(s.images.max()) <= 1.0
+    b = s.boxes
+    assert ((b[..., 2] > b[..., 0]) & (b[..., 3] > b[..., 1])).all() and (b >= 0).all() and (b <= 36).all()
+    apart = (b[:, 0, 2] + 2 <= b[:, 1, 0]) | (b[:, 1, 2] + 2 <= b[:, 0, 0]) | \
+            (b[:, 0, 3] + 2 <= b[:, 1, 1]) | (b[:, 1, 3] + 2 <= b[:, 0, 1])
+    assert apart.all(), "the two boxes must not overlap (at least `gap` pixels apart)"
+    assert set(s.polarity.unique().tolist()) == {-1, 1}
+    # the sign is the object's contrast: its pixels are on that side of the background level
+    for i in range(10):
+        for j in range(2):
+            x0, y0, x1, y1 = s.boxes[i, j].tolist()
+            inside = s.images[i, 0, y0:y1, x0:x1]
+            bg = s.images[i, 0].median()
+            extreme = inside.max() if s.polarity[i, j] > 0 else inside.min()
+            assert (extreme - bg) * s.polarity[i, j] > 0.1
+    torch.testing.assert_close(data.make_shape_scenes(5, 36, seed=3).images, s.images[:5])
+    assert not torch.equal(data.make_shape_scenes(5, 36, seed=4).images, s.images[:5])
+    y = s.multi_hot()
+    assert y.shape == (60, 5) and (y.sum(1) == 2).all()
+    assert data.make_shape_scenes(4, 48, objects=3, channels=3).images.shape == (4, 3, 48, 48)
+    with pytest.raises(ValueError, match="objects"):
+        data.make_shape_scenes(4, 36, objects=6)
+    with pytest.raises(ValueError, match="could not place"):
+        data.make_shape_scenes(4, 24, objects=5, min_radius=6, max_radius=8)
+    with pytest.raises(ValueError, match="size"):
+        data.make_shape_scenes(4, 16)
+
+
+def test_model_free_baselines_cannot_tell_target_from_distractor():
+    from dlcourse import data
+
+    s = data.make_shape_scenes(400, 36, seed=0)
+    for kind in ("brightness", "edges", "centre", "random"):
+        pg = viz.pointing_game(viz.baseline_maps(s.images, kind), s.boxes[:, 0])
+        assert pg <= 0.6, f"{kind} finds the target in {pg:.0%} of the scenes: the scenes leak the target"
+
+
+def test_train_scenes_cnn_and_benchmark_smoke():
+    from dlcourse import data
+
+    s = data.make_shape_scenes(48, 36, seed=0)
+    model, hist = viz.train_scenes_cnn(s, epochs=1, val=s, width=2, batch_size=16, progress=False)
+    assert not model.training and "val_acc" in hist.keys() and 0.0 <= hist.last["val_acc"] <= 1.0
+    rnd, _ = viz.train_scenes_cnn(s, epochs=0, width=2, seed=1)
+    res = lv.faithfulness_benchmark(model, rnd, s, n_eval=6, occlusion_patch=12, occlusion_stride=12,
+                                    smoothgrad_samples=2, curve_steps=2, curve_n=3)
+    names = [r["name"] for r in res["rows"]]
+    for needed in ("Grad-CAM relu3", "Grad-CAM, other class", "Grad-CAM, randomized model", *lv.MODEL_FREE):
+        assert needed in names
+    for r in res["rows"]:
+        assert 0 <= r["pointing_game"] <= 1 and 0 <= r["on_distractor"] <= 1
+        assert 0 <= r["deletion_auc"] <= 1 and 0 <= r["insertion_auc"] <= 1
+    assert res["maps"]["Grad-CAM relu3"].shape == (6, 36, 36) and res["curve_n"] == 3
+    assert -1 <= res["rank_correlation_randomized"] <= 1
+    assert "pointing game" in lv.format_benchmark_table(res["rows"])
+    with pytest.raises(TypeError, match="ShapeScenes"):
+        viz.train_scenes_cnn(data.make_shapes(10), epochs=0)
+    with pytest.raises(ValueError, match="unknown methods"):
+        lv.faithfulness_benchmark(model, rnd, s, methods=["GradCAM"])

@@ -495,12 +495,14 @@ def faithfulness_benchmark(model: nn.Module, randomized: nn.Module, scenes: Any,
     = better). Baselines: the model-free maps of :data:`MODEL_FREE`, Grad-CAM for the *other*
     class (the distractor's), and Grad-CAM of ``randomized`` (the model-randomization sanity
     check of Adebayo et al., 2018, with the Spearman rank correlation of its maps to the
-    trained model's). ``curve_n`` limits the deletion / insertion curves to the first scenes
+    trained model's; for the gradient methods, ``randomized_rank_correlation`` compares each
+    method's maps with the same method on ``randomized``: near 0 = the map depends on the learned
+    weights, near 1 = it mostly echoes the image). ``curve_n`` limits the deletion / insertion curves to the first scenes
     (default: all ``n_eval``).
 
     Returns:
         ``{"n": int, "curve_n": int, "rows": [{"name", "kind", "pointing_game", "on_distractor",
-        "deletion_auc", "insertion_auc", "seconds"}], "rank_correlation_randomized": float,
+        "deletion_auc", "insertion_auc", "randomized_rank_correlation" (float or None), "seconds"}], "rank_correlation_randomized": float,
         "maps": {name: (N, H, W)}, "deletion": {name: DeletionCurve}, "insertion": {...}}``
     """
     from . import data as _data
@@ -532,6 +534,14 @@ def faithfulness_benchmark(model: nn.Module, randomized: nn.Module, scenes: Any,
     }
     for name, kind in MODEL_FREE.items():
         table[name] = ("model-free baseline", (lambda k=kind: baseline_maps(x, k)))
+    # the same method on the randomized network (Adebayo et al.): cheap gradient methods only
+    on_random = {
+        "Grad-CAM relu3": lambda: grad_cam(randomized, x, tgt, layer="relu3"),
+        "Grad-CAM relu2": lambda: grad_cam(randomized, x, tgt, layer="relu2"),
+        "saliency": lambda: saliency(randomized, x, tgt),
+        "SmoothGrad": lambda: smoothgrad(randomized, x, tgt, samples=smoothgrad_samples),
+        "guided backprop": lambda: guided_backprop(randomized, x, tgt),
+    }
     if methods is not None:
         unknown = [m for m in methods if m not in table]
         if unknown:
@@ -548,10 +558,14 @@ def faithfulness_benchmark(model: nn.Module, randomized: nn.Module, scenes: Any,
         maps[name] = m
         dels[name] = deletion_curve(model, x[:nc], m[:nc].to(dev), tgt[:nc], **kw)
         inss[name] = insertion_curve(model, x[:nc], m[:nc].to(dev), tgt[:nc], **kw)
+        rho = None
+        if name in on_random:
+            rho = float(rank_correlation(m, on_random[name]().detach().float().cpu()).mean())
         rows.append({
             "name": name, "kind": kind,
             "pointing_game": pointing_game(m, tbox), "on_distractor": pointing_game(m, dbox),
-            "deletion_auc": dels[name].auc, "insertion_auc": inss[name].auc, "seconds": secs,
+            "deletion_auc": dels[name].auc, "insertion_auc": inss[name].auc,
+            "randomized_rank_correlation": rho, "seconds": secs,
         })
     out: dict[str, Any] = {"n": n, "curve_n": nc, "rows": rows, "maps": maps, "deletion": dels, "insertion": inss}
     if "Grad-CAM relu3" in maps and "Grad-CAM, randomized model" in maps:
@@ -563,9 +577,11 @@ def faithfulness_benchmark(model: nn.Module, randomized: nn.Module, scenes: Any,
 def format_benchmark_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """The benchmark rows as a fixed-width text table (what the bench and the lecture print)."""
     head = (f"{'map':28s} {'kind':20s} {'pointing game':>13s} {'on distractor':>13s} "
-            f"{'deletion AUC':>12s} {'insertion AUC':>13s}")
+            f"{'deletion AUC':>12s} {'insertion AUC':>13s} {'rho vs random':>13s}")
     lines = [head, "-" * len(head)]
     for r in rows:
+        rho = r.get("randomized_rank_correlation")
         lines.append(f"{r['name']:28s} {r['kind']:20s} {r['pointing_game']:13.1%} {r['on_distractor']:13.1%} "
-                     f"{r['deletion_auc']:12.3f} {r['insertion_auc']:13.3f}")
+                     f"{r['deletion_auc']:12.3f} {r['insertion_auc']:13.3f} "
+                     f"{'-' if rho is None else format(rho, '.2f'):>13s}")
     return "\n".join(lines)
