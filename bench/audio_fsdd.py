@@ -112,10 +112,13 @@ def train_and_test(c: cache.FeatureCache, recipe: Recipe, train_idx: np.ndarray,
             "n_params": sum(training.count_parameters(m) for m in models)}
 
 
-def loso(c: cache.FeatureCache, recipe: Recipe, seed: int, verbose: bool = True) -> dict:
+def loso(c: cache.FeatureCache, recipe: Recipe, seed: int, verbose: bool = True,
+         only: list[str] | None = None) -> dict:
     speakers = np.array(c.speakers)
     rows = {}
     for s in sorted(set(c.speakers)):
+        if only and s not in only:
+            continue
         r = train_and_test(c, recipe, np.flatnonzero(speakers != s), np.flatnonzero(speakers == s), seed)
         rows[s] = r
         if verbose:
@@ -140,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ablation", action="store_true", help="also run the ablation table (LOSO per row)")
     ap.add_argument("--ablation-epochs", type=int, default=15, help="training epochs per model in the ablation")
     ap.add_argument("--only", default=None, help="comma-separated ablation rows to run (default: all)")
+    ap.add_argument("--speakers", default=None,
+                    help="comma-separated held-out speakers of the LOSO section (default: all; to split a run)")
     ap.add_argument("--json-out", type=Path, default=None, help="also write the JSON result to this file")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -161,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"({std['stop_reason']})", flush=True)
         if args.loso:
             print("\nLeave-one-speaker-out, default recipe:")
-            r = loso(caches.get(default), default, args.seed)
+            r = loso(caches.get(default), default, args.seed,
+                     only=[w.strip() for w in args.speakers.split(",")] if args.speakers else None)
             result["loso"] = r
             print(f"  mean {r['mean']:.2%}; worst: {r['worst_speaker']} {r['worst']:.2%}; "
                   f"{r['per_speaker'][r['worst_speaker']]['n_params']:,} parameters", flush=True)
