@@ -1,7 +1,13 @@
-"""End to end on the course's local JupyterHub (hub/), on 127.0.0.1 only.
+"""End to end on the course's local JupyterHub (hub/), on 127.0.0.1 only: a mixed class round.
 
-instructor releases -> student fetches (browser), works, submits (browser) -> instructor collects,
-autogrades, generates and releases feedback -> student fetches the feedback and reads it (browser).
+instructor releases -> hub student 1 fetches (browser), works, submits (browser); hub student 2
+fetches and submits with nbgrader's own commands in their account (what the Assignment List
+buttons run) -> two Colab students' downloads arrive through the LMS with a roster ->
+instructor grades with ``hub/start.sh grade ... --uploads DIR --roster CSV`` (collect both kinds,
+sandboxed autograde, release the hub students' feedback) -> student 1 fetches the feedback and
+opens it (browser), student 2 fetches it, the Colab students' pages wait in feedback_uploads/.
+On the way: the lectures are in the students' homes, the students' Nbgrader menu has no
+instructor tools, the FAST mode of ``start --fast`` is what ``grade`` uses.
 
 The hub is started exactly as an instructor starts it (``python hub/course_hub.py start``, what
 ``hub/start.sh`` runs), with random passwords and a service token for the API calls. The
@@ -10,6 +16,7 @@ instructor's steps are the nbgrader commands they would type in a terminal of th
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -37,6 +44,9 @@ import jlab  # noqa: E402
 pytestmark = [pytest.mark.xdist_group("hub")]
 
 STUDENT = "student1"
+STUDENT2 = "student2"
+#: The Colab students: LMS file names (Moodle's folder per submission; Canvas' flat name) and a roster.
+ROSTER = "student_id,name,email\ncarla,Carla Diaz,carla@uni.example\ndavid,David Kim,dkim@uni.example\n"
 
 
 def _port_block(n: int = 3, tries: int = 50) -> int:
@@ -177,6 +187,31 @@ def _refresh(page) -> None:
     page.locator("#refresh_assignments_list").click()
 
 
+def _as_student(s: course_hub.HubSettings, user: str, *args: str) -> subprocess.CompletedProcess:
+    """``nbgrader ARGS`` in ``user``'s account on the hub (their HOME and nbgrader config)."""
+    home = s.home(user)
+    env = dict(os.environ, HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter"), JUPYTERHUB_USER=user,
+               PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=home, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0 and "[ERROR]" not in proc.stderr, f"{user}: nbgrader {args}: {proc.stderr[-2000:]}"
+    return proc
+
+
+def _nbgrader_menu(page) -> list[str]:
+    page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+    menu = page.locator("#jp-mainmenu-nbgrader")
+    menu.wait_for()
+    items = menu.locator(".lm-Menu-item:not(.lm-mod-hidden) .lm-Menu-itemLabel").all_inner_texts()
+    page.keyboard.press("Escape")
+    try:
+        menu.wait_for(state="hidden", timeout=5_000)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: close it by clicking the Nbgrader menu again
+        page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+        menu.wait_for(state="hidden", timeout=10_000)
+    return [i.strip() for i in items if i.strip()]
+
+
 def test_release_fetch_submit_autograde_feedback(hub, tmp_path):
     s = hub.s
     aid = _first_assignment()
@@ -205,6 +240,23 @@ def test_release_fetch_submit_autograde_feedback(hub, tmp_path):
         page.get_by_role("menuitem", name="Nbgrader", exact=True).wait_for(timeout=120_000)
         timings["login+spawn"] = time.monotonic() - t
 
+        # Issue 19 item 6: a student's Nbgrader menu has no instructor tools, and /formgrader is off.
+        menu = _nbgrader_menu(page)
+        assert "Assignment List" in menu, menu
+        assert not [m for m in menu if "Formgrader" in m or "Create" in m], f"instructor tools shown to a student: {menu}"
+        token = hub.api("POST", f"/users/{STUDENT}/tokens", {"note": "end-to-end test", "expires_in": 3600})["token"]
+        try:
+            hub.api("GET", "/formgrader", token=token, base=f"{s.url}/user/{STUDENT}")
+            raise AssertionError("a student's server serves /formgrader")
+        except AssertionError as e:
+            assert "HTTP 404" in str(e), e
+        # Issue 19 item 5: the lectures (and the helper) are in the student's home, as the hub gives them.
+        user_api = f"{s.url}/user/{STUDENT}/api"
+        listing = hub.api("GET", f"/contents/{s.course}/lectures", token=token, base=user_api)
+        lectures = sorted(c["name"] for c in listing["content"] if c["name"].endswith(".ipynb"))
+        assert lectures == sorted(p.name for p in (ROOT / "lectures").glob("*.ipynb")), lectures
+        assert hub.api("GET", f"/contents/{s.course}/shared/dlcourse", token=token, base=user_api)["type"] == "directory"
+
         # Fetch the released assignment from the Assignments panel.
         t = time.monotonic()
         _open_assignments_panel(page)
@@ -220,8 +272,6 @@ def test_release_fetch_submit_autograde_feedback(hub, tmp_path):
 
         # 3. Student works: the answers go in through their server's contents API.
         t = time.monotonic()
-        token = hub.api("POST", f"/users/{STUDENT}/tokens", {"note": "end-to-end test", "expires_in": 3600})["token"]
-        user_api = f"{s.url}/user/{STUDENT}/api"
         for nb_path in fetched:
             rel = f"{aid}/{nb_path.name}"
             model = hub.api("GET", f"/contents/{rel}?content=1", token=token, base=user_api)
@@ -245,23 +295,64 @@ def test_release_fetch_submit_autograde_feedback(hub, tmp_path):
         assert inbound, "the submission is not in the exchange's inbound folder"
         timings["work+submit"] = time.monotonic() - t
 
-        # 5. Instructor: collect, autograde in the sandbox of the course's grading CLI, release feedback.
+        # Hub student 2 hands in the blank release (what the Assignment List's Fetch and Submit run).
         t = time.monotonic()
-        log = course_hub.grade(s, aid, "--fast")
-        assert (s.course_dir / "submitted" / STUDENT / aid).is_dir(), "nbgrader collect fetched nothing"
+        _as_student(s, STUDENT2, "fetch_assignment", aid)
+        _as_student(s, STUDENT2, "submit", aid)
+        timings["student2 fetch+submit"] = time.monotonic() - t
+
+        # Two Colab students: their downloads, renamed by the LMS, and the class roster.
+        uploads = tmp_path / "lms-a1"
+        sol_nb = next((s.course_dir / "solutions" / aid).glob("*.ipynb"))
+        moodle = uploads / "Carla Diaz_1001_assignsubmission_file_"
+        moodle.mkdir(parents=True)
+        filled = jlab.fill_solutions(outbound / sol_nb.name, sol_nb)
+        nbformat.write(filled, moodle / sol_nb.name)  # Colab keeps the file name
+        shutil.copy(outbound / sol_nb.name, uploads / f"kimdavid_2002_3003_{sol_nb.name}")  # Canvas: blank
+        roster = tmp_path / "roster.csv"
+        roster.write_text(ROSTER)
+
+        # 5. Instructor, from a shell, exactly as the README says (no --fast: the hub's state says FAST).
+        t = time.monotonic()
+        proc = subprocess.run(["bash", str(ROOT / "hub" / "start.sh"), "grade", aid, "--state", str(s.state),
+                               "--uploads", str(uploads), "--roster", str(roster)],
+                              capture_output=True, text=True, timeout=1800)
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0 and "Traceback" not in log, log[-4000:]
+        timings["grade (collect hub + uploads, autograde, release feedback)"] = time.monotonic() - t
+        assert "in FAST mode (DLCOURSE_FAST=1)" in log, f"grade did not use the hub's FAST mode:\n{log[-3000:]}"
         assert "sandbox:" in log, f"the grading CLI did not report its sandbox:\n{log}"
-        assert (s.exchange / s.course / "feedback").is_dir(), "no feedback was released to the exchange"
-        timings["collect+autograde+feedback"] = time.monotonic() - t
+        assert "collected 2, superseded 0, skipped 0, unmatched 0" in log, log[-3000:]
+        assert f"feedback_uploads/<student>/{aid}/ (hand them back through the LMS)" in log, log[-3000:]
+        for sid in (STUDENT, STUDENT2, "carla", "david"):
+            assert (s.course_dir / "submitted" / sid / aid).is_dir(), f"{sid} was not collected"
+        released = sorted((s.exchange / s.course / "feedback").glob("*.html"))
+        assert len(released) == 2 * len(fetched), f"released {released}: expected the two hub students' pages"
+        for sid in ("carla", "david"):  # the Colab students' pages: for the LMS, not for release_feedback
+            assert list((s.course_dir / "feedback_uploads" / sid / aid).glob("*.html")), sid
+            assert not (s.course_dir / "feedback" / sid).exists(), sid
         from nbgrader.api import Gradebook
 
         os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+        scores = {}
         with Gradebook(f"sqlite:///{s.course_dir / 'gradebook.db'}") as gb:
-            sub = gb.find_submission(aid, STUDENT)
-            auto = [g for nb in sub.notebooks for g in nb.grades if g.auto_score is not None]
-            score, max_score = sum(g.score for g in auto), sum(g.max_score for g in auto)
-            total = sum(g.max_score for nb in sub.notebooks for g in nb.grades)
-        assert max_score > 0 and score == pytest.approx(max_score), (
-            f"the solution scored {score}/{max_score} autograded points on the hub")
+            for sid in (STUDENT, STUDENT2, "carla", "david"):
+                sub = gb.find_submission(aid, sid)
+                auto = [g for nb in sub.notebooks for g in nb.grades if g.auto_score is not None]
+                scores[sid] = (sum(g.score for g in auto), sum(g.max_score for g in auto))
+                total = sum(g.max_score for nb in sub.notebooks for g in nb.grades)
+        score, max_score = scores[STUDENT]
+        assert max_score > 0 and score == pytest.approx(max_score), f"the solution scored {scores} on the hub"
+        assert scores["carla"][0] == pytest.approx(max_score) and scores[STUDENT2][0] < max_score, scores
+        assert scores["david"][0] < max_score, scores
+        # Issue 19 item 3: the run's file and the export are two files, neither overwriting the other.
+        auto_csv = s.course_dir / f"autograde-{aid}.csv"
+        rows = {r["student_id"]: r for r in csv.DictReader(auto_csv.open())}
+        assert set(rows) == {STUDENT, STUDENT2, "carla", "david"} and rows["carla"]["auto_max_score"] == f"{max_score:g}"
+        exp = course_hub.grading(s, "export", "--gradebook", "gradebook.db", "--out", "grades.csv")
+        assert re.search(r"wrote 4 row", exp), exp
+        final = {r["student_id"]: r for r in csv.DictReader((s.course_dir / "grades.csv").open())}
+        assert final["carla"]["max_score"] == f"{total:g}" and auto_csv.is_file(), final
 
         # 6. Student: fetch the feedback in the panel and read it.
         t = time.monotonic()
@@ -272,11 +363,27 @@ def test_release_fetch_submit_autograde_feedback(hub, tmp_path):
         page.get_by_text("(view feedback)").first.click()
         htmls = sorted((home / aid / "feedback").rglob("*.html"))
         assert htmls, f"no feedback page in {home / aid / 'feedback'}"
+        # Issue 19 item 7: "(view feedback)" shows the feedback folder; the student opens the page in it,
+        # as the README says (double-click: JupyterLab's HTML viewer).
+        item = page.locator(".jp-DirListing-item").filter(has_text=htmls[0].name).first
+        item.wait_for(timeout=60_000)
+        item.dblclick()
+        frame = page.frame_locator("iframe").first
+        frame.locator("body").get_by_text("Feedback:").first.wait_for(timeout=60_000)
+        jlab.screenshot(page, "hub-student-feedback-in-lab")
         rel = htmls[0].relative_to(home).as_posix()
         page.goto(f"{s.url}/user/{STUDENT}/files/{rel}")
         body = page.inner_text("body")
+        # Issue 19 item 9: no image the page's CSP blocks (the Colab badge showed as broken alt text)
+        srcs = page.eval_on_selector_all("img", "els => els.map(e => [e.getAttribute('src') || '', e.naturalWidth])")
+        assert all(src.startswith("data:image/") and w > 0 for src, w in srcs), srcs
+        assert "Open In Colab" not in body
         jlab.screenshot(page, "hub-student-feedback")
         timings["feedback"] = time.monotonic() - t
+    # Hub student 2 fetches their feedback too (Assignment List > Fetch Feedback runs this).
+    _as_student(s, STUDENT2, "fetch_feedback", aid)
+    pages2 = sorted((s.home(STUDENT2) / aid / "feedback").rglob("*.html"))
+    assert pages2 and "Feedback:" in pages2[0].read_text(), pages2
     print("hub flow timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     # The page shows the autograded points (manually graded answers wait for a TA).
     m = re.search(r"score:\s*([\d.]+)\s*/\s*([\d.]+)", body, re.I)
@@ -288,7 +395,7 @@ def test_release_fetch_submit_autograde_feedback(hub, tmp_path):
 
 def test_prepare_writes_the_course_and_each_users_nbgrader_config(tmp_path):
     """The state folder the hub runs on (no hub, no browser: seconds)."""
-    s = course_hub.prepare(course_hub.HubSettings(state=tmp_path / "st", students=["ana", "ben"]))
+    s = course_hub.prepare(course_hub.HubSettings(state=tmp_path / "st", students=["ana", "ben"], fast=True))
     assert (s.exchange.stat().st_mode & 0o777) == 0o777
     assert (s.course_dir / "course.toml").read_text() == (ROOT / "course.toml").read_text()
     assert sorted(p.name for p in (s.course_dir / "solutions").iterdir()) == \
@@ -303,6 +410,91 @@ def test_prepare_writes_the_course_and_each_users_nbgrader_config(tmp_path):
     assert (again.state, again.students, again.student_password, again.port) == \
         (s.state, s.students, s.student_password, s.port)
     assert len(s.instructor_password) >= 32 and len(s.student_password) >= 8
+    # Issue 19 item 4: the state records FAST mode, so `grade` (which loads the state) runs FAST too
+    assert course_hub._load(s.state).fast is True
+    # Issue 19 item 5: every student's home holds the published lectures and helper (not the solutions)
+    for user in ("ana", "ben"):
+        mine = s.home(user) / s.course
+        assert sorted(p.name for p in (mine / "lectures").glob("*.ipynb")) == \
+            sorted(p.name for p in (ROOT / "lectures").glob("*.ipynb"))
+        assert (mine / "shared" / "dlcourse" / "__init__.py").is_file()
+        assert not (mine / "solutions").exists() and not (mine / "assignments").exists()
+    # a student's edit survives a restart of the hub (as with nbgitpuller, missing files are added)
+    edited = next((s.home("ana") / s.course / "lectures").glob("*.ipynb"))
+    edited.write_text("my notes")
+    gone = next((s.home("ben") / s.course / "lectures").glob("*.ipynb"))
+    gone.unlink()
+    course_hub.prepare(s)
+    assert edited.read_text() == "my notes" and gone.is_file()
+    # Issue 19 item 6: nbgrader's instructor tools are off for students, on for the instructor
+    for user in ("ana", "ben"):
+        cfg = s.home(user) / ".jupyter"
+        page_cfg = json.loads((cfg / "labconfig" / "page_config.json").read_text())
+        assert page_cfg["disabledExtensions"] == {p: True for p in course_hub.STUDENT_HIDDEN_LAB_PLUGINS}
+        server = json.loads((cfg / "jupyter_server_config.json").read_text())
+        assert server["ServerApp"]["jpserver_extensions"] == {"nbgrader.server_extensions.formgrader": False}
+    assert not (s.home("instructor") / ".jupyter" / "labconfig").exists()
+
+
+def test_a_restart_keeps_the_passwords_or_says_they_changed(tmp_path):
+    """Issue 19 item 8: a restart on the same state printed new passwords without a word."""
+    state = tmp_path / "st"
+    state.mkdir()
+    first = course_hub.HubSettings(state=state)
+    line = course_hub.keep_or_new_passwords(first, given_student=False, given_instructor=False, new=False)
+    assert line.startswith("passwords: new") and (state / "passwords.json").stat().st_mode & 0o777 == 0o600
+    again = course_hub.HubSettings(state=state)
+    line = course_hub.keep_or_new_passwords(again, given_student=False, given_instructor=False, new=False)
+    assert (again.student_password, again.instructor_password) == (first.student_password, first.instructor_password)
+    assert "the same as at the last start" in line
+    renewed = course_hub.HubSettings(state=state)
+    line = course_hub.keep_or_new_passwords(renewed, given_student=False, given_instructor=False, new=True)
+    assert renewed.student_password != first.student_password
+    assert "NEW students' and instructor's password(s)" in line and "no longer work" in line, line
+    given = course_hub.HubSettings(state=state, student_password="chosen-by-me")
+    line = course_hub.keep_or_new_passwords(given, given_student=True, given_instructor=False, new=False)
+    assert given.student_password == "chosen-by-me" and "NEW students' password(s)" in line, line
+    assert given.instructor_password == renewed.instructor_password
+
+
+def test_nbgitpuller_link_comes_from_course_toml():
+    """Lectures on a real hub: the link nbgitpuller serves, from course.toml's repository and branch."""
+    from urllib.parse import parse_qs, urlsplit
+
+    proc = subprocess.run([sys.executable, str(ROOT / "hub" / "course_hub.py"), "link", "--hub-url",
+                           "https://hub.example.org/", "lectures/01_cnn_stacks.ipynb"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    url = urlsplit(proc.stdout.strip())
+    meta = course_hub._course_toml()
+    name = meta["repository"].split("/")[-1]
+    assert (url.scheme, url.netloc, url.path) == ("https", "hub.example.org", "/hub/user-redirect/git-pull")
+    assert parse_qs(url.query) == {"repo": [f"https://github.com/{meta['repository']}"], "branch": [meta["branch"]],
+                                   "urlpath": [f"lab/tree/{name}/lectures/01_cnn_stacks.ipynb"],
+                                   "targetPath": [name]}
+    for kwargs, needle in [({"hub_url": "hub.example.org"}, "http"), ({"repo": ""}, "repo and branch"),
+                           ({"app": "voila"}, "app")]:
+        args = {"hub_url": "https://h.example", "repo": "o/r", "branch": "main", **kwargs}
+        with pytest.raises(ValueError, match=needle):
+            course_hub.nbgitpuller_link(args.pop("hub_url"), **args)
+
+
+def test_grade_refuses_feedback_nbgrader_cannot_release(tmp_path):
+    """A page under feedback/ without nbgrader's pairing files made release_feedback crash with a
+    traceback (and every later `grade`): `grade` now refuses first, naming the folder and the fix."""
+    s = course_hub.HubSettings(state=tmp_path / "st")
+    bad = s.course_dir / "feedback" / "carla" / "a1"
+    bad.mkdir(parents=True)
+    (bad / "a1.html").write_text("<p>page</p>")
+    good = s.course_dir / "feedback" / "student1" / "a1"
+    good.mkdir(parents=True)
+    for f in ("a1.html", "timestamp.txt", "submission_secret.txt"):
+        (good / f).write_text("x")
+    with pytest.raises(RuntimeError) as e:
+        course_hub.check_feedback_releasable(s, "a1")
+    msg = str(e.value)
+    assert "feedback/carla/a1 lack(s) timestamp.txt/submission_secret.txt" in msg and "student1" not in msg, msg
+    assert "Next step: grade again with `hub/start.sh grade a1`" in msg, msg
 
 
 @pytest.mark.parametrize("kwargs,needle", [
