@@ -784,3 +784,26 @@ def test_train_scenes_cnn_and_benchmark_smoke():
         viz.train_scenes_cnn(data.make_shapes(10), epochs=0)
     with pytest.raises(ValueError, match="unknown methods"):
         lv.faithfulness_benchmark(model, rnd, s, methods=["GradCAM"])
+
+
+def test_committed_benchmark_results_hold_every_row_and_their_goals():
+    """bench/results/*.json (the README's and lecture 4's numbers) list every map and agree with their goals."""
+    import json
+    from pathlib import Path
+
+    results = sorted((Path(__file__).resolve().parents[1] / "bench" / "results").glob("pointing_game*.json"))
+    if not results:
+        pytest.skip("no committed benchmark results")
+    needed = {"Grad-CAM relu3", "Grad-CAM relu2", "saliency", "SmoothGrad", "guided backprop",
+              "Grad-CAM, other class", "Grad-CAM, randomized model", *lv.MODEL_FREE}
+    for path in results:
+        rec = json.loads(path.read_text())
+        rows = {r["name"]: r for r in rec["rows"]}
+        assert needed <= set(rows), f"{path.name}: missing rows {needed - set(rows)}"
+        assert any(n.startswith("occlusion") for n in rows)
+        g = rec["goals"]
+        assert g["grad_cam_pointing_game"]["value"] == rows["Grad-CAM relu3"]["pointing_game"]
+        assert g["best_model_free_baseline"]["value"] == max(rows[n]["pointing_game"] for n in lv.MODEL_FREE)
+        assert g["grad_cam_other_class_on_distractor"]["value"] == rows["Grad-CAM, other class"]["on_distractor"]
+        assert g["grad_cam_pointing_game"]["met"] == (rows["Grad-CAM relu3"]["pointing_game"] >= 0.85)
+        assert rec["config"] == lv.BENCH_CONFIG[rec["mode"]], f"{path.name} was made with other sizes: rerun the bench"
