@@ -274,3 +274,25 @@ def test_leaf_modules_draw_a_block_as_one_box_or_node():
     assert "add" in diagrams.model_graph(Net(), (3, 6, 6)).kinds()
     with pytest.raises(TypeError, match="leaf_modules"):
         diagrams.layer_stack(Net(), (3, 6, 6), leaf_modules=("Residual",))
+
+
+def test_method_calls_and_products_are_drawn_as_operations():
+    class Gate(nn.Module):
+        """Squeeze-and-excitation style: a product, and additions written as methods and operators."""
+
+        def __init__(self, c: int):
+            super().__init__()
+            self.fc = nn.Conv2d(c, c, 1)
+
+        def forward(self, x):
+            w = torch.sigmoid(self.fc(nn.functional.adaptive_avg_pool2d(x, 1)))
+            y = x * w
+            return y.add(x).relu() + 1.0
+
+    g = diagrams.model_graph(Gate(3), (3, 4, 4))
+    kinds = g.kinds()
+    assert kinds.count("mul") == 1 and kinds.count("add") == 2 and "activation" in kinds
+    (mul,) = [n for n in g.nodes if n.kind == "mul"]
+    assert mul.label == "×" and {g.node(i).shape for i in mul.inputs} == {(3, 4, 4), (3, 1, 1)}
+    fig = diagrams.plot_model_graph(Gate(3), (3, 4, 4))
+    assert sum(isinstance(p, Circle) for p in fig.axes[0].patches) == 3

@@ -21,7 +21,6 @@ gradients, so batch-norm running statistics are not touched. Models on the ``met
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -57,6 +56,7 @@ KIND_COLORS: dict[str, str] = {
     "dense": "#f4978e",
     "block": "#95d5b2",
     "add": "#ffffff",
+    "mul": "#ffffff",
     "cat": "#fff3b0",
     "other": "#d9d9d9",
     "output": "#e0e0e0",
@@ -64,7 +64,7 @@ KIND_COLORS: dict[str, str] = {
 
 _KIND_NAMES = {
     "input": "input", "conv": "convolution", "pool": "pooling", "activation": "activation",
-    "norm": "normalization", "dense": "fully connected", "block": "block (drawn as one box)", "add": "addition (+)", "cat": "concatenation (cat)",
+    "norm": "normalization", "dense": "fully connected", "block": "block (drawn as one box)", "add": "addition (+)", "mul": "multiplication (×)", "cat": "concatenation (cat)",
     "other": "other (reshape, dropout, ...)", "output": "output",
 }
 
@@ -424,9 +424,9 @@ class ModelGraph:
         return [n.kind for n in self.nodes]
 
 
-_ADD = {operator.add, operator.iadd, torch.add}
-_CAT = {torch.cat, torch.concat, torch.concatenate} if hasattr(torch, "concatenate") else {torch.cat, torch.concat}
-_MUL = {operator.mul, operator.imul, torch.mul}
+_ADD_NAMES = {"add", "add_", "iadd", "__add__", "__iadd__"}
+_CAT_NAMES = {"cat", "concat", "concatenate"}
+_MUL_NAMES = {"mul", "mul_", "imul", "__mul__", "__imul__"}
 _FUNC_ACT = {"relu": "ReLU", "relu_": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh", "gelu": "GELU", "silu": "SiLU",
              "leaky_relu": "LeakyReLU", "softmax": "Softmax", "log_softmax": "LogSoftmax"}
 _FUNC_POOL = {"max_pool2d": "MaxPool", "avg_pool2d": "AvgPool", "adaptive_avg_pool2d": "AdaptiveAvgPool",
@@ -442,20 +442,21 @@ def _meta_shape(meta) -> tuple[int, ...] | None:
     return tuple(int(s) for s in shape[1:])
 
 
-def _describe_call(target, kwargs_or_args) -> tuple[str, str]:
-    name = getattr(target, "__name__", str(target))
-    if target in _ADD:
+def _describe_call(target) -> tuple[str, str]:
+    """(label, kind) of a traced function or method call (``operator.add``, ``torch.cat``, ``"relu"``...)."""
+    name = target if isinstance(target, str) else getattr(target, "__name__", str(target))
+    if name in _ADD_NAMES:
         return "+", "add"
-    if target in _CAT:
+    if name in _CAT_NAMES:
         return "cat", "cat"
-    if target in _MUL:
-        return "×", "add"
+    if name in _MUL_NAMES:
+        return "×", "mul"
     if name in _FUNC_ACT:
         return _FUNC_ACT[name], "activation"
     if name in _FUNC_POOL:
         return _FUNC_POOL[name], "pool"
     if name in ("flatten", "view", "reshape"):
-        return "flatten" if name == "flatten" else name, "other"
+        return name, "other"
     return name, "other"
 
 
@@ -526,7 +527,7 @@ def model_graph(module: nn.Module, input_shape: Sequence[int], *, leaf_modules: 
         elif n.op in ("call_function", "call_method"):
             if _meta_shape(meta) is None:
                 continue  # x.size(0), getattr, ...: not a tensor flowing through the block
-            label, kind = _describe_call(n.target if n.op == "call_function" else str(n.target), n.args)
+            label, kind = _describe_call(n.target)
             g = GraphNode(n.name, label, kind, _meta_shape(meta), ins)
         else:  # get_attr: a parameter or buffer used directly
             continue
@@ -640,7 +641,7 @@ def plot_model_graph(module: nn.Module, input_shape: Sequence[int], *, title: st
                     va="top", zorder=5, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85))
     for n in graph.nodes:
         x, y = pos[n.name]
-        if n.kind == "add":
+        if n.kind in ("add", "mul"):
             ax.add_patch(Circle((x, y), 0.2, facecolor="white", edgecolor="0.2", lw=1.2, zorder=3))
             ax.text(x, y, n.label, ha="center", va="center", fontsize=12, fontweight="bold", zorder=4)
             continue
