@@ -483,6 +483,10 @@ def unsafe_batch(tmp_path_factory, release_dir):
     (subs / "blank" / "g1_basics" / "timestamp.txt").symlink_to(COURSE / "course.toml")  # never followed
     (subs / "nobody").mkdir()
     (subs / "bad name!").mkdir()
+    # a page an earlier run filed under feedback/ for the upload: release_feedback would fail on it
+    stale = tmp / "out" / "feedback" / "blank" / "g1_basics"
+    stale.mkdir(parents=True)
+    (stale / "g1_basics.html").write_text("<p>from an earlier run</p>")
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + "/usr/bin:/bin")
     proc = cli("--course", COURSE, "autograde", "--assignment", "g1_basics", "--submissions", subs, "--out",
                tmp / "out", "--unsafe", "--workers", "2", env=env)
@@ -504,8 +508,9 @@ def test_unsafe_mode_warns_and_grades(unsafe_batch):
     assert (fb / "sol" / "g1_basics" / "g1_basics.html").is_file()
     assert (fb / "sol" / "g1_basics" / "timestamp.txt").read_text() == "2025-05-09 09:00:00.000000 UTC"
     assert (fb / "sol" / "g1_basics" / "submission_secret.txt").read_text() == "f00dfeed"
-    # the upload's page is filed for the LMS, where nbgrader release_feedback does not look
-    assert not (fb / "blank").exists()
+    # the upload's page is filed for the LMS, where nbgrader release_feedback does not look (the
+    # earlier run's page there is gone)
+    assert not (fb / "blank" / "g1_basics").exists()
     up = tmp / "out" / "feedback_uploads" / "blank" / "g1_basics"
     assert (up / "g1_basics.html").is_file() and not (up / "timestamp.txt").exists()
     assert "feedback of 1 upload(s) in" in proc.stdout and "hand each page back through your LMS" in proc.stdout
@@ -561,7 +566,8 @@ def test_export_and_feedback_after_manual_grading(unsafe_batch):
     page = (out / "feedback" / "sol" / "g1_basics" / "g1_basics.html").read_text()
     assert "Clear answer." in page and "6 / 6" in page
     assert (out / "feedback_uploads" / "blank" / "g1_basics" / "g1_basics.html").is_file()
-    assert not (out / "feedback" / "blank").exists(), "the re-rendered upload page went where release_feedback looks"
+    assert not (out / "feedback" / "blank" / "g1_basics").exists(), \
+        "the re-rendered upload page went where release_feedback looks"
 
 
 def test_sysdeps_is_idempotent_and_quiet():
