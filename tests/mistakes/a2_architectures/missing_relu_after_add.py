@@ -1,5 +1,5 @@
 # cell: basic_block
-# loses: test_basic_block_equivalence, test_basic_block_grad_modes
+# loses: test_basic_block_visible, test_basic_block_equivalence, test_basic_block_grad_modes
 # why: returns F(x) + shortcut(x) without the final ReLU after the addition
 class BasicBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
