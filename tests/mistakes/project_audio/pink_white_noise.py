@@ -1,5 +1,5 @@
 # cell: pink_noise
-# loses: test_pink_noise_spectrum
+# loses: test_pink_noise_spectrum, test_pink_noise_snr, test_pink_noise_defaults
 # why: forgets the 1/f shaping: adds white noise (flat spectrum) at the right SNR
 def add_pink_noise(wave: torch.Tensor, snr_db, generator: torch.Generator | None = None) -> torch.Tensor:
     noise = torch.randn(wave.shape, generator=generator, dtype=wave.dtype)
