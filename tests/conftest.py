@@ -8,6 +8,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Mistake fixtures and hostile submissions are data, not tests (a fixture named
+# ``*_on_test.py`` would otherwise be collected by pytest's ``*_test.py`` rule).
+collect_ignore_glob = ["mistakes/*", "hostile/*", "fixtures/*"]
+
 # Keep every test on the CPU and quiet; the course helpers read these at call time.
 os.environ.setdefault("MPLBACKEND", "Agg")
 # pytest runs two workers on the 2-core reference machine; each notebook kernel they start

@@ -36,8 +36,9 @@ def _code(path: Path) -> str:
 
 
 def _widget_lecture() -> Path:
-    for p in LECTURES:
-        if _WIDGET_USE.search(_code(p)):
+    for p in LECTURES:  # the lecture that calls the interactive explorer (dlcourse.widgets also draws static figures)
+        code = _code(p)
+        if _WIDGET_USE.search(code) and _EXPLORER_CALL.search(code):
             return p
     pytest.fail(f"no lecture in lectures/ uses ipywidgets ({[p.name for p in LECTURES]}): the course "
                 "promises an interactive explorer", pytrace=False)
