@@ -410,31 +410,28 @@ def occlusion(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | t
 @torch.no_grad()
 def layer_embeddings(model: nn.Module, layer: LayerSpec, images: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
     """The output of ``layer`` for every image, flattened: ``(N, C, H, W) -> (N, D)`` (eval mode, CPU)."""
+    return torch.cat([a.flatten(1).float().cpu() for _, a in _layer_batches(model, layer, images, batch_size)])
+
+
+def _layer_batches(model: nn.Module, layer: LayerSpec, images: torch.Tensor, batch_size: int):
+    """Yield ``(name, output of layer)`` for ``images`` in batches of ``batch_size`` (hooks removed after)."""
     images = check_images(images, name="images")
     name = next(iter(resolve_layers(model, layer)))
     dev = next(model.parameters()).device
-    out = []
     with capture_activations(model, layer) as acts:
         for i in range(0, images.shape[0], batch_size):
             model(images[i:i + batch_size].to(dev))
-            out.append(acts[name].flatten(1).float().cpu())
-    return torch.cat(out)
+            yield name, acts[name]
 
 
 @torch.no_grad()
 def channel_maxima(model: nn.Module, layer: LayerSpec, images: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
     """Each channel's spatial maximum of ``layer`` for every image: ``(N, C, H, W) -> (N, K)``."""
-    images = check_images(images, name="images")
-    name = next(iter(resolve_layers(model, layer)))
-    dev = next(model.parameters()).device
     out = []
-    with capture_activations(model, layer) as acts:
-        for i in range(0, images.shape[0], batch_size):
-            model(images[i:i + batch_size].to(dev))
-            a = acts[name]
-            if a.ndim != 4:
-                raise ValueError(f"layer {name!r} gives shape {tuple(a.shape)}: expected conv maps (N, K, h, w)")
-            out.append(a.amax((2, 3)).float().cpu())
+    for name, a in _layer_batches(model, layer, images, batch_size):
+        if a.ndim != 4:
+            raise ValueError(f"layer {name!r} gives shape {tuple(a.shape)}: expected conv maps (N, K, h, w)")
+        out.append(a.amax((2, 3)).float().cpu())
     return torch.cat(out)
 
 

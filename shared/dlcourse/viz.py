@@ -539,6 +539,26 @@ def gap_cnn(in_channels: int = 1, num_classes: int = 5, width: int = 8, first_ke
     ]))
 
 
+def _gap_cnn_setup(train, val, kind: type, maker: str, epochs, width, lr, weight_decay, batch_size, seed, device):
+    """Checks, seeded model, loaders, AdamW and cosine schedule shared by the two trainers below."""
+    from .seed import seed_everything
+
+    for name, v in (("train", train), ("val", val)):
+        if (v is not None or name == "train") and not isinstance(v, kind):
+            raise TypeError(f"{name} must be a dlcourse.data.{kind.__name__} (from {maker}), got {type(v).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    gen = seed_everything(seed)
+    model = gap_cnn(train.images.shape[1], len(train.class_names), width)
+    if device is not None:
+        model.to(device)
+    loader = torch.utils.data.DataLoader(train.dataset(), batch_size=batch_size, shuffle=True, generator=gen)
+    val_loader = torch.utils.data.DataLoader(val.dataset(), batch_size=256) if val is not None else None
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
+    return model, loader, val_loader, opt, sched
+
+
 def train_shapes_cnn(train: Any, *, epochs: int, val: Any | None = None, width: int = 8, lr: float = 3e-3,
                      weight_decay: float = 0.0, batch_size: int = 64, seed: int = 0, device: torch.device | str | None = None,
                      progress: bool = True, callbacks: Sequence[Any] = ()) -> tuple[nn.Sequential, Any]:
@@ -557,22 +577,10 @@ def train_shapes_cnn(train: Any, *, epochs: int, val: Any | None = None, width: 
         ``(model, history)``; the model is left in eval mode.
     """
     from . import data as _data
-    from .seed import seed_everything
     from .training import fit
 
-    for name, v in (("train", train), ("val", val)):
-        if v is not None and not isinstance(v, _data.ShapesData):
-            raise TypeError(f"{name} must be a dlcourse.data.ShapesData (from data.make_shapes), got {type(v).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    gen = seed_everything(seed)
-    model = gap_cnn(train.images.shape[1], len(train.class_names), width)
-    if device is not None:
-        model.to(device)
-    loader = torch.utils.data.DataLoader(train.dataset(), batch_size=batch_size, shuffle=True, generator=gen)
-    val_loader = torch.utils.data.DataLoader(val.dataset(), batch_size=256) if val is not None else None
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
+    model, loader, val_loader, opt, sched = _gap_cnn_setup(train, val, _data.ShapesData, "data.make_shapes", epochs,
+                                                           width, lr, weight_decay, batch_size, seed, device)
     history = fit(model, loader, epochs=epochs, optimizer=opt, scheduler=sched, val_loader=val_loader,
                   progress=progress, callbacks=callbacks, desc="shapes")
     return model.eval(), history
@@ -618,23 +626,10 @@ def train_scenes_cnn(train: Any, *, epochs: int, val: Any | None = None, width: 
         ``(model, history)``; the model is left in eval mode.
     """
     from . import data as _data
-    from .seed import seed_everything
     from .training import fit
 
-    for name, v in (("train", train), ("val", val)):
-        if v is not None and not isinstance(v, _data.ShapeScenes):
-            raise TypeError(f"{name} must be a dlcourse.data.ShapeScenes (from data.make_shape_scenes), "
-                            f"got {type(v).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    gen = seed_everything(seed)
-    model = gap_cnn(train.images.shape[1], len(train.class_names), width)
-    if device is not None:
-        model.to(device)
-    loader = torch.utils.data.DataLoader(train.dataset(), batch_size=batch_size, shuffle=True, generator=gen)
-    val_loader = torch.utils.data.DataLoader(val.dataset(), batch_size=256) if val is not None else None
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
+    model, loader, val_loader, opt, sched = _gap_cnn_setup(train, val, _data.ShapeScenes, "data.make_shape_scenes",
+                                                           epochs, width, lr, weight_decay, batch_size, seed, device)
 
     class _SceneAccuracy:
         def on_epoch_end(self, history) -> None:
