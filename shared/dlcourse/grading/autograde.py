@@ -470,22 +470,22 @@ def autograde(
 
         results: list[dict] = []
         not_graded: dict[str, str] = {}
-        if scheduler:
+        if scheduler:  # each result is recorded in the gradebook as it arrives
             results, not_graded = _grade_on_cluster(jobs, scheduler, per_job, spec, gb_path, out, log)
-        finished = scheduler is not None
-        try:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for res in pool.map(run, [] if scheduler else jobs):
-                    results.append(res)
-                    _log_result(log, res, spec.auto_max)
-            finished = True
-        finally:
-            for slot in all_slots:  # interrupted: stop the workers and their sandboxes now
-                slot.close(kill=not finished)
-            for slot in all_slots:  # the workers are gone: remove whatever sandbox cgroup they left
-                for pid in slot.pids:
-                    sweep_jails(f"{pid}-")
-        if not scheduler:  # the cluster path recorded each result as it arrived
+        else:
+            finished = False
+            try:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    for res in pool.map(run, jobs):
+                        results.append(res)
+                        _log_result(log, res, spec.auto_max)
+                finished = True
+            finally:
+                for slot in all_slots:  # interrupted: stop the workers and their sandboxes now
+                    slot.close(kill=not finished)
+                for slot in all_slots:  # the workers are gone: remove whatever sandbox cgroup they left
+                    for pid in slot.pids:
+                        sweep_jails(f"{pid}-")
             gradebook.record_results(gb_path, assignment, results)
         for sid in found:
             if where[sid].startswith(FEEDBACK_HUB + "/"):
