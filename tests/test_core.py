@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from dlcourse import arch, config, data, device, plotting, seed, training
-from dlcourse.grading import fixtures
+from dlcourse.course import fixtures
 
 matplotlib.use("Agg")
 
@@ -90,6 +90,44 @@ def test_seed_everything_repeats():
         seed.seed_everything("1")
     with pytest.raises(ValueError):
         seed.seed_everything(-1)
+    with pytest.raises(ValueError, match="seed must be <="):
+        seed.seed_everything(2**32)
+    with pytest.raises(TypeError, match="deterministic"):
+        seed.seed_everything(0, deterministic="yes")
+
+
+@pytest.fixture
+def restore_determinism():
+    """Put torch's deterministic flags back as they were, whatever the test set."""
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+             torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    yield
+    torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = saved[2], saved[3]
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_seed_everything_default_leaves_determinism_as_it_was(before, restore_determinism):
+    torch.use_deterministic_algorithms(before)
+    torch.backends.cudnn.benchmark = True
+    seed.seed_everything(0)
+    assert torch.are_deterministic_algorithms_enabled() is before
+    assert torch.backends.cudnn.benchmark is True
+
+
+def test_seed_everything_deterministic_true_turns_it_on(restore_determinism):
+    torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.benchmark = True
+    seed.seed_everything(0, deterministic=True)
+    assert torch.are_deterministic_algorithms_enabled()
+    assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+
+
+def test_seed_everything_deterministic_false_turns_it_off(restore_determinism):
+    torch.use_deterministic_algorithms(True)
+    seed.seed_everything(0, deterministic=False)
+    assert not torch.are_deterministic_algorithms_enabled()
 
 
 # ----------------------------------------------------------------------------- training
@@ -146,6 +184,24 @@ def test_fit_bad_input():
         training.fit(model, tr, epochs=1, amp=True)
     with pytest.raises(ValueError, match="no batches"):
         training.fit(model, [], epochs=1, progress=False)
+    with pytest.raises(ValueError, match="time_budget"):
+        training.fit(model, tr, epochs=1, time_budget=0)
+    with pytest.raises(TypeError, match="grad_clip"):
+        training.fit(model, tr, epochs=1, grad_clip="1")
+    with pytest.raises(TypeError, match="amp"):
+        training.fit(model, tr, epochs=1, amp="no")
+
+
+def test_fit_restores_every_submodule_flag():
+    """A frozen eval-mode part (say a pretrained backbone's BatchNorm) is in eval mode again after fit."""
+    model, tr = _mlp(), DataLoader(_blobs(64), batch_size=32)
+    model.train()
+    model[0].eval()
+    training.fit(model, tr, epochs=1, progress=False)
+    assert model.training and not model[0].training and model[2].training
+    model.eval()
+    training.fit(model, tr, epochs=1, progress=False)
+    assert not any(m.training for m in model.modules())
 
 
 def test_model_split_over_devices_is_explained():

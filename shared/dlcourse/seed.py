@@ -7,22 +7,34 @@ import random
 import numpy as np
 import torch
 
+from ._core import check_bool, check_int
+
 __all__ = ["seed_everything", "seed_worker"]
 
 
-def seed_everything(seed: int = 0, deterministic: bool = False) -> torch.Generator:
+def seed_everything(seed: int = 0, deterministic: bool | None = None) -> torch.Generator:
     """Seed Python, NumPy and PyTorch (CPU and all GPUs); return a seeded ``torch.Generator``.
 
+    Only the flags asked for are touched: with the default ``deterministic=None`` PyTorch's
+    deterministic-algorithms setting (and cuDNN's flags) stay as they were.
+
     Args:
-        seed: a non-negative integer.
-        deterministic: also ask PyTorch for deterministic kernels (slower on GPUs; some
-            operations then raise instead of running non-deterministically).
+        seed: an integer in ``[0, 2**32)``.
+        deterministic: ``True`` asks PyTorch for deterministic kernels (slower on GPUs; an
+            operation without one then raises instead of running non-deterministically) and
+            turns cuDNN's benchmark mode off; ``False`` turns deterministic algorithms off;
+            ``None`` leaves every such setting as it is.
+
+    Returns:
+        A CPU ``torch.Generator`` seeded with ``seed`` (for ``DataLoader(generator=...)``).
+
+    Raises:
+        TypeError: ``seed`` is not an int, or ``deterministic`` not a bool or None.
+        ValueError: ``seed`` outside ``[0, 2**32)``.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-    seed = int(seed)
+    seed = check_int(seed, "seed", min=0, max=2**32 - 1)
+    if deterministic is not None:
+        deterministic = check_bool(deterministic, "deterministic (True, False or None)")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -32,8 +44,9 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> torch.Generat
         torch.use_deterministic_algorithms(True, warn_only=False)
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
-    else:
+    elif deterministic is False:
         torch.use_deterministic_algorithms(False)
+        torch.backends.cudnn.deterministic = False
     return torch.Generator().manual_seed(seed)
 
 

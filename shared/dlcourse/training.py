@@ -13,18 +13,27 @@ The device is the model's (``device=None``): batches are moved to it automatical
 """
 from __future__ import annotations
 
+import io
 import math
-import os
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from ._core import (
+    atomic_write_bytes,
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    in_notebook,
+    model_device,
+    train_mode,
+)
 
 __all__ = [
     "History",
@@ -87,39 +96,30 @@ class History:
         return f"History({len(self)} epochs, {self.stop_reason}; last: {last})"
 
 
-def model_device(model: nn.Module) -> torch.device:
-    """Device of the model's parameters (CPU for a model without parameters).
-
-    Raises ``ValueError`` when parameters are spread over several devices.
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    devices = {p.device for p in model.parameters()} | {b.device for b in model.buffers()}
-    if not devices:
-        return torch.device("cpu")
-    if len(devices) > 1:
-        raise ValueError(
-            f"the model's parameters live on several devices {sorted(map(str, devices))}; "
-            "move it to one with model.to(device)"
-        )
-    return devices.pop()
-
-
-@contextmanager
-def eval_mode(model: nn.Module, train: bool = False):
-    """Temporarily set ``model.train(train)``; restore every submodule's flag afterwards."""
-    flags = [(m, m.training) for m in model.modules()]
-    model.train(train)
-    try:
-        yield model
-    finally:
-        for m, flag in flags:
-            m.training = flag
+# ``model_device`` and ``eval_mode`` are the core's, public here because the notebooks use them
+# as ``training.model_device(model)`` and ``with training.eval_mode(model): ...`` (evaluation
+# mode for the block, then every submodule's own train/eval flag restored).
+eval_mode = train_mode
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of scalar parameters (``sum(p.numel())``)."""
+    """Number of scalar parameters (``sum(p.numel())``).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module`` or ``trainable_only`` is not a bool.
+    """
+    _check_model(model)
+    check_bool(trainable_only, "trainable_only")
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _check_model(model: Any) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+
+
+def _check_target(target: Any) -> None:
+    check_choice(target, "target", ("label", "input"))
 
 
 def _check_loader(loader: Any, name: str) -> None:
@@ -184,22 +184,35 @@ def fit(
         optimizer: defaults to ``Adam(model.parameters(), lr)``.
         loss_fn: defaults to cross-entropy (``target="label"``) or MSE (``target="input"``).
         val_loader: evaluated after every epoch when given.
+        lr: learning rate of the default optimizer (ignored when ``optimizer`` is given).
         scheduler: stepped once per epoch (``ReduceLROnPlateau`` gets the validation loss).
+        device: move the model there first; ``None`` keeps the model's device.
         amp: mixed precision; default on for CUDA only.
+        target: ``"label"`` (``y`` is the target) or ``"input"`` (autoencoders: ``x`` is).
         callbacks: objects with ``on_train_begin/on_epoch_end/on_train_end`` (any subset).
         time_budget: seconds; training stops between steps once exceeded.
         grad_clip: clip the global gradient norm to this value.
+        progress: show a ``tqdm`` bar per epoch.
+        desc: the bar's label.
+
+    Returns:
+        The :class:`History`: one record per epoch (``train_loss``, ``train_acc`` for
+        classification, ``val_loss``/``val_acc`` with ``val_loader``, ``lr``, ``seconds``) and
+        ``stop_reason``. The model's own train/eval flag is restored.
+
+    Raises:
+        TypeError: ``model`` is not a module, ``epochs`` not an int, a loader not an iterable of
+            batches, ``time_budget``/``grad_clip`` not numbers.
+        ValueError: ``epochs < 0``, unknown ``target``, ``time_budget``/``grad_clip`` not
+            positive, ``amp=True`` off CUDA, or a loader that yields no batches.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int):
-        raise TypeError(f"epochs must be an int, got {type(epochs).__name__}")
-    if epochs < 0:
-        raise ValueError(f"epochs must be >= 0, got {epochs}")
-    if target not in ("label", "input"):
-        raise ValueError(f"target must be 'label' or 'input', got {target!r}")
-    if time_budget is not None and time_budget <= 0:
-        raise ValueError(f"time_budget must be a positive number of seconds, got {time_budget}")
+    _check_model(model)
+    check_int(epochs, "epochs", min=0)
+    _check_target(target)
+    if time_budget is not None:
+        check_float(time_budget, "time_budget (seconds)", min=0, min_open=True)
+    if grad_clip is not None:
+        check_float(grad_clip, "grad_clip", min=0, min_open=True)
     _check_loader(train_loader, "train_loader")
     if val_loader is not None:
         _check_loader(val_loader, "val_loader")
@@ -208,7 +221,7 @@ def fit(
         model.to(device)
     dev = model_device(model)
     non_blocking = dev.type == "cuda"
-    use_amp = (dev.type == "cuda") if amp is None else bool(amp)
+    use_amp = (dev.type == "cuda") if amp is None else check_bool(amp, "amp")
     if use_amp and dev.type != "cuda":
         raise ValueError("amp=True needs a CUDA device; on CPU leave amp=None")
     if optimizer is None:
@@ -218,13 +231,12 @@ def fit(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
     history = History()
-    was_training = model.training
     start = time.perf_counter()
     stop_reason = "completed"
     for cb in callbacks:
         if hasattr(cb, "on_train_begin"):
             cb.on_train_begin(model)
-    try:
+    with train_mode(model, True):  # afterwards every submodule's own flag is back
         for epoch in range(1, epochs + 1):
             model.train()
             loss_sum = torch.zeros((), device=dev)
@@ -282,8 +294,6 @@ def fit(
                     cb.on_epoch_end(history)
             if stop_reason != "completed":
                 break
-    finally:
-        model.train(was_training)
     history.stop_reason = stop_reason
     for cb in callbacks:
         if hasattr(cb, "on_train_end"):
@@ -303,12 +313,25 @@ def evaluate(
 ) -> dict[str, float]:
     """Mean loss (and accuracy for classification) of ``model`` over ``loader``.
 
-    Returns ``{"loss": float, "accuracy": float (classification only), "n": int}``.
-    The model's train/eval flags are restored afterwards.
+    Args:
+        model: the network, run in evaluation mode without gradients.
+        loader: iterable of batches ``(x: (N, ...), y: (N,))`` (or tensors with ``target="input"``).
+        loss_fn: defaults to cross-entropy (``target="label"``) or MSE (``target="input"``).
+        device: move the model there first; ``None`` keeps the model's device.
+        target: ``"label"`` or ``"input"``, as in :func:`fit`.
+        progress: show a ``tqdm`` bar.
+
+    Returns:
+        ``{"loss": float, "accuracy": float (classification only), "n": int}``.
+        The model's train/eval flags are restored afterwards.
+
+    Raises:
+        TypeError: ``model`` is not a module or ``loader`` not an iterable of batches.
+        ValueError: unknown ``target`` or a loader that yields no batches.
     """
+    _check_model(model)
     _check_loader(loader, "loader")
-    if target not in ("label", "input"):
-        raise ValueError(f"target must be 'label' or 'input', got {target!r}")
+    _check_target(target)
     if device is not None:
         model.to(device)
     dev = model_device(model)
@@ -342,8 +365,20 @@ def predict(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Run ``model`` over ``loader``; return ``(outputs, targets)`` concatenated on the CPU.
 
-    ``outputs: (N, ...)``; ``targets`` is None when batches carry only inputs.
+    Args:
+        model: the network, run in evaluation mode without gradients (flags restored after).
+        loader: batches ``x: (N, ...)`` or ``(x, y, ...)`` tuples.
+        device: move the model there first; ``None`` keeps the model's device.
+
+    Returns:
+        ``outputs: (N_total, ...)`` and ``targets: (N_total,)``, or ``None`` when batches carry
+        only inputs.
+
+    Raises:
+        TypeError: ``model`` is not a module or ``loader`` not an iterable of batches.
+        ValueError: a loader that yields no batches.
     """
+    _check_model(model)
     _check_loader(loader, "loader")
     if device is not None:
         model.to(device)
@@ -360,21 +395,16 @@ def predict(
     return torch.cat(outs), (torch.cat(ys) if ys else None)
 
 
-def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    ip = get_ipython()
-    return ip is not None and ip.__class__.__name__ == "ZMQInteractiveShell"
-
-
 class LivePlot:
     """Learning curves redrawn after every epoch in a notebook; one printed line per epoch elsewhere.
 
     Args:
         metrics: groups of history keys to draw, one panel each.
         mode: ``"auto"`` (figure in a notebook kernel, text otherwise), ``"figure"`` or ``"text"``.
+        title: the figure's title.
+
+    Raises:
+        ValueError: unknown ``mode``.
     """
 
     def __init__(
@@ -383,8 +413,7 @@ class LivePlot:
         mode: str = "auto",
         title: str = "Learning curves",
     ):
-        if mode not in ("auto", "figure", "text"):
-            raise ValueError(f"mode must be 'auto', 'figure' or 'text', got {mode!r}")
+        check_choice(mode, "mode", ("auto", "figure", "text"))
         self.metrics = [tuple(m) for m in metrics]
         self.mode = mode
         self.title = title
@@ -392,7 +421,7 @@ class LivePlot:
         self.lines: list[str] = []
 
     def _use_figure(self) -> bool:
-        return self.mode == "figure" or (self.mode == "auto" and _in_notebook())
+        return self.mode == "figure" or (self.mode == "auto" and in_notebook())
 
     def on_epoch_end(self, history: History) -> None:
         rec = history.last
@@ -416,23 +445,22 @@ class LivePlot:
         plt.close(fig)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def save_checkpoint(model: nn.Module, path: Path | str, history: History | None = None, **meta: Any) -> Path:
-    """Save ``model.state_dict()`` (+ history and metadata) to ``path`` atomically."""
-    import io
+    """Save ``model.state_dict()`` (+ history and metadata) to ``path`` atomically.
 
+    Args:
+        model: the trained network.
+        path: the checkpoint file (parent folders are created).
+        history: stored with the weights so :func:`load_or_train` can return it.
+        **meta: any further picklable metadata.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+    """
+    _check_model(model)
     path = Path(path)
     buf = io.BytesIO()
     torch.save(
@@ -445,12 +473,19 @@ def save_checkpoint(model: nn.Module, path: Path | str, history: History | None 
         },
         buf,
     )
-    _atomic_write_bytes(path, buf.getvalue())
-    return path
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def load_checkpoint(model: nn.Module, path: Path | str) -> History | None:
-    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (on its device)."""
+    """Load a checkpoint written by :func:`save_checkpoint` into ``model`` (on its device).
+
+    Returns:
+        The stored :class:`History`, or ``None`` when none was saved.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: not a dlcourse checkpoint, or saved from a different model.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -473,7 +508,17 @@ def load_or_train(
 ) -> History | None:
     """Load ``path`` into ``model`` if it exists; else call ``train()`` and save the result.
 
-    Returns the history stored in (or produced for) the checkpoint.
+    Args:
+        model: the network ``train()`` trains (in place).
+        path: the checkpoint file.
+        train: called without arguments when there is no checkpoint; may return a History.
+        verbose: print one line saying which happened.
+
+    Returns:
+        The history stored in (or produced for) the checkpoint.
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`load_checkpoint` (a checkpoint of another model).
     """
     path = Path(path)
     if path.is_file():
