@@ -311,3 +311,38 @@ def test_real_or_offline_falls_back_with_one_line(tmp_path, monkeypatch):
     for bad in ({"n": 0}, {"n": 10_000}, {"size": 2.5}, {"channels": 2}):
         with pytest.raises(ValueError):
             data.to_tensor_dataset(choice.test, **bad)
+
+
+# ----------------------------------------------------------------------------- arch: models left as found
+def _hooks_left(model: nn.Module) -> int:
+    return sum(len(m._forward_hooks) for m in model.modules())
+
+
+def test_measuring_leaves_flags_and_hooks_as_found_even_when_the_model_fails():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
+    net.train()
+    net[1].eval()  # a frozen BatchNorm
+    flags = [m.training for m in net.modules()]
+    arch.layer_table(net, (1, 8, 8))
+    arch.summarize(net, (1, 8, 8))
+    arch.find_shortcuts(net, (1, 8, 8))
+    assert [m.training for m in net.modules()] == flags and _hooks_left(net) == 0
+    for measure in (arch.layer_table, arch.summarize, arch.find_shortcuts):
+        with pytest.raises(ValueError, match="cannot run on an input of shape"):
+            measure(net, (1, 9, 9))  # the Linear expects 4*6*6 features
+        assert [m.training for m in net.modules()] == flags, measure.__name__
+        assert _hooks_left(net) == 0, f"{measure.__name__} left hooks behind after an error"
+
+
+def test_input_shape_errors_say_what_was_expected():
+    net = nn.Sequential(nn.Conv2d(1, 1, 3, padding=1))
+    for bad in ((), "1x8x8", (1, 0, 8), (1, 8.5, 8), (True, 8, 8)):
+        with pytest.raises(ValueError, match="input_shape must be"):
+            arch.layer_table(net, bad)
+    assert arch.layer_table(net, torch.Size([1, 8, 8]))[0].output_shape == (1, 8, 8)
+    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+        arch.empirical_receptive_field(net, (8, 8))
+    with pytest.raises(ValueError, match="trials must be >= 1"):
+        arch.empirical_receptive_field(net, (1, 8, 8), trials=0)
+    with pytest.raises(TypeError, match="model must be an nn.Module"):
+        arch.empirical_receptive_field("net", (1, 8, 8))

@@ -10,6 +10,7 @@ those formulas are what the lectures derive and assignment 1 asks students to wr
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .training import eval_mode, model_device
+from ._core import check_int, forward_hooks, model_device, train_mode
 
 __all__ = [
     "LayerInfo",
@@ -60,22 +61,62 @@ def _macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
     return 0
 
 
+def _check_model(model) -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
+
+
+def _input_shape(input_shape, ndim: int | None = None) -> tuple[int, ...]:
+    """``input_shape`` (no batch dimension) as a tuple of positive ints, or a ``ValueError`` saying so."""
+    what = "(C, H, W)" if ndim == 3 else "positive int sizes"
+    expected = f"input_shape must be {what} without the batch dimension, e.g. (1, 24, 24); got {input_shape!r}"
+    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__len__") or not len(input_shape) \
+            or (ndim is not None and len(input_shape) != ndim):
+        raise ValueError(expected)
+    try:
+        return tuple(check_int(s, "size", min=1) for s in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(expected) from None
+
+
+def _run_once(model: nn.Module, x: torch.Tensor, *modes) -> torch.Tensor:
+    """``model(x)`` in eval mode (flags restored) inside ``modes``; a shape error says which input failed."""
+    try:
+        with train_mode(model), contextlib.ExitStack() as stack:
+            for mode in modes:
+                stack.enter_context(mode)
+            return model(x)
+    except RuntimeError as e:
+        raise ValueError(f"the model cannot run on an input of shape {tuple(x.shape)}: {e}") from None
+
+
 def layer_table(model: nn.Module, input_shape: Sequence[int], *, device: torch.device | str | None = None,
                 dtype: torch.dtype = torch.float32) -> list[LayerInfo]:
     """Run one input of ``input_shape`` = ``(C, H, W)`` (no batch dim) and measure every leaf module.
 
     Parameters are counted once per module (a shared module called twice appears twice with
-    its parameters counted on the first call only). The model's train/eval flag is restored.
+    its parameters counted on the first call only). The model's train/eval flags are restored
+    and the hooks removed.
+
+    Args:
+        model: any module taking ``(1, *input_shape)``.
+        input_shape: the input's shape without the batch dimension, e.g. ``(3, 224, 224)``.
+        device: where to run; ``None`` is the model's device (``meta`` works: shapes only).
+        dtype: the input's dtype.
+
+    Returns:
+        One :class:`LayerInfo` per leaf-module call, in the order they ran, plus a
+        ``"(container parameters)"`` row when non-leaf modules own parameters.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+        ValueError: bad ``input_shape``, or the model cannot run on that input.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    shape = tuple(int(s) for s in input_shape)
-    if len(shape) < 1 or any(s <= 0 for s in shape):
-        raise ValueError(f"input_shape must be positive sizes without the batch dimension, e.g. (3, 224, 224); got {input_shape}")
+    _check_model(model)
+    shape = _input_shape(input_shape)
     dev = torch.device(device) if device is not None else model_device(model)
     rows: list[LayerInfo] = []
     seen: set[int] = set()
-    handles = []
 
     def hook(name):
         def fn(module, inputs, output):
@@ -89,17 +130,9 @@ def layer_table(model: nn.Module, input_shape: Sequence[int], *, device: torch.d
                                   _macs(module, inp, output), output.numel() * output.element_size()))
         return fn
 
-    for name, module in model.named_modules():
-        if not list(module.children()):
-            handles.append(module.register_forward_hook(hook(name or type(module).__name__)))
-    try:
-        with eval_mode(model), torch.no_grad():
-            model(torch.zeros((1, *shape), device=dev, dtype=dtype))
-    except RuntimeError as e:
-        raise ValueError(f"the model cannot run on an input of shape {(1, *shape)}: {e}") from None
-    finally:
-        for h in handles:
-            h.remove()
+    leaves = [(module, hook(name or type(module).__name__))
+              for name, module in model.named_modules() if not list(module.children())]
+    _run_once(model, torch.zeros((1, *shape), device=dev, dtype=dtype), torch.no_grad(), forward_hooks(leaves))
     # parameters of non-leaf modules (e.g. a Parameter owned directly by a container)
     leaf_params = sum(r.params for r in rows)
     total = sum(p.numel() for p in model.parameters())
@@ -122,7 +155,11 @@ def format_layer_table(rows: Sequence[LayerInfo]) -> str:
 
 
 def model_stats(model: nn.Module, input_shape: Sequence[int]) -> dict[str, float]:
-    """Totals for one input: ``params``, ``macs``, ``activation_bytes`` (sum of leaf outputs)."""
+    """Totals for one input: ``params``, ``macs``, ``activation_bytes`` (sum of leaf outputs).
+
+    Raises:
+        TypeError, ValueError: as :func:`layer_table`.
+    """
     rows = layer_table(model, input_shape)
     return {
         "params": sum(p.numel() for p in model.parameters()),
@@ -136,21 +173,30 @@ def empirical_receptive_field(model: nn.Module, input_shape: Sequence[int], *, p
     """Measure the receptive field of one output unit: the extent of the non-zero input gradient.
 
     Args:
-        model: maps ``(1, C, H, W)`` to ``(1, C', H', W')``.
+        model: maps ``(1, C, H, W)`` to ``(1, C', H', W')``; its train/eval flags are restored.
         input_shape: ``(C, H, W)``; make it large enough that the field is not cut by the border.
         position: output unit ``(y, x)``; default the centre of the output map.
+        channel: the output channel of the unit.
         trials: random inputs whose gradient supports are united (a ReLU can hide pixels for one input).
+        seed: seed of those random inputs.
 
     Returns:
         ``(height, width)`` in input pixels of the bounding box of pixels with non-zero gradient.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or ``channel``/``trials``/``seed`` not ints.
+        ValueError: ``input_shape`` is not ``(C, H, W)``, the model does not return feature maps,
+            the unit is outside them, or the gradient is zero everywhere.
     """
-    shape = tuple(int(s) for s in input_shape)
-    if len(shape) != 3:
-        raise ValueError(f"input_shape must be (C, H, W), got {input_shape}")
+    _check_model(model)
+    shape = _input_shape(input_shape, ndim=3)
+    channel = check_int(channel, "channel", min=0)
+    trials = check_int(trials, "trials", min=1)
+    seed = check_int(seed, "seed", min=0)
     dev = model_device(model)
     gen = torch.Generator().manual_seed(seed)
     support = torch.zeros(shape[1:], dtype=torch.bool)
-    with eval_mode(model):
+    with train_mode(model):
         for _ in range(trials):
             x = torch.rand((1, *shape), generator=gen).to(dev).requires_grad_(True)
             out = model(x)
@@ -194,18 +240,29 @@ def summarize(model: nn.Module, input_shape: Sequence[int], name: str | None = N
     """Measure ``model`` on one input of ``input_shape`` = ``(C, H, W)``; see :class:`ModelSummary`.
 
     Works on any device, including ``meta`` (shapes and counts without arithmetic).
+
+    Args:
+        model: any module taking ``(1, *input_shape)``; its train/eval flags are restored.
+        input_shape: the input's shape without the batch dimension.
+        name: the summary's name; default the model's class name.
+
+    Returns:
+        A :class:`ModelSummary`.
+
+    Raises:
+        TypeError, ValueError: as :func:`layer_table`.
     """
     rows = layer_table(model, input_shape)
+    shape = _input_shape(input_shape)
     out_shape = rows[-1].output_shape if rows else ()
     # the output of the model is the output of the last leaf that ran, unless the forward ends with
     # a functional op (torch.flatten, torch.cat): measure it directly
-    with eval_mode(model), torch.no_grad():
-        out = model(torch.zeros((1, *input_shape), device=model_device(model)))
+    out = _run_once(model, torch.zeros((1, *shape), device=model_device(model)), torch.no_grad())
     if torch.is_tensor(out):
         out_shape = tuple(out.shape[1:])
     return ModelSummary(
         name=name if name is not None else type(model).__name__,
-        input_shape=tuple(int(s) for s in input_shape),
+        input_shape=shape,
         params=sum(p.numel() for p in model.parameters()),
         macs=sum(r.macs for r in rows),
         activation_bytes=sum(r.activation_bytes for r in rows),
@@ -220,6 +277,13 @@ def compare_models(models: Mapping[str, nn.Module], input_shape: Sequence[int] |
     Args:
         models: ``{name: model}``.
         input_shape: one ``(C, H, W)`` for all, or ``{name: (C, H, W)}`` per model.
+
+    Returns:
+        One :class:`ModelSummary` per model.
+
+    Raises:
+        TypeError: ``models`` is not a non-empty mapping.
+        ValueError: a model without an input shape, or one that cannot run on its input.
     """
     if not isinstance(models, Mapping) or not models:
         raise TypeError(f"models must be a non-empty mapping {{name: nn.Module}}, got {type(models).__name__}")
@@ -236,7 +300,11 @@ def compare_models(models: Mapping[str, nn.Module], input_shape: Sequence[int] |
 
 
 def format_summaries(summaries: Sequence[ModelSummary]) -> str:
-    """A plain-text table: parameters, MMACs, activation and weight MiB per image, one line per model."""
+    """A plain-text table: parameters, MMACs, activation and weight MiB per image, one line per model.
+
+    Raises:
+        ValueError: ``summaries`` is empty.
+    """
     if not summaries:
         raise ValueError("no summaries to format")
     header = f"{'model':18s} {'input':12s} {'params':>13s} {'MMACs':>11s} {'act. MiB':>9s} {'weights MiB':>11s}"
@@ -253,6 +321,9 @@ def on_meta(build: Callable[[], nn.Module]) -> nn.Module:
     Parameters, output shapes and MACs of a meta model are exact (``layer_table``/``summarize`` run
     on it) while nothing is allocated or computed: VGG16's 138 M parameters cost no memory.
     The model cannot produce numbers; build it normally to train or run it.
+
+    Raises:
+        TypeError: ``build`` is a module or not callable, or does not return a module.
     """
     if isinstance(build, nn.Module) or not callable(build):
         raise TypeError(f"build must be a function returning an nn.Module (e.g. torchvision.models.vgg16), "
@@ -407,17 +478,8 @@ def find_shortcuts(model: nn.Module, input_shape: Sequence[int]) -> list[Shortcu
         TypeError: ``model`` is not an ``nn.Module``.
         ValueError: bad ``input_shape``, or the model cannot run on that input.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
-    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence) or not input_shape \
-            or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in input_shape):
-        raise ValueError(f"input_shape must be positive int sizes without the batch dimension, e.g. (1, 24, 24); "
-                         f"got {input_shape!r}")
-    x = torch.zeros((1, *input_shape), device=model_device(model))
+    _check_model(model)
+    x = torch.zeros((1, *_input_shape(input_shape)), device=model_device(model))
     tracker = _ShortcutTracker(x)
-    try:
-        with eval_mode(model), torch.no_grad(), tracker:
-            model(x)
-    except RuntimeError as e:
-        raise ValueError(f"the model cannot run on an input of shape {(1, *input_shape)}: {e}") from None
+    _run_once(model, x, torch.no_grad(), tracker)
     return tracker.found
