@@ -1,6 +1,6 @@
-"""Unit tests of dlcourse.widgets (receptive-field / output-size explorer) and dlcourse.rules
-(the §III-E design-rules checklist). Oracles: PyTorch layers run on tensors, and
-dlcourse.arch's gradient measurement; no analytic formula is trusted here."""
+"""Unit tests of dlcourse.widgets (receptive-field / output-size explorer); the design checklist's
+are in test_checklist.py. Oracles: PyTorch layers run on tensors, and dlcourse.arch's gradient
+measurement; no analytic formula is trusted here."""
 from __future__ import annotations
 
 import base64
@@ -16,7 +16,7 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from dlcourse import arch, rules, widgets  # noqa: E402
+from dlcourse import arch, widgets  # noqa: E402
 
 
 def _torch_sizes(settings: widgets.ExplorerSettings) -> list[int]:
@@ -214,90 +214,6 @@ class TestDrawAndExplorer:
         for forbidden in ("// stride", "/ stride", "+ 2 * padding", "2 * settings.padding", "dilation * (",
                           "kernel_size - 1) *"):
             assert forbidden not in src, f"widgets.py contains an analytic formula ({forbidden!r})"
-
-
-# --------------------------------------------------------------------------- rules
-def _vgg_like() -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(), nn.Linear(16 * 8 * 8, 10))
-
-
-def _bad() -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(1, 8, 7, stride=2), nn.ReLU(), nn.MaxPool2d(3, 3), nn.Conv2d(8, 8, 5), nn.ReLU(),
-                         nn.AvgPool2d(4), nn.Flatten())
-
-
-class TestRules:
-    def test_good_network_passes_every_rule(self):
-        findings = rules.check_design(_vgg_like(), (1, 32, 32))
-        assert [f.rule for f in findings] == list(rules.RULES)
-        assert all(f.status == "ok" for f in findings), rules.format_findings(findings)
-
-    def test_bad_network_breaks_the_rules_it_breaks(self):
-        findings = rules.check_design(_bad(), (1, 63, 63))
-        s = rules.summarize(findings)
-        assert s == {"input-even": "warn", "small-kernels": "warn", "stride-1": "warn", "same-padding": "warn",
-                     "pool-2x2": "warn"}
-        by_layer = {(f.rule, f.layer): f for f in findings}
-        assert ("small-kernels", "0") in by_layer and ("stride-1", "0") in by_layer
-        assert by_layer[("pool-2x2", "2")].status == "note"  # 3/3 max-pool: allowed with care
-        assert by_layer[("pool-2x2", "5")].status == "warn"  # 4x4 window
-        assert "padding=2" in by_layer[("same-padding", "3")].message
-        # the 3/3 pool gets 29x29: 29 = 3*9 + 2, its last two rows are never read
-        assert "29x29" in by_layer[("input-even", "2")].message
-
-    @pytest.mark.parametrize("size,dropped", [(32, False), (30, True), (28, True), (31, True)])
-    def test_floor_detection_matches_pytorch(self, size, dropped):
-        """Three 2/2 pools: a side that is not divisible by 8 drops pixels somewhere."""
-        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.MaxPool2d(2, 2), nn.MaxPool2d(2, 2), nn.MaxPool2d(2, 2))
-        findings = rules.check_design(model, (1, size, size))
-        layer_warnings = [f for f in findings if f.rule == "input-even" and f.layer]
-        assert bool(layer_warnings) == dropped
-        # oracle: a pool drops pixels exactly when its input side is odd
-        x, odd = torch.zeros(1, 1, size, size), []
-        for i, layer in enumerate(model):
-            if isinstance(layer, nn.MaxPool2d) and x.shape[-1] % 2:
-                odd.append(str(i))
-            x = layer(x)
-        assert sorted(f.layer for f in layer_warnings) == odd
-
-    def test_floored_strided_conv_is_found(self):
-        # 3x3, stride 2, no padding on 8 pixels: windows start at 0, 2, 4 -> pixel 7 unused
-        findings = rules.check_design(nn.Sequential(nn.Conv2d(1, 1, 3, stride=2)), (1, 8, 8))
-        assert any(f.rule == "input-even" and f.layer == "0" for f in findings)
-        findings = rules.check_design(nn.Sequential(nn.Conv2d(1, 1, 3, stride=2)), (1, 9, 9))
-        assert not any(f.rule == "input-even" and f.layer == "0" for f in findings)
-
-    def test_model_state_and_hooks_restored(self):
-        model = _vgg_like().train()
-        rules.check_design(model, (1, 32, 32))
-        assert model.training and all(m.training for m in model.modules())
-        assert all(not m._forward_hooks for m in model.modules())
-
-    def test_bad_input(self):
-        with pytest.raises(TypeError):
-            rules.check_design("vgg", (1, 32, 32))
-        with pytest.raises(ValueError, match=r"\(C, H, W\)"):
-            rules.check_design(_vgg_like(), (32, 32))
-        with pytest.raises(ValueError, match="positive ints"):
-            rules.check_design(_vgg_like(), (1, 32, 0))
-        with pytest.raises(ValueError, match="cannot run"):
-            rules.check_design(_vgg_like(), (1, 28, 28))  # Linear expects 16*8*8 features
-        with pytest.raises(ValueError, match="unknown rule"):
-            rules.Finding("big-kernels", "ok", "", "")
-        with pytest.raises(ValueError, match="status"):
-            rules.Finding("stride-1", "bad", "", "")
-
-    def test_format_and_table(self):
-        good, bad = rules.check_design(_vgg_like(), (1, 32, 32)), rules.check_design(_bad(), (1, 63, 63))
-        text = rules.format_findings(bad)
-        assert text.count("[WARN]") == sum(f.status == "warn" for f in bad)
-        table = rules.findings_table({"vgg": good, "bad": bad})
-        rows = {ln.split()[0]: ln.split()[1:] for ln in table.splitlines()[2:]}
-        assert rows["stride-1"] == ["ok", "warn"]
-        with pytest.raises(TypeError):
-            rules.format_findings(["not a finding"])
 
 
 # --------------------------------------------------------------------------- static receptive-field figures

@@ -1,4 +1,4 @@
-"""The design rules of the class notes (section III-E) as a checklist applied to a model.
+"""The design checklist: the design rules of the class notes (section III-E) applied to a model.
 
 The rules, as the course teaches them (with the notes' missing stride filled in):
 
@@ -15,8 +15,8 @@ Everything is measured by running the model once on a random input of ``input_sh
 (hooks record each layer's input and output; hooks are removed and the train/eval flags
 restored afterwards). Usage::
 
-    findings = rules.check_design(model, (1, 32, 32))
-    print(rules.format_findings(findings))
+    findings = checklist.check_design(model, (1, 32, 32))
+    print(checklist.format_findings(findings))
 """
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .training import eval_mode, model_device
+from ._core import check_int, forward_hooks, model_device, train_mode
 
-__all__ = ["RULES", "Finding", "check_design", "format_findings", "summarize", "findings_table"]
+__all__ = ["RULES", "Finding", "check_design", "format_findings", "worst_statuses", "findings_table"]
 
 #: rule id -> the rule in one sentence
 RULES: dict[str, str] = {
@@ -89,7 +89,6 @@ def _capture(model: nn.Module, input_shape: tuple[int, ...], seed: int) -> list[
     """Run the model once; return ``(name, module, input, output)`` of every 2-D conv and pool call."""
     kinds = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)
     calls: list[tuple[str, nn.Module, torch.Tensor, torch.Tensor]] = []
-    handles = []
 
     def hook(name: str):
         def fn(module, inputs, output):
@@ -97,28 +96,29 @@ def _capture(model: nn.Module, input_shape: tuple[int, ...], seed: int) -> list[
                 calls.append((name, module, inputs[0].detach().clone(), output.detach()))
         return fn
 
-    for name, module in model.named_modules():
-        if isinstance(module, kinds):
-            handles.append(module.register_forward_hook(hook(name)))
-    dev = model_device(model)
+    pairs = [(module, hook(name)) for name, module in model.named_modules() if isinstance(module, kinds)]
     gen = torch.Generator().manual_seed(seed)
-    x = torch.rand((1, *input_shape), generator=gen).to(dev)
+    x = torch.rand((1, *input_shape), generator=gen).to(model_device(model))
     try:
-        with eval_mode(model), torch.no_grad():
+        with train_mode(model), torch.no_grad(), forward_hooks(pairs):
             model(x)
     except RuntimeError as e:
         raise ValueError(f"the model cannot run on an input of shape {(1, *input_shape)}: {e}") from None
-    finally:
-        for h in handles:
-            h.remove()
     return calls
 
 
 def check_design(model: nn.Module, input_shape: Sequence[int], *, seed: int = 0) -> list[Finding]:
     """Apply the §III-E checklist to ``model`` for one input of ``input_shape = (C, H, W)``.
 
-    Returns one :class:`Finding` per broken or noteworthy layer, and one ``"ok"`` finding for
-    each rule that holds everywhere, in the order of :data:`RULES`.
+    Args:
+        model: a network of 2-D convolutions and poolings; its train/eval flags are restored and
+            the hooks removed afterwards.
+        input_shape: ``(C, H, W)``, the size of one input image.
+        seed: seed of the random input the model is run on.
+
+    Returns:
+        One :class:`Finding` per broken or noteworthy layer, and one ``"ok"`` finding for each
+        rule that holds everywhere, in the order of :data:`RULES`.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
@@ -129,9 +129,10 @@ def check_design(model: nn.Module, input_shape: Sequence[int], *, seed: int = 0)
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence) or len(input_shape) != 3:
         raise ValueError(f"input_shape must be (C, H, W), e.g. (1, 32, 32); got {input_shape!r}")
-    if any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in input_shape):
-        raise ValueError(f"input_shape must hold positive ints, got {input_shape!r}")
-    shape = tuple(int(s) for s in input_shape)
+    try:
+        shape = tuple(check_int(s, "size", min=1) for s in input_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_shape must hold positive ints, got {input_shape!r}") from None
     calls = _capture(model, shape, seed)
     per_rule: dict[str, list[Finding]] = {r: [] for r in RULES}
 
@@ -141,7 +142,7 @@ def check_design(model: nn.Module, input_shape: Sequence[int], *, seed: int = 0)
         per_rule["input-even"].append(Finding(
             "input-even", "warn", "", f"the input is {h}x{w}: an odd side loses a row/column at the first 2/2 pooling; "
             f"resize or crop to an even size (better: divisible by 2 per pooling layer)"))
-    with eval_mode(model), torch.no_grad():
+    with train_mode(model), torch.no_grad():
         for name, module, x, y in calls:
             lost = [what for what, dim in (("row", -2), ("column", -1)) if not _uses_last(module, x, dim)]
             if lost:
@@ -206,8 +207,12 @@ def check_design(model: nn.Module, input_shape: Sequence[int], *, seed: int = 0)
     return findings
 
 
-def summarize(findings: Sequence[Finding]) -> dict[str, str]:
-    """Worst status per rule: ``{"input-even": "ok", "stride-1": "warn", ...}``."""
+def worst_statuses(findings: Sequence[Finding]) -> dict[str, str]:
+    """Worst status per rule: ``{"input-even": "ok", "stride-1": "warn", ...}``.
+
+    Raises:
+        TypeError: an item is not a :class:`Finding`.
+    """
     order = {s: i for i, s in enumerate(STATUSES)}
     out: dict[str, str] = {}
     for f in findings:
@@ -222,7 +227,11 @@ _MARK = {"ok": "[ok]  ", "note": "[note]", "warn": "[WARN]"}
 
 
 def format_findings(findings: Sequence[Finding]) -> str:
-    """The checklist as plain text, one line per finding."""
+    """The checklist as plain text, one line per finding.
+
+    Raises:
+        TypeError: an item is not a :class:`Finding`.
+    """
     lines = []
     for f in findings:
         if not isinstance(f, Finding):
@@ -241,7 +250,7 @@ def findings_table(checks: dict[str, Sequence[Finding]]) -> str:
     width = max([len(n) for n in names] + [6])
     header = f"{'rule':14s}" + "".join(f"{n:>{width + 2}s}" for n in names)
     lines = [header, "-" * len(header)]
-    sums = {n: summarize(f) for n, f in checks.items()}
+    sums = {n: worst_statuses(f) for n, f in checks.items()}
     for rule in RULES:
         lines.append(f"{rule:14s}" + "".join(f"{sums[n].get(rule, '-'):>{width + 2}s}" for n in names))
     return "\n".join(lines)
