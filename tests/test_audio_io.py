@@ -92,6 +92,27 @@ def test_pad_or_trim():
         aio.pad_or_trim(w, 0)
     with pytest.raises(ValueError, match="mode"):
         aio.pad_or_trim(w, 5, mode="right")
+    with pytest.raises(TypeError, match="length"):
+        aio.pad_or_trim(w, 5.0)
+    with pytest.raises(TypeError, match="numpy"):
+        aio.pad_or_trim([1.0, 2.0], 5)
+
+
+def test_pad_or_trim_middle_batches_and_numpy():
+    """One helper for tensors and arrays: the middle crop keeps the centre, batches keep their rows."""
+    burst = torch.zeros(2, 100)
+    burst[:, 70:80] = 1.0
+    mid = aio.pad_or_trim(burst, 20, mode="middle")
+    torch.testing.assert_close(mid, burst[:, 40:60])          # the middle, not the loud part
+    loud = aio.pad_or_trim(burst, 20)
+    assert loud.shape == (2, 20) and float(loud.sum()) == 20.0
+    a = np.arange(1, 6, dtype=np.float32)
+    out = aio.pad_or_trim(a, 9)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32
+    np.testing.assert_array_equal(out, [0, 0, 1, 2, 3, 4, 5, 0, 0])
+    np.testing.assert_array_equal(aio.pad_or_trim(np.arange(10.0), 4, mode="middle"), [3, 4, 5, 6])
+    np.testing.assert_array_equal(aio.pad_or_trim(np.arange(10.0), 4, mode="left"), [0, 1, 2, 3])
+    np.testing.assert_array_equal(aio.pad_or_trim(np.zeros((2, 3)), 5).shape, (2, 5))
 
 
 def test_load_clip_stereo_44k_to_mono_8k(tmp_path):

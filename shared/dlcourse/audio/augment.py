@@ -23,6 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._core import check_choice, check_int
+from .io import pad_or_trim
+
 __all__ = [
     "signal_power",
     "snr_db",
@@ -58,8 +61,7 @@ def _check_wave(wave) -> None:
 
 
 def _check_rate(sample_rate) -> None:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-        raise ValueError(f"sample_rate must be a positive int (Hz), got {sample_rate!r}")
+    check_int(sample_rate, "sample_rate (Hz)", min=1)
 
 
 def signal_power(wave: torch.Tensor) -> torch.Tensor:
@@ -85,11 +87,8 @@ def time_shift(wave: torch.Tensor, shift: int, *, mode: str = "zero") -> torch.T
     ``mode="zero"`` fills the gap with silence; ``"roll"`` wraps the samples around.
     """
     _check_wave(wave)
-    if isinstance(shift, bool) or not isinstance(shift, (int, np.integer)):
-        raise TypeError(f"shift must be an int number of samples, got {type(shift).__name__}")
-    if mode not in ("zero", "roll"):
-        raise ValueError(f"mode must be 'zero' or 'roll', got {mode!r}")
-    shift = int(shift)
+    shift = check_int(shift, "shift (samples)")
+    check_choice(mode, "mode", ("zero", "roll"))
     if mode == "roll":
         return torch.roll(wave, shift, dims=-1)
     t = wave.shape[-1]
@@ -140,17 +139,6 @@ def add_noise(wave: torch.Tensor, snr: float | torch.Tensor, *, noise: torch.Ten
     return AF.add_noise(wave, noise, snr_t.contiguous())
 
 
-def _fit_center(x: torch.Tensor, length: int) -> torch.Tensor:
-    t = x.shape[-1]
-    if t == length:
-        return x
-    if t > length:
-        start = (t - length) // 2
-        return x[..., start:start + length]
-    before = (length - t) // 2
-    return torch.nn.functional.pad(x, (before, length - t - before))
-
-
 def speed(wave: torch.Tensor, sample_rate: int, factor: float, *, keep_length: bool = True) -> torch.Tensor:
     """Play ``wave: (..., T)`` ``factor`` times faster by resampling (pitch rises with it).
 
@@ -166,7 +154,7 @@ def speed(wave: torch.Tensor, sample_rate: int, factor: float, *, keep_length: b
     if factor == 1.0:
         return wave.clone()
     out, _ = AF.speed(wave, sample_rate, float(factor))
-    return _fit_center(out, wave.shape[-1]) if keep_length else out
+    return pad_or_trim(out, wave.shape[-1], mode="middle") if keep_length else out
 
 
 def tempo(wave: torch.Tensor, factor: float, *, n_fft: int = 256, hop_length: int = 64,
@@ -188,7 +176,7 @@ def tempo(wave: torch.Tensor, factor: float, *, n_fft: int = 256, hop_length: in
     stretched = AF.phase_vocoder(spec, float(factor), advance)
     out = torch.istft(stretched, n_fft, hop_length, window=window, length=int(round(t / factor)))
     out = out.reshape(*wave.shape[:-1], out.shape[-1])
-    return _fit_center(out, t) if keep_length else out
+    return pad_or_trim(out, t, mode="middle") if keep_length else out
 
 
 def _check_cutoff(sample_rate: int, *freqs: float) -> None:
@@ -222,7 +210,7 @@ def highpass(wave: torch.Tensor, sample_rate: int, cutoff: float, *, order: int 
 
 def _butterworth_qs(order: int) -> list[float]:
     """Q factors of the biquad sections of a Butterworth filter of even ``order``."""
-    if isinstance(order, bool) or not isinstance(order, int) or order < 2 or order % 2:
+    if check_int(order, "order", min=2) % 2:
         raise ValueError(f"order must be an even int >= 2, got {order!r}")
     return [1 / (2 * math.cos(math.pi * (2 * k + 1) / (2 * order))) for k in range(order // 2)]
 
@@ -283,8 +271,7 @@ class SpecAugment(nn.Module):
         super().__init__()
         for name, v in (("freq_masks", freq_masks), ("freq_width", freq_width), ("time_masks", time_masks),
                         ("time_width", time_width)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {v!r}")
+            check_int(v, name, min=0)
         self.freq_masks, self.freq_width = freq_masks, freq_width
         self.time_masks, self.time_width = time_masks, time_width
         self.mask_value = float(mask_value)
@@ -530,8 +517,7 @@ class RandomFrameShift(nn.Module):
 
     def __init__(self, max_frames: int = 6):
         super().__init__()
-        if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 0:
-            raise ValueError(f"max_frames must be an int >= 0, got {max_frames!r}")
+        check_int(max_frames, "max_frames", min=0)
         self.max_frames = max_frames
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -53,6 +53,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from .._core import check_int
 from .augment import AugmentConfig, random_variants
 from .datasets import ClipSet
 from .features import FeatureParams, log_mel
@@ -133,12 +134,10 @@ def _check_args(clips, features, augment, n_variants, seed) -> None:
         raise TypeError(f"features must be a FeatureParams, got {type(features).__name__}")
     if augment is not None and not isinstance(augment, AugmentConfig):
         raise TypeError(f"augment must be an AugmentConfig or None, got {type(augment).__name__}")
-    if isinstance(n_variants, bool) or not isinstance(n_variants, int) or n_variants < 0:
-        raise ValueError(f"n_variants must be an int >= 0 (augmented variants per clip), got {n_variants!r}")
+    check_int(n_variants, "n_variants (augmented variants per clip)", min=0)
     if n_variants and augment is None:
         raise ValueError("n_variants > 0 needs an AugmentConfig (augment=AugmentConfig())")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    check_int(seed, "seed")
 
 
 def _read_batch(paths: Sequence[Path], features: FeatureParams, pool) -> tuple[list[torch.Tensor], list[int],

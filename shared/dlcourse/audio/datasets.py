@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._core import check_int
 from ..data import DatasetUnavailable
 from .io import AUDIO_EXTENSIONS, write_audio
 
@@ -567,8 +568,7 @@ def make_spoken_words(root: Path | str, *, n_speakers: int = 8, takes: int = 10,
     the parameters, so a second call with the same ones writes nothing. Returns ``root``.
     """
     for name, v in (("n_speakers", n_speakers), ("takes", takes), ("n_classes", n_classes)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+        check_int(v, name, min=1)
     if n_classes > len(WORDS):
         raise ValueError(f"n_classes must be at most {len(WORDS)}, got {n_classes}")
     root = Path(root).expanduser()

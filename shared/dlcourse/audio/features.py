@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .. import plotting
+from .._core import check_int
 
 __all__ = [
     "FeatureParams",
@@ -50,8 +51,7 @@ class FeatureParams:
     def __post_init__(self) -> None:
         for name in ("sample_rate", "n_fft", "hop_length", "n_mels"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ValueError(f"FeatureParams.{name} must be a positive int, got {v!r}")
+            check_int(v, f"FeatureParams.{name}", min=1)
         if not self.clip_seconds > 0:
             raise ValueError(f"FeatureParams.clip_seconds must be > 0, got {self.clip_seconds}")
         nyq = self.sample_rate / 2

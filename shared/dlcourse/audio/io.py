@@ -15,6 +15,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from .._core import check_choice, check_int, to_numpy
+
 __all__ = [
     "AUDIO_EXTENSIONS",
     "AudioReadError",
@@ -81,8 +83,7 @@ def write_audio(path: Path | str, wave: torch.Tensor | np.ndarray, sample_rate: 
 
 
 def _check_rate(sample_rate) -> None:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-        raise ValueError(f"sample_rate must be a positive int (Hz), got {sample_rate!r}")
+    check_int(sample_rate, "sample_rate (Hz)", min=1)
 
 
 def to_mono(wave: torch.Tensor) -> torch.Tensor:
@@ -107,28 +108,46 @@ def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
     return AF.resample(wave, int(orig_rate), int(new_rate))
 
 
-def pad_or_trim(wave: torch.Tensor, length: int, *, mode: str = "center") -> torch.Tensor:
-    """Zero-pad or cut ``wave: (..., T)`` to ``(..., length)``.
+def pad_or_trim(wave: torch.Tensor | np.ndarray, length: int, *, mode: str = "center"
+                ) -> torch.Tensor | np.ndarray:
+    """Zero-pad or cut ``wave: (..., T)`` to ``(..., length)`` (a tensor, or a NumPy array for NumPy input).
 
-    Modes: ``"center"`` pads both sides equally and, when trimming, keeps the ``length``-sample
-    window with the most energy (spoken words are short bursts in longer recordings);
-    ``"left"`` pads at the end and keeps the first ``length`` samples.
+    The one pad/crop helper of the audio package (reading clips, speed and tempo changes use it).
+
+    Args:
+        wave: ``(..., T)`` samples, a ``torch.Tensor`` or a ``numpy.ndarray``.
+        length: samples wanted (> 0).
+        mode: ``"center"`` pads both sides equally and, when trimming, keeps the ``length``-sample
+            window with the most energy (over all rows: spoken words are short bursts in longer
+            recordings); ``"middle"`` pads both sides equally and keeps the middle ``length``
+            samples (a stretched clip stays centred where it was); ``"left"`` pads at the end and
+            keeps the first ``length`` samples.
+
+    Returns:
+        ``wave`` itself when it already has ``length`` samples, else a new tensor/array ``(..., length)``.
+
+    Raises:
+        TypeError: ``wave`` is neither a tensor nor an array, or ``length`` is not an int.
+        ValueError: ``length <= 0`` or an unknown ``mode``.
     """
-    if not torch.is_tensor(wave):
-        raise TypeError(f"wave must be a torch.Tensor, got {type(wave).__name__}")
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length <= 0:
-        raise ValueError(f"length must be a positive int (samples), got {length!r}")
-    if mode not in ("center", "left"):
-        raise ValueError(f"mode must be 'center' or 'left', got {mode!r}")
+    if not isinstance(wave, (torch.Tensor, np.ndarray)):
+        raise TypeError(f"wave must be a torch.Tensor or numpy.ndarray (..., T), got {type(wave).__name__}")
+    length = check_int(length, "length (samples)", min=1)
+    check_choice(mode, "mode", ("center", "middle", "left"))
     t = wave.shape[-1]
     if t == length:
         return wave
     if t < length:
-        before = (length - t) // 2 if mode == "center" else 0
+        before = 0 if mode == "left" else (length - t) // 2
+        if isinstance(wave, np.ndarray):
+            return np.pad(wave, [(0, 0)] * (wave.ndim - 1) + [(before, length - t - before)])
         return torch.nn.functional.pad(wave, (before, length - t - before))
     if mode == "left":
-        return wave[..., :length]
-    start = _loudest_start(wave.detach().cpu().reshape(-1, t).numpy(), length)
+        start = 0
+    elif mode == "middle":
+        start = (t - length) // 2
+    else:
+        start = _loudest_start(to_numpy(wave).reshape(-1, t), length)
     return wave[..., start:start + length]
 
 
@@ -139,23 +158,21 @@ def _loudest_start(x: np.ndarray, length: int) -> int:
     return int(np.argmax(csum[length:] - csum[:-length]))
 
 
-def _pad_or_trim_np(x: np.ndarray, length: int, mode: str) -> np.ndarray:
-    t = x.shape[-1]
-    if t == length:
-        return x
-    if t < length:
-        before = (length - t) // 2 if mode == "center" else 0
-        out = np.zeros(length, dtype=x.dtype)
-        out[before:before + t] = x
-        return out
-    start = 0 if mode == "left" else _loudest_start(x[None], length)
-    return x[start:start + length]
-
-
 def load_clip(path: Path | str, sample_rate: int, length: int | None = None, *, mode: str = "center") -> torch.Tensor:
     """Read a file, mix to mono, resample to ``sample_rate`` and pad/trim to ``length`` samples.
 
-    Returns ``wave: (T,)`` float32 (``T = length`` when given).
+    Args:
+        path: a WAV/FLAC file.
+        sample_rate: Hz of the result.
+        length: samples of the result (``None`` keeps the resampled length).
+        mode: how :func:`pad_or_trim` fits it (``"center"``, ``"middle"`` or ``"left"``).
+
+    Returns:
+        ``wave: (T,)`` float32 (``T = length`` when given).
+
+    Raises:
+        AudioReadError: the file is missing or not readable audio.
+        ValueError: a bad ``sample_rate``, ``length`` or ``mode``.
     """
     # NumPy until the end: per-clip torch calls cost more than the work on short clips.
     data, sr = _read_np(path)
@@ -163,7 +180,5 @@ def load_clip(path: Path | str, sample_rate: int, length: int | None = None, *, 
     if sr != sample_rate:
         mono = resample(torch.from_numpy(np.ascontiguousarray(mono)), sr, sample_rate).numpy()
     if length is not None:
-        if mode not in ("center", "left"):
-            raise ValueError(f"mode must be 'center' or 'left', got {mode!r}")
-        mono = _pad_or_trim_np(mono, length, mode)
+        mono = pad_or_trim(mono, length, mode=mode)
     return torch.from_numpy(np.ascontiguousarray(mono, dtype=np.float32))

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._core import check_int
 from ..training import History, count_parameters, fit, load_checkpoint, save_checkpoint
 from .augment import FreqWarp, RandomFrameShift, SpecAugment, mixup
 from .features import FeatureParams
@@ -78,8 +79,7 @@ class AudioCNN(nn.Module):
                  utterance_norm: str | None = None, freq_warp: FreqWarp | None = None,
                  frame_shift: RandomFrameShift | None = None):
         super().__init__()
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+        check_int(n_classes, "n_classes", min=2)
         if not channels:
             raise ValueError("channels must name at least one conv block")
         n_pool = len(channels) - 1
@@ -144,8 +144,7 @@ def fit_within(model: nn.Module, loader: Iterable, *, max_epochs: int, time_budg
     ``mixup_alpha > 0`` trains on :func:`~.augment.mixup` batches (soft targets; the history then
     has no ``train_acc``, since a mixed item has no single label).
     """
-    if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
-        raise ValueError(f"max_epochs must be an int >= 1, got {max_epochs!r}")
+    check_int(max_epochs, "max_epochs", min=1)
     if time_budget is not None and time_budget <= 0:
         raise ValueError(f"time_budget must be positive seconds, got {time_budget}")
     if not mixup_alpha >= 0:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from .. import seed as _seed
+from .._core import check_int
 from .augment import AugmentConfig, FreqWarp, RandomFrameShift, SpecAugment, mel_centers, shift_frames, warp_frequency
 from .features import FeatureParams
 from .models import AudioCNN, fit_within
@@ -68,10 +69,8 @@ class Recipe:
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
-        if isinstance(self.variants, bool) or not isinstance(self.variants, int) or self.variants < 0:
-            raise ValueError(f"Recipe.variants must be an int >= 0, got {self.variants!r}")
-        if isinstance(self.ensemble, bool) or not isinstance(self.ensemble, int) or self.ensemble < 1:
-            raise ValueError(f"Recipe.ensemble must be an int >= 1, got {self.ensemble!r}")
+        check_int(self.variants, "Recipe.variants", min=0)
+        check_int(self.ensemble, "Recipe.ensemble", min=1)
         if not self.tta_warps or not self.tta_shifts:
             raise ValueError("tta_warps and tta_shifts must each name at least one value ((1.0,) and (0,) = none)")
         if not isinstance(self.augment, AugmentConfig):
