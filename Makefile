@@ -29,7 +29,7 @@ $(STAMP): requirements-lock.txt shared/pyproject.toml
 	@touch $@
 
 demo: $(STAMP)
-	$(PY) -m dlcourse.build demo
+	$(PY) -m dlcourse.course demo
 
 # System packages the tests use (bubblewrap for the grading sandbox, a browser for the
 # JupyterLab tests): installed when missing and possible (root + apt-get), never fatal.
@@ -40,7 +40,7 @@ test: $(STAMP) sysdeps
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 release: $(STAMP)
-	$(PY) -m dlcourse.build release
+	$(PY) -m dlcourse.course release
 
 clean:
 	rm -rf build .pytest_cache

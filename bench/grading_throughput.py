@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--copies and --workers must be positive")
 
     sys.path.insert(0, str(ROOT / "shared"))
-    from dlcourse.build import assignments
-    from dlcourse.grading import nbg
+    from dlcourse.course import nbgrader_api as nbg
+    from dlcourse.course.conventions import assignments
 
     course = args.course.resolve()
     aid = args.assignment or next(iter(assignments(course)), None)

@@ -224,7 +224,7 @@ def _hide_instructor_tools(cfg: Path) -> None:
 def _publish_student_tree(s: HubSettings, repo: Path) -> Path:
     """``python -m dlcourse.grading publish`` into the state folder; refuses a tree that leaks."""
     sys.path.insert(0, str(repo / "shared"))
-    from dlcourse.grading import release as dlrelease
+    from dlcourse.course import release as dlrelease
 
     tree = s.state / "student-tree"
     problems = dlrelease.publish(repo, tree, force=True)

@@ -7,7 +7,7 @@
 The grading itself (solution full marks and error-free, blank release zero, each mistake
 loses the points it names) runs once per assignment through the sandboxed grading CLI in
 tests/test_grading_assignments.py; tests/test_build_harness.py checks the development
-harness ``python -m dlcourse.build roundtrip`` on a tiny course.
+harness ``python -m dlcourse.course roundtrip`` on a tiny course.
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse import build
-from dlcourse.grading import fixtures
+from dlcourse.course import fixtures, regions, release
+from dlcourse.course.conventions import assignments
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = build.assignments(ROOT)
+ASSIGNMENTS = assignments(ROOT)
 
 
 def test_there_are_assignments():
@@ -29,31 +29,23 @@ def test_there_are_assignments():
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_release_in_sync(aid):
-    problems = build.release_diff(ROOT, aid)
+    problems = release.release_diff(ROOT, aid)
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
 def test_release_leaks_nothing(aid):
-    markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-    hidden_lines, public_lines = set(), set()
-    for src in (ROOT / "solutions" / aid).glob("*.ipynb"):
-        for cell in nbformat.read(src, as_version=4).cells:
-            inside = False
-            for ln in cell.source.splitlines():
-                if "BEGIN SOLUTION" in ln or "BEGIN HIDDEN TESTS" in ln:
-                    inside = True
-                elif "END SOLUTION" in ln or "END HIDDEN TESTS" in ln:
-                    inside = False
-                elif len(ln.strip()) > 25:
-                    (hidden_lines if inside else public_lines).add(ln.strip())
+    sources = [c.source for src in (ROOT / "solutions" / aid).glob("*.ipynb")
+               for c in nbformat.read(src, as_version=4).cells]
+    hidden_lines = (regions.region_lines(sources, regions.SOLUTION, min_len=26)
+                    | regions.region_lines(sources, regions.HIDDEN, min_len=26))
     # a line that also stands outside the hidden regions (e.g. in a visible test) is public
-    hidden_lines -= public_lines
+    hidden_lines -= regions.public_lines(sources)
     released = (ROOT / "assignments" / aid)
     assert released.is_dir(), f"assignments/{aid} is missing"
     for nb_path in released.glob("*.ipynb"):
         text = "\n".join(c.source for c in nbformat.read(nb_path, as_version=4).cells)
-        for m in markers:
+        for m in (marker.removeprefix("### ") for marker in regions.MARKERS):
             assert m not in text, f"{nb_path.name}: marker {m!r} leaked into the release"
         released_lines = {ln.strip() for ln in text.splitlines()}
         leaked = sorted(hidden_lines & released_lines)

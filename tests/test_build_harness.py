@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from dlcourse import build
+from dlcourse.course import build, release
 
 
 def _cell(kind, src, **nbg):
@@ -60,14 +60,14 @@ def test_roundtrip_passes_and_fails_for_the_right_reasons(tmp_path):
     assert not rt.ok and len(rt.failures) == 1 and "not_a_mistake" in rt.failures[0]
 
     # release in sync check: missing, then in sync, then stale
-    assert build.release_diff(root, "demo") == ["assignments/demo/ is missing: run `make release`"]
-    assert build.release(root) == ["demo"] and build.release_diff(root, "demo") == []
-    assert build.release(root) == []
+    assert release.release_diff(root, "demo") == ["assignments/demo/ is missing: run `make release`"]
+    assert release.release_course(root) == ["demo"] and release.release_diff(root, "demo") == []
+    assert release.release_course(root) == []
     nb_path = root / "solutions" / "demo" / "demo.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
     nb.cells[0].source = "# Demo, edited"
     nbformat.write(nb, nb_path)
-    assert any("differs" in p for p in build.release_diff(root, "demo"))
+    assert any("differs" in p for p in release.release_diff(root, "demo"))
 
 
 def test_roundtrip_reports_an_erroring_solution(tmp_path):

@@ -27,7 +27,7 @@ from urllib.parse import unquote
 import nbformat
 import pytest
 
-from dlcourse import nbtools
+from dlcourse.course import conventions as nbtools
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO, BRANCH = nbtools.course_settings(ROOT)

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from dlcourse.nbtools import output_problems
+from dlcourse.course.conventions import output_problems
 
 
 def _run(*sources: str):

@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse.grading import canonical, collect, feedback, release, sandbox, worker
+from dlcourse.course import release
+from dlcourse.grading import canonical, collect, feedback, sandbox, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "tests" / "fixtures" / "grading_course"
@@ -208,7 +209,7 @@ def test_feedback_hides_hidden_tests(release_dir):
 
 def test_feedback_page_has_no_image_its_csp_blocks(release_dir):
     """Issue 19 item 9: the Colab badge (an external SVG) showed as broken alt text under the page's CSP."""
-    from dlcourse import nbtools
+    from dlcourse.course import conventions as nbtools
 
     source, rel = _source_and_release(release_dir)
     badge = nbtools.badge_markdown("assignments/g1_basics/g1_basics.ipynb", "dlcourse-kit/cnn-course", "main")

@@ -18,8 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse import build
-from dlcourse.grading import fixtures, nbg
+from dlcourse.course import fixtures
+from dlcourse.course import nbgrader_api as nbg
+from dlcourse.course.conventions import assignments
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "grading_course"
@@ -73,6 +74,6 @@ def test_cli_round_trip_on_fixture_course(tmp_path):
     check_round_trip(FIXTURE, "g1_basics", FIXTURE / "tests", tmp_path)
 
 
-@pytest.mark.parametrize("aid", build.assignments(ROOT))
+@pytest.mark.parametrize("aid", assignments(ROOT))
 def test_cli_round_trip(aid, tmp_path):
     check_round_trip(ROOT, aid, ROOT / "tests", tmp_path)

@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse import nbtools
+from dlcourse.course import conventions as nbtools
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(

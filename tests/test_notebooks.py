@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from dlcourse.build import execute_notebook, lectures
-from dlcourse.nbtools import output_problems
+from dlcourse.course.build import execute_notebook
+from dlcourse.course.conventions import lectures, output_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse.build import lectures
-from dlcourse.nbtools import QUESTION_RE, count_questions
+from dlcourse.course.conventions import QUESTION_RE, count_questions, lectures
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMING = re.compile(r"^##\s+(\d+\.\s*)?(setup|summary|recap|references|further reading|what comes next|what's next|next)\b",
@@ -67,7 +66,7 @@ def test_details_blocks_are_well_formed():
 
 def test_counters_on_a_made_notebook():
     """count_questions counts closed <details> answers only; count_figures counts shown images."""
-    from dlcourse.nbtools import count_figures
+    from dlcourse.course.conventions import count_figures
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_markdown_cell("Q1 <details><summary>Answer</summary>7×7</details>\n"

@@ -4,7 +4,7 @@
     .venv/bin/python tools/lecture_stats.py --fast          # FAST mode (what CI runs)
     .venv/bin/python tools/lecture_stats.py lectures/03_classic_architectures.ipynb solutions/a2_architectures/a2_architectures.ipynb
 
-Each notebook runs in a fresh kernel, one after the other (``dlcourse.build.execute_notebook``).
+Each notebook runs in a fresh kernel, one after the other (``dlcourse.course.build.execute_notebook``).
 "Figures" counts the images the executed notebook shows; "questions" counts the "check
 yourself" answers hidden in ``<details>`` blocks. The load average is printed beside each time,
 since a time measured on a busy machine is only an upper bound.
@@ -16,8 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from dlcourse.build import execute_notebook, lectures
-from dlcourse.nbtools import count_figures, count_questions, find_course_root
+from dlcourse.course.build import execute_notebook
+from dlcourse.course.conventions import count_figures, count_questions, find_course_root, lectures
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@ _BANNER = "!" * 78
 
 
 def _course_root(arg: Path | None) -> Path:
-    from ..nbtools import find_course_root
+    from ..course.conventions import find_course_root
 
     return (arg or find_course_root(Path.cwd())).resolve()
 
@@ -141,11 +141,11 @@ def _dispatch(args) -> int:
         print(f"wrote {n} feedback page(s) under {args.out / 'feedback'}")
         return 0
     if args.cmd == "release":
-        from . import release
+        from ..course import release
 
         return release.cli_release(_course_root(args.course), args.assignments, check_only=args.check)
     if args.cmd == "publish":
-        from . import release
+        from ..course import release
 
         return release.cli_publish(_course_root(args.course), args.out, force=args.force)
     if args.cmd == "collect":

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import canonical, gradebook, lms, nbg
+from ..course import nbgrader_api as nbg
+from . import canonical, gradebook, lms
 from .sandbox import Limits, SandboxUnavailable, python_ro_paths, sandbox_info, sweep_jails, sweep_stale_jails
 from .worker import DONE
 

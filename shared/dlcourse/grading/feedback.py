@@ -150,7 +150,7 @@ def _text(s: str, hidden: set[str], limit: int = _MAX_TEXT) -> str:
     return html.escape(s)
 
 
-#: The course's "Open in Colab" badge (see dlcourse.nbtools): pointless in a feedback page, whose CSP
+#: The course's "Open in Colab" badge (see dlcourse.course.conventions): pointless in a feedback page, whose CSP
 #: would block its image anyway.
 _BADGE = re.compile(r"\[!\[[^\]]*\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]\([^)]*\)[ \t]*\n?")
 _IMG_TAG = re.compile(r"<img\b[^>]*>", re.I)

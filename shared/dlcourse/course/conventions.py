@@ -7,16 +7,14 @@ Every lecture and assignment notebook opens the same way (DESIGN.md rule 2):
 2. a code cell (tagged ``colab-setup``) that installs ``dlcourse`` only when running on Colab;
 3. a code cell with the imports, paths, seed, device and FAST switch.
 
-``python -m dlcourse.nbtools stamp NOTEBOOK...`` writes (1) and (2); ``check`` reports every
+``python -m dlcourse.course stamp NOTEBOOK...`` writes (1) and (2); ``check`` reports every
 violation; ``strip`` removes outputs. Solution notebooks get the badge of their student
 release (``solutions/A/x.ipynb`` -> ``assignments/A/x.ipynb``): nbgrader copies that cell.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import re
-import sys
 import tomllib
 from pathlib import Path
 
@@ -26,6 +24,8 @@ __all__ = [
     "SETUP_TAG",
     "course_settings",
     "find_course_root",
+    "assignments",
+    "lectures",
     "badge_target",
     "badge_markdown",
     "setup_cell_source",
@@ -53,6 +53,17 @@ def find_course_root(start: Path | str) -> Path:
         if (cand / "course.toml").is_file():
             return cand
     raise FileNotFoundError(f"no course.toml found in {p} or any parent folder")
+
+
+def assignments(root: Path | str) -> list[str]:
+    """Assignment ids of course ``root``: the folders of ``solutions/`` that hold a notebook."""
+    sol = Path(root) / "solutions"
+    return sorted(p.name for p in sol.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))) if sol.is_dir() else []
+
+
+def lectures(root: Path | str) -> list[Path]:
+    """Lecture notebooks of course ``root`` (``lectures/*.ipynb``), in lecture order."""
+    return sorted((Path(root) / "lectures").glob("*.ipynb"))
 
 
 def course_settings(root: Path | str) -> tuple[str, str]:
@@ -177,7 +188,7 @@ def check(nb_path: Path | str, root: Path | str | None = None, *, outputs: bool 
     if len(cells) < 2 or not _is_setup_cell(cells[1]):
         problems.append(f"second cell must be the Colab setup cell tagged {SETUP_TAG!r}")
     elif cells[1].source != setup_cell_source(repo, branch):
-        problems.append("the Colab setup cell differs from the course's (run nbtools stamp)")
+        problems.append("the Colab setup cell differs from the course's (run `python -m dlcourse.course stamp`)")
     code = [c.source for c in cells if c.cell_type == "code"]
     if not any("fast_mode()" in src or "config.pick(" in src for src in code):
         problems.append("no cell reads the FAST switch (dlcourse.config.fast_mode() or config.pick)")
@@ -186,7 +197,7 @@ def check(nb_path: Path | str, root: Path | str | None = None, *, outputs: bool 
             problems.append("star import found: import names explicitly")
             break
     if outputs and any(c.cell_type == "code" and (c.get("outputs") or c.get("execution_count")) for c in cells):
-        problems.append("committed with outputs: run `python -m dlcourse.nbtools strip`")
+        problems.append("committed with outputs: run `python -m dlcourse.course strip`")
     return problems
 
 
@@ -232,26 +243,3 @@ def count_figures(nb) -> int:
     kinds = ("image/png", "image/jpeg", "image/svg+xml")
     return sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                if o.get("output_type") in ("display_data", "execute_result") and any(k in o.get("data", {}) for k in kinds))
-
-
-def _main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dlcourse.nbtools", description=__doc__.split("\n")[0])
-    ap.add_argument("command", choices=["stamp", "check", "strip"])
-    ap.add_argument("notebooks", nargs="+", type=Path)
-    args = ap.parse_args(argv)
-    status = 0
-    for nb in args.notebooks:
-        if args.command == "stamp":
-            print(f"{nb}: {'stamped' if stamp(nb) else 'unchanged'}")
-        elif args.command == "strip":
-            print(f"{nb}: {'stripped' if strip_outputs(nb) else 'unchanged'}")
-        else:
-            problems = check(nb)
-            for p in problems:
-                print(f"{nb}: {p}")
-            status |= bool(problems)
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

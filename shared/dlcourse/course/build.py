@@ -1,24 +1,21 @@
-"""Course build: ``python -m dlcourse.build release|check-release|run|roundtrip|demo``.
+"""The course build: execute notebooks, round-trip the assignments, build the course offline.
 
-* ``release``: regenerate ``assignments/`` from ``solutions/`` with nbgrader (in a temp course).
-* ``check-release``: fail when the committed ``assignments/`` differs from a fresh release.
-* ``run NB...``: execute notebooks with nbclient (FAST mode if ``DLCOURSE_FAST`` is set),
-  report seconds and the first error.
-* ``roundtrip [ID...]``: autograde the reference solution (full autograded marks), the blank
+* :func:`execute_notebook`: run a notebook with nbclient (FAST mode on request), time it, keep
+  the first error;
+* :func:`roundtrip`: autograde the reference solution (full autograded marks), the blank
   release (zero) and every mistake fixture in ``tests/mistakes/ID/`` (each must lose the
-  points it names), with one nbgrader call per assignment; print a table.
-* ``demo``: the course's main job, offline: release, execute every lecture in FAST mode and
-  render it to ``build/lectures/*.html`` with ``build/index.html``, autograde the reference
-  solutions and print a per-assignment score table.
+  points it names), with one nbgrader call per assignment;
+* :func:`demo`: the course's main job, offline: release (with the leak check of
+  :mod:`dlcourse.course.release`), execute every lecture in FAST mode and render it to
+  ``build/lectures/*.html`` with ``build/index.html``, autograde the reference solutions and
+  print a per-assignment score table.
+
+The command line is ``python -m dlcourse.course`` (see :mod:`dlcourse.course.__main__`).
 """
 from __future__ import annotations
 
-import argparse
-import filecmp
 import html
 import os
-import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -26,65 +23,18 @@ from pathlib import Path
 
 import nbformat
 
-from .grading import fixtures, nbg
-from .nbtools import find_course_root
+from . import fixtures, nbgrader_api
+from .conventions import assignments, lectures
+from .release import release_course
 
 __all__ = [
-    "assignments",
-    "lectures",
-    "release",
-    "release_diff",
+    "RunResult",
     "execute_notebook",
     "RoundTrip",
     "roundtrip",
     "demo",
+    "print_table",
 ]
-
-
-def assignments(root: Path) -> list[str]:
-    """Assignment ids: folders of ``solutions/`` that hold a notebook."""
-    sol = root / "solutions"
-    return sorted(p.name for p in sol.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))) if sol.is_dir() else []
-
-
-def lectures(root: Path) -> list[Path]:
-    return sorted((root / "lectures").glob("*.ipynb"))
-
-
-def _tree_files(folder: Path) -> dict[str, Path]:
-    return {p.relative_to(folder).as_posix(): p for p in folder.rglob("*")
-            if p.is_file() and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts}
-
-
-def release_diff(root: Path, assignment: str) -> list[str]:
-    """Differences between the committed release and a fresh one (empty when in sync)."""
-    with tempfile.TemporaryDirectory(prefix="dlcourse-release-") as tmp:
-        fresh = nbg.generate_release(root / "solutions", assignment, Path(tmp))
-        committed = root / "assignments" / assignment
-        if not committed.is_dir():
-            return [f"assignments/{assignment}/ is missing: run `make release`"]
-        a, b = _tree_files(fresh), _tree_files(committed)
-        problems = [f"assignments/{assignment}/{k} is missing" for k in sorted(a.keys() - b.keys())]
-        problems += [f"assignments/{assignment}/{k} is not produced by the release" for k in sorted(b.keys() - a.keys())]
-        problems += [f"assignments/{assignment}/{k} differs from a fresh release: run `make release`"
-                     for k in sorted(a.keys() & b.keys()) if not filecmp.cmp(a[k], b[k], shallow=False)]
-        return problems
-
-
-def release(root: Path, only: list[str] | None = None) -> list[str]:
-    """Regenerate ``assignments/<id>/`` for every (or the named) assignment; return those that changed."""
-    changed = []
-    for aid in only or assignments(root):
-        if not release_diff(root, aid):
-            continue
-        with tempfile.TemporaryDirectory(prefix="dlcourse-release-") as tmp:
-            fresh = nbg.generate_release(root / "solutions", aid, Path(tmp))
-            dest = root / "assignments" / aid
-            if dest.exists():
-                shutil.rmtree(dest)
-            shutil.copytree(fresh, dest)
-        changed.append(aid)
-    return changed
 
 
 @dataclass
@@ -146,11 +96,11 @@ def roundtrip(root: Path, assignment: str, *, mistakes: bool = True, fast: bool 
     fixtures_list = fixtures.load_mistakes(root / "tests", assignment) if mistakes else []
     with tempfile.TemporaryDirectory(prefix="dlcourse-roundtrip-") as tmp:
         tmp = Path(tmp)
-        release_dir = nbg.generate_release(root / "solutions", assignment, tmp / "rel")
+        release_dir = nbgrader_api.generate_release(root / "solutions", assignment, tmp / "rel")
         subs = {"solution": sol_dir, "blank": release_dir}
         for m in fixtures_list:
             subs[f"mistake-{m.name}"] = fixtures.write_mistake_submission(sol_dir, m, tmp / "mistakes" / m.name)
-        scores = nbg.autograde(root / "solutions", assignment, subs, tmp / "course",
+        scores = nbgrader_api.autograde(root / "solutions", assignment, subs, tmp / "course",
                                env={"DLCOURSE_FAST": "1" if fast else "0"})
         # The reference solution must run without any error, graded cell or not.
         for path in sorted((tmp / "course" / "autograded" / "solution" / assignment).glob("*.ipynb")):
@@ -188,7 +138,7 @@ def roundtrip(root: Path, assignment: str, *, mistakes: bool = True, fast: bool 
     return result
 
 
-def _print_table(rows: list[tuple], header: tuple) -> None:
+def print_table(rows: list[tuple], header: tuple) -> None:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))
@@ -206,7 +156,7 @@ def demo(root: Path, out: Path) -> int:
     """The main job (offline): release, lectures -> HTML in FAST mode, autograde solutions."""
     t0 = time.perf_counter()
     print("== 1. Student release (nbgrader generate_assignment)")
-    changed = release(root)
+    changed = release_course(root)
     print(f"   {len(assignments(root))} assignments; regenerated: {', '.join(changed) or 'none (already in sync)'}")
 
     print("== 2. Lectures, executed in FAST mode and rendered to HTML")
@@ -237,7 +187,7 @@ def demo(root: Path, out: Path) -> int:
         sol = rt.rows[0]
         rows.append((aid, f"{sol[1]:g}/{sol[2]:g}", sol[3], f"{rt.rows[1][1]:g}/{rt.rows[1][2]:g}"))
         failed += not rt.ok
-    _print_table(rows, ("assignment", "solution", "verdict", "blank release"))
+    print_table(rows, ("assignment", "solution", "verdict", "blank release"))
 
     items = "\n".join(
         f'<li><a href="lectures/{html.escape(stem)}.html">{html.escape(title)}</a> '
@@ -260,58 +210,3 @@ def demo(root: Path, out: Path) -> int:
 """)
     print(f"== Wrote {out / 'index.html'} in {time.perf_counter() - t0:.0f} s")
     return 1 if failed else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m dlcourse.build", description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("release", help="regenerate assignments/ from solutions/")
-    p.add_argument("assignments", nargs="*")
-    p = sub.add_parser("check-release", help="fail when assignments/ is out of sync")
-    p.add_argument("assignments", nargs="*")
-    p = sub.add_parser("run", help="execute notebooks with nbclient")
-    p.add_argument("notebooks", nargs="+", type=Path)
-    p.add_argument("--timeout", type=int, default=600)
-    p = sub.add_parser("roundtrip", help="autograde solution, blank release and mistake fixtures")
-    p.add_argument("assignments", nargs="*")
-    p.add_argument("--full", action="store_true", help="grade in full mode instead of FAST mode")
-    p = sub.add_parser("demo", help="the course's main job (offline)")
-    p.add_argument("--out", type=Path, default=Path("build"))
-    args = ap.parse_args(argv)
-    root = find_course_root(Path.cwd())
-
-    if args.cmd == "release":
-        changed = release(root, args.assignments or None)
-        print("regenerated: " + (", ".join(changed) or "nothing (in sync)"))
-        return 0
-    if args.cmd == "check-release":
-        problems = [p for a in (args.assignments or assignments(root)) for p in release_diff(root, a)]
-        print("\n".join(problems) or "assignments/ is in sync with solutions/")
-        return 1 if problems else 0
-    if args.cmd == "run":
-        status = 0
-        for nb in args.notebooks:
-            res = execute_notebook(nb, timeout=args.timeout)
-            print(f"{nb}: {res.seconds:.1f} s, {'ok' if res.error is None else 'ERROR'}")
-            if res.error:
-                print(res.error)
-                status = 1
-        return status
-    if args.cmd == "roundtrip":
-        status = 0
-        for aid in args.assignments or assignments(root):
-            t = time.perf_counter()
-            rt = roundtrip(root, aid, fast=not args.full)
-            print(f"== {aid} ({time.perf_counter() - t:.0f} s)")
-            _print_table(rt.rows, ("submission", "auto score", "auto max", "verdict"))
-            for f in rt.failures:
-                print("FAIL: " + f)
-            status |= not rt.ok
-        return status
-    if args.cmd == "demo":
-        return demo(root, args.out if args.out.is_absolute() else root / args.out)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import nbformat
 
-from . import nbg
+from . import nbgrader_api, regions
+from .conventions import assignments as course_assignments
+from .regions import MARKERS
 
-__all__ = ["Secrets", "course_secrets", "leaks_in_text", "release_leaks", "release", "publish", "check_published",
-           "cli_release", "cli_publish", "MARKERS"]
+__all__ = ["Secrets", "course_secrets", "leaks_in_text", "release_leaks", "release", "release_diff", "release_course",
+           "publish", "check_published", "cli_release", "cli_publish", "MARKERS"]
 
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-_PAIRS = (("BEGIN SOLUTION", "END SOLUTION", "solution"), ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "hidden"))
 #: Shorter lines (``model.eval()``, ``with torch.no_grad():``) are too common to count as a leak; the
 #: same threshold as tests/test_assignments.py (more than 25 characters).
 MIN_LINE = 26
@@ -39,32 +39,18 @@ class Secrets:
     hidden: dict[str, str] = field(default_factory=dict)
 
 
-def _secret_lines(nb_path: Path, min_len: int) -> Secrets:
-    nb = nbformat.read(nb_path, as_version=4)
-    inside: dict[str, set[str]] = {"solution": set(), "hidden": set()}
-    outside: set[str] = set()
-    for cell in nb.cells:
-        state = None
-        for ln in cell.source.splitlines():
-            s = ln.strip()
-            opened = next((kind for b, _, kind in _PAIRS if b in ln), None)
-            closed = next((kind for _, e, kind in _PAIRS if e in ln), None)
-            if opened:
-                state = opened
-            elif closed:
-                state = None
-            elif state and len(s) >= min_len:
-                inside[state].add(s)
-            elif s:
-                outside.add(s)
+def _add_secrets(into: Secrets, nb_path: Path, solution_min: int = MIN_LINE, hidden_min: int = MIN_LINE) -> None:
+    """Add the solution and hidden-test lines of notebook ``nb_path`` to ``into``."""
+    sources = [c.source for c in nbformat.read(nb_path, as_version=4).cells]
+    outside = regions.public_lines(sources)
     where = nb_path.as_posix()
-
-    def secret(lines: set[str]) -> dict[str, str]:
+    for kind, min_len, dest in ((regions.SOLUTION, solution_min, into.solution),
+                                (regions.HIDDEN, hidden_min, into.hidden)):
         # A line students see anyway is no secret: the same line outside the regions (a visible assert
-        # repeated in the hidden test), or the start of a visible line (the visible test adds a message).
-        return {s: where for s in lines if s not in outside and not any(o.startswith(s) for o in outside)}
-
-    return Secrets(secret(inside["solution"]), secret(inside["hidden"]))
+        # repeated in the hidden test), or part of a visible line (the visible test adds a message; the
+        # hidden test's `if isinstance(layer, nn.Conv2d):` inside a visible `elif isinstance(...)`).
+        dest.update({s: where for s in regions.region_lines(sources, kind, min_len=min_len)
+                     if not any(s in o for o in outside)})
 
 
 def course_secrets(root: Path, assignments: list[str] | None = None, *, solution_min: int = MIN_LINE,
@@ -73,13 +59,10 @@ def course_secrets(root: Path, assignments: list[str] | None = None, *, solution
     out = Secrets()
     sol = root / "solutions"
     if assignments is None:
-        assignments = sorted(p.name for p in sol.iterdir() if p.is_dir()) if sol.is_dir() else []
+        assignments = course_assignments(root)
     for aid in assignments:
         for nb_path in sorted((sol / aid).glob("*.ipynb")):
-            s = _secret_lines(nb_path, solution_min)
-            h = _secret_lines(nb_path, hidden_min)
-            out.solution.update(s.solution)
-            out.hidden.update(h.hidden)
+            _add_secrets(out, nb_path, solution_min, hidden_min)
     return out
 
 
@@ -107,10 +90,7 @@ def release_leaks(source_dir: Path, release_dir: Path) -> list[str]:
     """Leaks of ``source_dir``'s notebooks into any file of ``release_dir``."""
     secrets = Secrets()
     for nb_path in sorted(source_dir.glob("*.ipynb")):
-        s = _secret_lines(nb_path, MIN_LINE)
-        h = _secret_lines(nb_path, MIN_LINE)
-        secrets.solution.update(s.solution)
-        secrets.hidden.update(h.hidden)
+        _add_secrets(secrets, nb_path)
     problems = []
     for f in sorted(release_dir.rglob("*")):
         if not f.is_file() or f.suffix not in _TEXT_SUFFIXES:
@@ -120,25 +100,40 @@ def release_leaks(source_dir: Path, release_dir: Path) -> list[str]:
     return problems
 
 
-def _tree_diff(a: Path, b: Path) -> list[str]:
-    fa = {p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    fb = {p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+def _tree_diff(fresh: Path, committed: Path) -> list[str]:
+    """Differences of the committed release folder ``committed`` from a fresh release ``fresh``."""
+    def files(folder: Path) -> set[str]:
+        return {p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                if p.is_file() and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts}
+
+    fa, fb = files(fresh), files(committed)
     out = [f"{k} is missing" for k in sorted(fa - fb)] + [f"{k} is not produced by the release" for k in sorted(fb - fa)]
-    out += [f"{k} differs from a fresh release" for k in sorted(fa & fb) if not filecmp.cmp(a / k, b / k, shallow=False)]
+    out += [f"{k} differs from a fresh release" for k in sorted(fa & fb)
+            if not filecmp.cmp(fresh / k, committed / k, shallow=False)]
     return out
 
 
 def release(root: Path, aid: str, *, check_only: bool = False) -> tuple[list[str], list[str]]:
     """Generate ``aid``'s release; write it to ``assignments/`` unless it leaks (or ``check_only``).
 
-    Returns ``(leaks, differences from the committed release)``; nothing is written when
-    there are leaks.
+    Args:
+        root: the course root (holds ``solutions/`` and ``assignments/``).
+        aid: the assignment id (a folder of ``solutions/``).
+        check_only: only compare, never write.
+
+    Returns:
+        ``(leaks, differences from the committed release)``; nothing is written when there
+        are leaks. The differences are paths relative to ``assignments/<aid>/``.
+
+    Raises:
+        FileNotFoundError: ``solutions/<aid>/`` does not exist.
+        nbgrader_api.NbgraderError: nbgrader could not generate the release.
     """
     with tempfile.TemporaryDirectory(prefix="dlcourse-release-") as tmp:
-        fresh = nbg.generate_release(root / "solutions", aid, Path(tmp))
+        fresh = nbgrader_api.generate_release(root / "solutions", aid, Path(tmp))
         leaks = release_leaks(root / "solutions" / aid, fresh)
         dest = root / "assignments" / aid
-        diff = _tree_diff(fresh, dest) if dest.is_dir() else [f"assignments/{aid}/ does not exist"]
+        diff = _tree_diff(fresh, dest) if dest.is_dir() else [f"assignments/{aid}/ is missing"]
         if leaks or check_only or not diff:
             return leaks, diff
         if dest.exists():
@@ -147,11 +142,37 @@ def release(root: Path, aid: str, *, check_only: bool = False) -> tuple[list[str
         return leaks, diff
 
 
+def release_diff(root: Path, aid: str) -> list[str]:
+    """What is wrong with the committed ``assignments/<aid>/``: leaks and differences from a fresh release.
+
+    Empty when the committed release is in sync and leaks nothing; writes nothing.
+    """
+    leaks, diff = release(root, aid, check_only=True)
+    where = [d if d.startswith("assignments/") else f"assignments/{aid}/{d}" for d in diff]
+    return [f"leak: {p}" for p in leaks] + [f"{d}: run `make release`" for d in where]
+
+
+def release_course(root: Path, only: list[str] | None = None) -> list[str]:
+    """Release every (or the named) assignment of ``root``; return the ids whose release changed.
+
+    Raises:
+        ValueError: a release would leak a solution or hidden-test line (nothing of that
+            assignment is written; the message lists the first leaks).
+    """
+    changed = []
+    for aid in only or course_assignments(root):
+        leaks, diff = release(root, aid)
+        if leaks:
+            raise ValueError(f"the release of {aid} would leak {len(leaks)} line(s); assignments/{aid}/ was not "
+                             "written: " + "; ".join(leaks[:5]))
+        if diff:
+            changed.append(aid)
+    return changed
+
+
 def cli_release(root: Path, aids: list[str], *, check_only: bool) -> int:
     """``release`` subcommand: 0 when every release is clean (and, with --check, in sync)."""
-    from ..build import assignments
-
-    aids = aids or assignments(root)
+    aids = aids or course_assignments(root)
     if not aids:
         print(f"no assignments in {root / 'solutions'}")
         return 0
