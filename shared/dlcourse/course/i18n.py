@@ -1,0 +1,598 @@
+"""The Spanish edition: gettext catalogs keyed by cell, generated notebooks, staleness.
+
+The English notebooks stay the source (``lectures/*.ipynb`` and the student release
+``assignments/<id>/*.ipynb``). Each has one catalog, ``translations/<lang>/<notebook path>.po``
+(gettext, read and written with Babel), with two kinds of entries:
+
+* one per paragraph of each markdown cell: ``msgctxt`` = the nbformat cell id, ``msgid`` = the
+  English paragraph (blocks separated by blank lines; a fenced code block stays whole),
+  ``msgstr`` = its translation. Paragraphs without prose (a lone ``</details>``, a formula) and
+  the Colab badge (rewritten to the translated notebook) are not in the catalog;
+* one per message that code cells pass to :func:`dlcourse.lang.tr`: ``msgctxt`` = ``message``,
+  ``msgid`` = the English message. Code cells themselves are copied unchanged, so both editions
+  grade alike; the translated messages go to the package catalog ``dlcourse/locale/<lang>.json``
+  that :func:`dlcourse.lang.tr` reads at run time.
+
+``extract`` merges the current English text into the catalogs (Babel's ``Catalog.update``): a new
+paragraph gets an empty entry, a changed one keeps its old translation marked *fuzzy* (stale) with
+the previous English shown (``#| msgid``) for the translator, a removed one is dropped. ``build``
+writes the translated notebooks (``lectures/<lang>/...``, ``assignments/<lang>/<id>/...``) and
+refuses while any entry is missing or fuzzy: English never stands in silently for a translation.
+``status`` prints per notebook: cells translated / total, stale, missing, words. ``check`` lists
+every problem (missing, stale, glossary term not used, generated file out of date).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .._core import atomic_write_text
+
+__all__ = [
+    "MESSAGE_CONTEXT",
+    "EDITION_LANGUAGES",
+    "GlossaryTerm",
+    "NotebookStatus",
+    "IncompleteTranslation",
+    "split_blocks",
+    "is_prose",
+    "sources",
+    "catalog_path",
+    "edition_path",
+    "template_for",
+    "extract",
+    "load_catalog",
+    "translate_notebook",
+    "translate_markdown",
+    "build",
+    "status",
+    "load_glossary",
+    "glossary_problems",
+    "check",
+    "main",
+]
+
+MESSAGE_CONTEXT = "message"
+#: Languages the course is translated into (English is the source).
+EDITION_LANGUAGES = ("es",)
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_BADGE = re.compile(r"^\[!\[Open In Colab\]\((?P<img>[^)]*)\)\]\((?P<url>[^)]*/blob/[^/)]+/)(?P<path>[^)]+)\)")
+_NO_PROSE = re.compile(r"```.*?```|`[^`]*`|\$\$.*?\$\$|\$[^$\n]*\$|<[^>]*>|\]\([^)]*\)|https?://\S+", re.S)
+_WORD = re.compile(r"[A-Za-zÀ-ÿ]{2,}")
+
+
+class IncompleteTranslation(RuntimeError):
+    """A catalog has missing or stale (fuzzy) entries; the message lists them per notebook."""
+
+
+@dataclass
+class GlossaryTerm:
+    """One glossary row: the English term and the accepted forms of its translation."""
+
+    en: str
+    forms: list[str]
+    note: str = ""
+
+    @property
+    def es(self) -> str:
+        return self.forms[0]
+
+
+@dataclass
+class NotebookStatus:
+    """Counts of one notebook's catalog (see :func:`status`)."""
+
+    notebook: str
+    cells: int = 0
+    translated: int = 0
+    stale: int = 0
+    missing: int = 0
+    words: int = 0
+    messages: int = 0
+    messages_translated: int = 0
+    stale_cells: list[str] = field(default_factory=list)
+    missing_cells: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- blocks of markdown
+
+def split_blocks(text: str) -> list[str]:
+    """``text`` cut into blocks and the separators between them: ``[block, sep, block, ...]``.
+
+    Blocks are separated by blank lines; a fenced code block is never cut. ``"".join`` of the
+    result gives ``text`` back.
+    """
+    lines = text.splitlines(keepends=True)
+    parts: list[str] = []
+    block: list[str] = []
+    sep: list[str] = []
+    fenced = False
+    for ln in lines:
+        blank = not ln.strip()
+        if blank and not fenced:
+            sep.append(ln)
+            continue
+        if sep:
+            parts += ["".join(block), "".join(sep)]
+            block, sep = [], []
+        if _FENCE.match(ln):
+            fenced = not fenced
+        block.append(ln)
+    parts.append("".join(block))
+    if sep:
+        parts.append("".join(sep))
+    # trailing newline of a block belongs to the separator so that msgids carry no edge whitespace
+    out: list[str] = []
+    for i, p in enumerate(parts):
+        if i % 2 == 0 and p.endswith("\n"):
+            stripped = p.rstrip("\n")
+            out.append(stripped)
+            nl = p[len(stripped):]
+            if i + 1 < len(parts):
+                parts[i + 1] = nl + parts[i + 1]
+            else:
+                out.append(nl)
+        else:
+            out.append(p)
+    return out
+
+
+def is_prose(block: str) -> bool:
+    """Whether a block holds words to translate (not only code, math, tags, links or the badge)."""
+    if _BADGE.match(block.strip()):
+        return False
+    return bool(_WORD.search(_NO_PROSE.sub(" ", block)))
+
+
+def _is_answer(cell) -> bool:
+    """A student's answer cell (nbgrader ``solution``): copied unchanged, like code, so that nbgrader sees
+    the same blank answer (same checksum) in both editions."""
+    return bool((cell.get("metadata", {}).get("nbgrader") or {}).get("solution"))
+
+
+def _prose_blocks(text: str) -> list[str]:
+    parts = split_blocks(text)
+    return [p for i, p in enumerate(parts) if i % 2 == 0 and p and is_prose(p)]
+
+
+# --------------------------------------------------------------------------- paths
+
+def sources(root: Path | str) -> list[Path]:
+    """English notebooks that have a translated edition: lectures and the student release."""
+    root = Path(root)
+    found = sorted((root / "lectures").glob("*.ipynb"))
+    rel = root / "assignments"
+    if rel.is_dir():
+        found += sorted(p for p in rel.glob("*/*.ipynb") if p.parent.name not in EDITION_LANGUAGES)
+    return found
+
+
+def catalog_path(root: Path | str, notebook: Path | str, lang: str = "es") -> Path:
+    """``translations/<lang>/<notebook path relative to root>.po``."""
+    root = Path(root)
+    rel = Path(notebook).resolve().relative_to(root.resolve())
+    return root / "translations" / lang / rel.with_suffix(".po")
+
+
+def edition_path(root: Path | str, notebook: Path | str, lang: str = "es") -> Path:
+    """Where the translated notebook goes: ``lectures/<lang>/x.ipynb``, ``assignments/<lang>/<id>/x.ipynb``."""
+    root = Path(root)
+    rel = Path(notebook).resolve().relative_to(root.resolve())
+    return root / rel.parts[0] / lang / Path(*rel.parts[1:])
+
+
+def _rel(root: Path, p: Path) -> str:
+    return p.resolve().relative_to(root.resolve()).as_posix()
+
+
+# --------------------------------------------------------------------------- catalogs
+
+def _messages_in(source: str) -> list[tuple[str, list[str]]]:
+    """English messages passed to ``tr(...)`` in a code cell, with their translator comments (Babel)."""
+    from babel.messages.extract import extract
+
+    try:
+        found = extract("python", io.BytesIO(source.encode("utf-8")), keywords={"tr": (1,)},
+                        comment_tags=("TRANSLATORS:",), strip_comment_tags=True)
+        return [(m[1], list(m[2])) for m in found if isinstance(m[1], str) and m[1]]
+    except SyntaxError:  # IPython magics: Babel's tokenizer may still stop; the cell then has no message
+        return []
+
+
+def template_for(root: Path | str, notebook: Path | str):
+    """A Babel catalog (template) of the English text of ``notebook``: paragraphs and messages.
+
+    Raises:
+        ValueError: a markdown cell has no cell id (run ``nbformat``'s normalizer: ids are the keys).
+    """
+    from babel.messages.catalog import Catalog
+
+    root, notebook = Path(root), Path(notebook)
+    rel = _rel(root, notebook)
+    nb = nbformat.read(notebook, as_version=4)
+    tmpl = Catalog(project="dlcourse", fuzzy=False)
+    for idx, cell in enumerate(nb.cells):
+        if _is_answer(cell):
+            continue
+        if cell.cell_type == "markdown":
+            cid = cell.get("id")
+            if not cid:
+                raise ValueError(f"{rel}: markdown cell {idx} has no id; catalogs are keyed by cell id")
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            note = f"cell {idx}" + (f", nbgrader {gid}" if gid else "")
+            for block in _prose_blocks(cell.source):
+                tmpl.add(block, context=cid, locations=[(rel, idx)], auto_comments=[note])
+        elif cell.cell_type == "code":
+            for msg, comments in _messages_in(cell.source):
+                old = tmpl.get(msg, context=MESSAGE_CONTEXT)
+                locs = (old.locations if old else []) + [(rel, idx)]
+                tmpl.add(msg, context=MESSAGE_CONTEXT, locations=locs, auto_comments=comments)
+    return tmpl
+
+
+def load_catalog(path: Path | str, lang: str = "es"):
+    """Read a ``.po`` catalog with Babel (an empty catalog for ``lang`` when the file is absent)."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import read_po
+
+    path = Path(path)
+    if not path.is_file():
+        return Catalog(locale=lang, project="dlcourse", fuzzy=False)
+    with path.open("rb") as f:
+        return read_po(f, locale=lang)
+
+
+def _write_catalog(path: Path, cat) -> bool:
+    from babel.messages.pofile import write_po
+
+    buf = io.BytesIO()
+    write_po(buf, cat, width=0, omit_header=False, ignore_obsolete=True, include_previous=True,
+             sort_output=False, sort_by_file=False)
+    text = re.sub(r'^"POT-Creation-Date: .*\\n"\n|^"PO-Revision-Date: .*\\n"\n|^"Generated-By: .*\\n"\n', "",
+                  buf.getvalue().decode("utf-8"), flags=re.M)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
+    return True
+
+
+def extract(root: Path | str, notebooks: list[Path] | None = None, lang: str = "es") -> list[Path]:
+    """Merge the English text of ``notebooks`` (default: those that already have a catalog) into their catalogs.
+
+    Args:
+        root: course root.
+        notebooks: English notebooks; a notebook without a catalog gets a new one.
+        lang: the edition's language.
+
+    Returns:
+        The catalogs that changed.
+    """
+    root = Path(root)
+    if notebooks is None:
+        notebooks = [nb for nb in sources(root) if catalog_path(root, nb, lang).is_file()]
+    changed = []
+    for nb in notebooks:
+        path = catalog_path(root, nb, lang)
+        cat = load_catalog(path, lang)
+        cat.update(template_for(root, nb), no_fuzzy_matching=False, update_header_comment=False,
+                   keep_user_comments=True)
+        cat.obsolete.clear()
+        if _write_catalog(path, cat):
+            changed.append(path)
+    return changed
+
+
+def _entries(cat) -> dict[tuple[str, str], object]:
+    return {(m.context or "", m.id): m for m in cat if m.id}
+
+
+def _done(m) -> bool:
+    return bool(m is not None and m.string and not m.fuzzy)
+
+
+# --------------------------------------------------------------------------- building
+
+def _badge(block: str, src_rel: str, out_rel: str) -> str:
+    m = _BADGE.match(block.strip())
+    if not m or m.group("path") != src_rel:
+        return block
+    return block.replace(f"{m.group('url')}{src_rel})", f"{m.group('url')}{out_rel})", 1)
+
+
+def translate_markdown(text: str, lookup, problems: list[str], where: str) -> str:
+    """``text`` with each prose block replaced by ``lookup(block)``; a block it lacks is added to ``problems``.
+
+    Args:
+        text: English markdown.
+        lookup: block -> translation, or None when there is no finished translation.
+        problems: receives ``"<where>: ..."`` for every untranslated block.
+        where: names the cell in the problems.
+
+    Returns:
+        The translated markdown (untranslated blocks are left in English: callers refuse on problems).
+    """
+    parts = split_blocks(text)
+    for i in range(0, len(parts), 2):
+        block = parts[i]
+        if not block or not is_prose(block):
+            continue
+        got = lookup(block)
+        if got is None:
+            problems.append(f"{where}: no translation for {block[:70]!r}")
+        else:
+            parts[i] = got
+    return "".join(parts)
+
+
+def translate_notebook(root: Path | str, notebook: Path | str, lang: str = "es", *, draft: bool = False):
+    """The translated edition of ``notebook`` as an nbformat notebook (code cells unchanged).
+
+    Args:
+        root: course root.
+        notebook: English notebook.
+        lang: language of the edition.
+        draft: mark untranslated cells with a visible banner instead of refusing.
+
+    Returns:
+        The translated notebook, ``metadata.language`` set to ``lang``.
+
+    Raises:
+        IncompleteTranslation: an entry is missing or fuzzy (and ``draft`` is False).
+    """
+    root, notebook = Path(root), Path(notebook)
+    src_rel = _rel(root, notebook)
+    out_rel = edition_path(root.resolve(), notebook, lang).relative_to(root.resolve()).as_posix()
+    entries = _entries(load_catalog(catalog_path(root, notebook, lang), lang))
+    nb = nbformat.read(notebook, as_version=4)
+    problems: list[str] = []
+    for idx, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown" or _is_answer(cell):
+            continue
+        cid = cell.get("id", "")
+        before = len(problems)
+
+        def lookup(block: str, cid=cid):
+            m = entries.get((cid, block))
+            if m is not None and m.string and m.fuzzy:
+                problems.append(f"{src_rel} cell {idx} ({cid}): stale translation of {block[:60]!r}")
+                return m.string if draft else None
+            return m.string if _done(m) else None
+
+        cell.source = "".join(_badge(p, src_rel, out_rel) if i % 2 == 0 else p
+                              for i, p in enumerate(split_blocks(translate_markdown(cell.source, lookup, problems,
+                                                                                    f"{src_rel} cell {idx} ({cid})"))))
+        if draft and len(problems) > before:
+            cell.source = "> **⚠ Traducción pendiente / translation pending**\n\n" + cell.source
+    if problems and not draft:
+        raise IncompleteTranslation(f"{src_rel}: {len(problems)} untranslated or stale paragraph(s):\n  "
+                                    + "\n  ".join(problems[:20]))
+    nb.metadata["language"] = lang
+    nb.metadata["dlcourse"] = {**nb.metadata.get("dlcourse", {}), "edition": lang, "source": src_rel}
+    return nb
+
+
+def _notebook_text(nb) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def _message_catalog(root: Path, lang: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for nb in sources(root):
+        path = catalog_path(root, nb, lang)
+        if not path.is_file():
+            continue
+        for (ctx, msgid), m in _entries(load_catalog(path, lang)).items():
+            if ctx == MESSAGE_CONTEXT and _done(m):
+                if out.get(msgid, m.string) != m.string:
+                    raise IncompleteTranslation(f"message {msgid[:60]!r} has two translations ({path.name})")
+                out[msgid] = m.string
+    return dict(sorted(out.items()))
+
+
+def _glossary_page(root: Path, lang: str) -> str:
+    rows = "\n".join(f"| {t.en} | {' / '.join(t.forms)} | {t.note} |" for t in load_glossary(root))
+    return ("# Glosario del curso (inglés → español)\n\n"
+            "Los términos que usan las notas, las clases y las tareas. El código (nombres de funciones, "
+            "argumentos como `padding` o `stride`) queda en inglés, como en PyTorch.\n\n"
+            "| inglés | español | nota |\n|---|---|---|\n" + rows + "\n")
+
+
+def _outputs(root: Path, lang: str, *, draft: bool = False) -> dict[Path, str]:
+    """Every generated file of the edition and its text."""
+    files: dict[Path, str] = {}
+    for nb in sources(root):
+        if catalog_path(root, nb, lang).is_file():
+            files[edition_path(root, nb, lang)] = _notebook_text(translate_notebook(root, nb, lang, draft=draft))
+    files[root / "shared" / "dlcourse" / "locale" / f"{lang}.json"] = \
+        json.dumps(_message_catalog(root, lang), ensure_ascii=False, indent=1) + "\n"
+    files[root / "lectures" / lang / "glosario.md"] = _glossary_page(root, lang)
+    return files
+
+
+def build(root: Path | str, lang: str = "es", *, draft: bool = False) -> list[Path]:
+    """Write the translated notebooks, the message catalog and the glossary page; return what changed.
+
+    Args:
+        root: course root.
+        lang: language of the edition.
+        draft: write untranslated cells in English under a banner instead of refusing.
+
+    Raises:
+        IncompleteTranslation: some catalog has missing or stale entries (and ``draft`` is False).
+    """
+    root = Path(root)
+    changed = []
+    for path, text in _outputs(root, lang, draft=draft).items():
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+        changed.append(path)
+    return changed
+
+
+def status(root: Path | str, lang: str = "es") -> list[NotebookStatus]:
+    """Per notebook with a catalog: cells translated / total, stale, missing, words (English prose)."""
+    root = Path(root)
+    out = []
+    for nb_path in sources(root):
+        path = catalog_path(root, nb_path, lang)
+        if not path.is_file():
+            continue
+        entries = _entries(load_catalog(path, lang))
+        st = NotebookStatus(_rel(root, nb_path))
+        nb = nbformat.read(nb_path, as_version=4)
+        for idx, cell in enumerate(nb.cells):
+            if _is_answer(cell):
+                continue
+            if cell.cell_type == "markdown":
+                blocks = _prose_blocks(cell.source)
+                if not blocks:
+                    continue
+                st.cells += 1
+                st.words += sum(len(_WORD.findall(_NO_PROSE.sub(" ", b))) for b in blocks)
+                found = [entries.get((cell.get("id", ""), b)) for b in blocks]
+                label = f"cell {idx} ({cell.get('id')})"
+                if any(m is None or not m.string for m in found):
+                    st.missing += 1
+                    st.missing_cells.append(label)
+                elif any(m.fuzzy for m in found):
+                    st.stale += 1
+                    st.stale_cells.append(label)
+                else:
+                    st.translated += 1
+            elif cell.cell_type == "code":
+                for msg, _ in _messages_in(cell.source):
+                    st.messages += 1
+                    st.messages_translated += _done(entries.get((MESSAGE_CONTEXT, msg)))
+        out.append(st)
+    return out
+
+
+# --------------------------------------------------------------------------- glossary
+
+def load_glossary(root: Path | str) -> list[GlossaryTerm]:
+    """``translations/glossary.csv``: columns ``en``, ``es`` (accepted forms separated by ``;``), ``note``.
+
+    Raises:
+        ValueError: a row lacks its English term or its translation.
+    """
+    path = Path(root) / "translations" / "glossary.csv"
+    terms = []
+    with path.open(encoding="utf-8", newline="") as f:
+        for i, row in enumerate(csv.DictReader(f), start=2):
+            en, es = (row.get("en") or "").strip(), (row.get("es") or "").strip()
+            if not en or not es:
+                raise ValueError(f"{path}:{i}: every row needs an English term and its Spanish forms, got {row}")
+            terms.append(GlossaryTerm(en, [s.strip() for s in es.split(";") if s.strip()], (row.get("note") or "").strip()))
+    return terms
+
+
+def _plain(text: str) -> str:
+    return " ".join(_NO_PROSE.sub(" ", text).lower().split())
+
+
+def glossary_problems(root: Path | str, lang: str = "es") -> list[str]:
+    """Translated paragraphs whose English uses a glossary term but whose translation uses none of its forms."""
+    root = Path(root)
+    terms = [(t, re.compile(rf"\b{re.escape(t.en.lower())}(?:s|es)?\b")) for t in load_glossary(root)]
+    problems = []
+    for nb in sources(root):
+        path = catalog_path(root, nb, lang)
+        if not path.is_file():
+            continue
+        for (ctx, msgid), m in _entries(load_catalog(path, lang)).items():
+            if not _done(m):
+                continue
+            en, es = _plain(msgid), _plain(m.string)
+            for term, pattern in terms:
+                if pattern.search(en) and not any(f.lower() in es for f in term.forms):
+                    problems.append(f"{path.relative_to(root)} [{ctx}] {msgid[:50]!r}: {term.en!r} should be "
+                                    f"translated as {' or '.join(repr(f) for f in term.forms)}")
+    return problems
+
+
+# --------------------------------------------------------------------------- check and CLI
+
+def check(root: Path | str, lang: str = "es") -> list[str]:
+    """Every reason the edition is not releasable: catalogs behind the English, missing or stale
+    entries, glossary terms not followed, generated files out of date."""
+    root = Path(root)
+    problems = []
+    for nb in sources(root):
+        path = catalog_path(root, nb, lang)
+        if path.is_file():
+            have = set(_entries(load_catalog(path, lang)))
+            want = {(m.context or "", m.id) for m in template_for(root, nb) if m.id}
+            if want - have:
+                problems.append(f"{_rel(root, path)}: {len(want - have)} English paragraph(s)/message(s) not in the "
+                                "catalog: run `python -m dlcourse.course i18n extract`")
+    for st in status(root, lang):
+        if st.stale or st.missing:
+            problems.append(f"{st.notebook}: {st.stale} stale cell(s) {st.stale_cells[:5]}, {st.missing} missing "
+                            f"{st.missing_cells[:5]}")
+        if st.messages_translated < st.messages:
+            problems.append(f"{st.notebook}: {st.messages - st.messages_translated} of {st.messages} messages untranslated")
+    problems += glossary_problems(root, lang)
+    if not problems:
+        for path, text in _outputs(root, lang).items():
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                problems.append(f"{_rel(root, path) if path.exists() else path}: out of date: run "
+                                "`python -m dlcourse.course i18n build`")
+    return problems
+
+
+def _print_status(rows: list[NotebookStatus]) -> None:
+    print(f"{'notebook':58} {'cells':>9} {'stale':>5} {'missing':>7} {'words':>6} {'messages':>9}")
+    for r in rows:
+        print(f"{r.notebook:58} {r.translated:>4}/{r.cells:<4} {r.stale:>5} {r.missing:>7} {r.words:>6} "
+              f"{r.messages_translated:>4}/{r.messages:<4}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dlcourse.course i18n extract|build|status|check [--lang es] [--root DIR] [NOTEBOOK...]``."""
+    ap = argparse.ArgumentParser(prog="python -m dlcourse.course i18n", description=__doc__.split("\n\n")[0])
+    ap.add_argument("command", choices=["extract", "build", "status", "check"])
+    ap.add_argument("notebooks", nargs="*", type=Path, help="extract: English notebooks to add (default: those with a catalog)")
+    ap.add_argument("--lang", default="es", choices=EDITION_LANGUAGES)
+    ap.add_argument("--root", type=Path, default=Path.cwd())
+    ap.add_argument("--draft", action="store_true", help="build: mark untranslated cells instead of refusing")
+    args = ap.parse_args(argv)
+    root = args.root.resolve()
+    if args.command == "extract":
+        nbs = [p.resolve() for p in args.notebooks] or None
+        for p in extract(root, nbs, args.lang):
+            print(f"updated {p.relative_to(root)}")
+        _print_status(status(root, args.lang))
+        return 0
+    if args.command == "build":
+        try:
+            changed = build(root, args.lang, draft=args.draft)
+        except IncompleteTranslation as e:
+            print(f"error: {e}\nTranslate or review the entries (clear the fuzzy flag), or build with --draft.",
+                  file=sys.stderr)
+            return 1
+        for p in changed:
+            print(f"wrote {p.relative_to(root)}")
+        print(f"{len(changed)} file(s) changed")
+        return 0
+    if args.command == "status":
+        rows = status(root, args.lang)
+        _print_status(rows)
+        return 1 if any(r.stale or r.missing for r in rows) else 0
+    problems = check(root, args.lang)
+    print("\n".join(problems) or f"the {args.lang} edition is complete and up to date")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
