@@ -34,7 +34,6 @@ from pathlib import Path
 
 import nbformat
 
-from .._core import atomic_write_text
 
 __all__ = [
     "MESSAGE_CONTEXT",
@@ -57,6 +56,7 @@ __all__ = [
     "load_glossary",
     "glossary_problems",
     "check",
+    "Edition",
     "main",
 ]
 
@@ -250,6 +250,12 @@ def load_catalog(path: Path | str, lang: str = "es"):
         return read_po(f, locale=lang)
 
 
+def _atomic_write(path: Path, text: str) -> None:
+    from .._core import atomic_write_text  # imported here: the grader's workers import this module without torch
+
+    atomic_write_text(path, text)
+
+
 def _write_catalog(path: Path, cat) -> bool:
     from babel.messages.pofile import write_po
 
@@ -261,8 +267,35 @@ def _write_catalog(path: Path, cat) -> bool:
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, text)
+    _atomic_write(path, text)
     return True
+
+
+def _previous_ids(path: Path) -> dict[tuple[str, str], str]:
+    """``#| msgid`` (the English a fuzzy entry was translated from) of each entry: Babel writes it but does not read it."""
+    from babel.messages.pofile import denormalize
+
+    found: dict[tuple[str, str], str] = {}
+    if not path.is_file():
+        return found
+    for chunk in path.read_text(encoding="utf-8").split("\n\n"):
+        lines = chunk.splitlines()
+        prev = [ln[3:] for ln in lines if ln.startswith("#| ")]
+        if not prev:
+            continue
+        fields: dict[str, list[str]] = {}
+        key = None
+        for ln in lines:
+            if ln.startswith(("msgctxt ", "msgid ", "msgstr ")):
+                key, rest = ln.split(" ", 1)
+                fields[key] = [rest]
+            elif ln.startswith('"') and key:
+                fields[key].append(ln)
+        prev[0] = prev[0].removeprefix("msgid ")
+        if "msgid" in fields:
+            ctx = denormalize("\n".join(fields["msgctxt"])) if "msgctxt" in fields else ""
+            found[(ctx, denormalize("\n".join(fields["msgid"])))] = denormalize("\n".join(prev))
+    return found
 
 
 def extract(root: Path | str, notebooks: list[Path] | None = None, lang: str = "es") -> list[Path]:
@@ -283,8 +316,14 @@ def extract(root: Path | str, notebooks: list[Path] | None = None, lang: str = "
     for nb in notebooks:
         path = catalog_path(root, nb, lang)
         cat = load_catalog(path, lang)
+        kept = _previous_ids(path)
+        before = {m.string: m.id for m in cat if m.id and m.string}
         cat.update(template_for(root, nb), no_fuzzy_matching=False, update_header_comment=False,
                    keep_user_comments=True)
+        for m in cat:  # Babel keeps the old translation of a changed paragraph; show its old English too (#|)
+            old = (kept.get((m.context or "", m.id)) or before.get(m.string)) if m.id and m.fuzzy and m.string else None
+            if old and old != m.id and not m.previous_id:
+                m.previous_id = [old]
         cat.obsolete.clear()
         if _write_catalog(path, cat):
             changed.append(path)
@@ -435,7 +474,7 @@ def build(root: Path | str, lang: str = "es", *, draft: bool = False) -> list[Pa
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, text)
+        _atomic_write(path, text)
         changed.append(path)
     return changed
 
@@ -596,3 +635,85 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# --------------------------------------------------------------------------- grading a translated submission
+
+_FEEDBACK_ES = {
+    "<html lang=\"en\">": "<html lang=\"es\">",
+    "<title>Feedback: ": "<title>Retroalimentación: ",
+    "<h1>Feedback: ": "<h1>Retroalimentación: ",
+    "<p>Student: <b>": "<p>Estudiante: <b>",
+    " - autograded score: <b>": " - puntuación automática: <b>",
+    " - status: <b>": " - estado: <b>",
+    "<th>cell</th><th>points</th><th>result</th>": "<th>celda</th><th>puntos</th><th>resultado</th>",
+}
+_VERDICTS_ES = {
+    "passed": "superada", "failed": "no superada", "failed (wrote to stderr)": "no superada (escribió en stderr)",
+    "partial credit": "crédito parcial", "did not run": "no se ejecutó", "timed out": "se agotó el tiempo",
+    "the kernel died": "el kernel se detuvo", "no answer": "sin respuesta",
+    "to be graded by hand": "se califica a mano", "not submitted": "no entregado", "missing": "falta",
+    "manually graded": "calificada a mano",
+}
+
+
+@dataclass
+class Edition:
+    """The edition a submission was made in, and what grading it in that edition needs.
+
+    ``env``: variables for the grading kernel (``DLCOURSE_LANG``, and ``DLCOURSE_MESSAGES`` with the
+    translated messages of the notebook's catalog, hidden tests' included). ``paragraphs``: English
+    paragraph -> translation, to show the course's cells of the graded notebook in the student's language.
+    """
+
+    lang: str = "en"
+    env: dict[str, str] = field(default_factory=dict)
+    paragraphs: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of_submission(cls, submitted: Path | str, source: Path | str) -> Edition:
+        """The edition of ``submitted`` (its ``metadata.language``) for the course notebook ``source``.
+
+        Args:
+            submitted: the student's notebook.
+            source: the instructor's notebook ``<root>/solutions/<id>/<name>.ipynb``; its catalog is
+                ``<root>/translations/<lang>/assignments/<id>/<name>.po``.
+
+        Returns:
+            The English edition when the submission is English or its catalog is missing (with a note).
+        """
+        from ..lang import notebook_language
+
+        lang = notebook_language(submitted) or "en"
+        if lang == "en":
+            return cls()
+        source = Path(source)
+        po = source.parents[2] / "translations" / lang / "assignments" / source.parent.name / f"{source.stem}.po"
+        if not po.is_file():
+            return cls(notes=[f"the submission is in the {lang!r} edition but {po.name} has no catalog: "
+                              "graded and shown in English"])
+        paragraphs, messages = {}, {}
+        for (ctx, msgid), m in _entries(load_catalog(po, lang)).items():
+            if _done(m):
+                (messages if ctx == MESSAGE_CONTEXT else paragraphs)[msgid] = m.string
+        env = {"DLCOURSE_LANG": lang, "DLCOURSE_MESSAGES": json.dumps(messages, ensure_ascii=False)}
+        return cls(lang, env, paragraphs)
+
+    def translate(self, nb) -> None:
+        """Translate in place the course's markdown paragraphs of a graded notebook (students' text is kept)."""
+        if self.lang == "en":
+            return
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = translate_markdown(cell.source, lambda b: self.paragraphs.get(b, b), [], "")
+
+    def localize_page(self, page: str) -> str:
+        """A feedback page of :func:`dlcourse.grading.feedback.render_feedback` with its labels in this edition."""
+        if self.lang == "en":
+            return page
+        for en, es in _FEEDBACK_ES.items():
+            page = page.replace(en, es)
+        for en, es in _VERDICTS_ES.items():
+            page = page.replace(f"<td>{en}</td>", f"<td>{es}</td>").replace(f" - {en}</span>", f" - {es}</span>")
+        return page

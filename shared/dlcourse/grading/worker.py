@@ -23,6 +23,7 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 import nbformat  # noqa: E402
 
+from ..course.i18n import Edition  # noqa: E402
 from . import canonical, executor, feedback  # noqa: E402
 from .sandbox import Limits, sweep_jails, use_known_info  # noqa: E402
 
@@ -137,12 +138,15 @@ def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
         zero_all("the notebook could not be read")
         return res
     canon = canonical.build(source, release, cells)
+    edition = Edition.of_submission(path, nbspec["source"])  # graded alike, shown in the student's edition
+    edition.translate(canon.nb)
+    res["notes"] += edition.notes
     res["notes"] += read_notes + canon.notes
     if canon.edited:
         res["flags"].append("restored")
     run = executor.execute(canon.nb, canon.roles, limits=limits,
                            home_files={k: Path(v) for k, v in job.get("home_files", {}).items()},
-                           protect=job.get("protect", []), names=canon.names, env=job.get("env", {}),
+                           protect=job.get("protect", []), names=canon.names, env={**job.get("env", {}), **edition.env},
                            unsafe=bool(job.get("unsafe")), job_name=f"{job['student']}-{name}",
                            work_root=Path(job["work_root"]) if job.get("work_root") else None)
     res["status"] = run.status
@@ -175,11 +179,11 @@ def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
     (Path(job["autograded_dir"]) / f".{name}.roles.json").write_text(json.dumps(
         {"roles": canon.roles, "test_release": test_release}))
     score = sum(c["score"] or 0 for c in res["cells"].values() if c["auto"])
-    page = feedback.render_feedback(
+    page = edition.localize_page(feedback.render_feedback(
         canon.nb, student=job["student"], assignment=job["assignment"], notebook=name,
         cells={g: c for g, c in res["cells"].items()}, test_release_sources=test_release, hidden=hidden,
         status=res["status"] if not res["flags"] else f'{res["status"]} ({", ".join(res["flags"])})',
-        notes=res["notes"], roles=canon.roles, score=score, max_score=res["auto_max"])
+        notes=res["notes"], roles=canon.roles, score=score, max_score=res["auto_max"]))
     fb = Path(job["feedback_dir"]) / f"{name}.html"
     fb.parent.mkdir(parents=True, exist_ok=True)
     fb.write_text(page)

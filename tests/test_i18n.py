@@ -1,0 +1,215 @@
+"""The Spanish edition (issue #15): catalogs, staleness, generated notebooks, glossary, runtime
+messages, and grading a Spanish submission (alone and in a batch mixed with English ones).
+
+The Spanish notebooks share their code cells with the English ones, so nothing here executes a
+lecture twice: what differs (generation, staleness, rendering, grading) is tested.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from babel.messages.pofile import read_po
+
+from dlcourse import lang
+from dlcourse.course import i18n
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------ a tiny course in tmp_path
+
+def _course(tmp: Path, paragraphs: list[str], code: str = 'print(tr("{n} shapes", n=3))') -> Path:
+    (tmp / "lectures").mkdir(parents=True)
+    (tmp / "translations").mkdir()
+    (tmp / "translations" / "glossary.csv").write_text("en,es,note\nreceptive field,campo receptivo;campos receptivos,\n")
+    nb = nbformat.v4.new_notebook()
+    md = nbformat.v4.new_markdown_cell("\n\n".join(paragraphs))
+    md.id = "intro"
+    cc = nbformat.v4.new_code_cell(code)
+    cc.id = "code1"
+    nb.cells = [md, cc]
+    nbformat.write(nb, tmp / "lectures" / "01_x.ipynb")
+    return tmp
+
+
+def _translate(po: Path, mapping: dict[str, str]) -> None:
+    cat = i18n.load_catalog(po)
+    for m in cat:
+        if m.id in mapping:
+            m.string = mapping[m.id]
+            m.flags.discard("fuzzy")
+    i18n._write_catalog(po, cat)
+
+
+def test_split_blocks_gives_the_text_back_and_keeps_fences_whole():
+    text = "# Title\n\nOne paragraph\non two lines.\n\n```python\nx = 1\n\ny = 2\n```\n\n<details><summary>A</summary>\n\nanswer\n\n</details>\n"
+    parts = i18n.split_blocks(text)
+    assert "".join(parts) == text
+    blocks = parts[::2]
+    assert "```python\nx = 1\n\ny = 2\n```" in blocks
+    assert [b for b in blocks if i18n.is_prose(b)] == ["# Title", "One paragraph\non two lines.", "answer"]
+    assert not i18n.is_prose("</details>") and not i18n.is_prose("$$W_{out} = (W - F)/S + 1$$")
+
+
+def test_extract_build_and_a_changed_english_paragraph_goes_stale(tmp_path):
+    root = _course(tmp_path, ["# Receptive fields", "The receptive field grows.", "</details>"])
+    src = root / "lectures" / "01_x.ipynb"
+    i18n.extract(root, [src])
+    po = i18n.catalog_path(root, src)
+    ids = {m.id for m in read_po(po.open("rb")) if m.id}
+    assert ids == {"# Receptive fields", "The receptive field grows.", "{n} shapes"}, ids
+    [st] = i18n.status(root)
+    assert (st.translated, st.cells, st.missing, st.messages, st.messages_translated) == (0, 1, 1, 1, 0)
+    with pytest.raises(i18n.IncompleteTranslation, match="no translation"):
+        i18n.build(root)  # never English in place of a missing translation
+    _translate(po, {"# Receptive fields": "# Campos receptivos", "The receptive field grows.": "El campo receptivo crece.",
+                    "{n} shapes": "{n} formas"})
+    i18n.build(root)
+    es = nbformat.read(root / "lectures" / "es" / "01_x.ipynb", as_version=4)
+    assert es.cells[0].source == "# Campos receptivos\n\nEl campo receptivo crece.\n\n</details>"
+    assert es.cells[1].source == nbformat.read(src, as_version=4).cells[1].source  # code unchanged
+    assert es.metadata["language"] == "es"
+    assert json.loads((root / "shared" / "dlcourse" / "locale" / "es.json").read_text()) == {"{n} shapes": "{n} formas"}
+    assert i18n.check(root) == []
+
+    nb = nbformat.read(src, as_version=4)  # the English source changes one paragraph
+    nb.cells[0].source = "# Receptive fields\n\nThe receptive field grows with depth.\n\n</details>"
+    nbformat.write(nb, src)
+    assert any("not in the catalog" in p for p in i18n.check(root))
+    i18n.extract(root)
+    entry = next(m for m in read_po(po.open("rb")) if m.id == "The receptive field grows with depth.")
+    assert entry.fuzzy and entry.string == "El campo receptivo crece.", "the old translation is kept, marked fuzzy"
+    shown = '#| msgid "The receptive field grows."\nmsgctxt "intro"\nmsgid "The receptive field grows with depth."'
+    assert shown in po.read_text(), "the translator sees the previous English"
+    i18n.extract(root)  # a second extract keeps it
+    assert shown in po.read_text()
+    [st] = i18n.status(root)
+    assert (st.translated, st.stale, st.missing) == (0, 1, 0)
+    with pytest.raises(i18n.IncompleteTranslation, match="stale"):
+        i18n.build(root)
+    assert any("1 stale" in p for p in i18n.check(root))
+    i18n.build(root, draft=True)  # a draft marks the stale cell, visibly
+    assert "Traducción pendiente" in nbformat.read(root / "lectures" / "es" / "01_x.ipynb", as_version=4).cells[0].source
+
+
+def test_glossary_check_names_the_term_a_translation_missed(tmp_path):
+    root = _course(tmp_path, ["The receptive field grows."], code="x = 1")
+    src = root / "lectures" / "01_x.ipynb"
+    i18n.extract(root, [src])
+    _translate(i18n.catalog_path(root, src), {"The receptive field grows.": "La zona que ve una neurona crece."})
+    problems = i18n.glossary_problems(root)
+    assert len(problems) == 1 and "campo receptivo" in problems[0]
+
+
+# ------------------------------------------------------------------ the course's own Spanish edition
+
+EDITION = [(p, i18n.edition_path(ROOT, p)) for p in i18n.sources(ROOT) if i18n.catalog_path(ROOT, p).is_file()]
+
+
+def test_the_spanish_edition_is_complete_up_to_date_and_follows_the_glossary():
+    assert {p.relative_to(ROOT).as_posix() for p, _ in EDITION} >= {
+        "lectures/01_cnn_stacks.ipynb", "assignments/a1_conv_arithmetic/a1_conv_arithmetic.ipynb"}
+    problems = i18n.check(ROOT)
+    assert not problems, "\n".join(problems) + "\n(run `python -m dlcourse.course i18n extract`, translate, then `i18n build`)"
+    for st in i18n.status(ROOT):
+        assert st.stale == 0 and st.missing == 0 and st.translated == st.cells, st
+
+
+@pytest.mark.parametrize("src,out", EDITION, ids=[p.stem for p, _ in EDITION])
+def test_spanish_notebook_shares_code_cells_ids_and_grading_metadata(src, out):
+    en, es = nbformat.read(src, as_version=4), nbformat.read(out, as_version=4)
+    assert es.metadata["language"] == "es"
+    assert [c.id for c in en.cells] == [c.id for c in es.cells]
+    for a, b in zip(en.cells, es.cells):
+        assert a.cell_type == b.cell_type and a.metadata == b.metadata, a.id
+        if a.cell_type == "code" or (a.metadata.get("nbgrader") or {}).get("solution"):
+            assert a.source == b.source, f"cell {a.id} differs between the editions"
+    translated = [b for a, b in zip(en.cells, es.cells) if a.cell_type == "markdown" and a.source != b.source]
+    assert translated, "no markdown cell was translated"
+    assert "/blob/main/" + out.relative_to(ROOT).as_posix() in es.cells[0].source, "the Colab badge opens the Spanish notebook"
+
+
+def test_tr_picks_the_language_and_formats(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLCOURSE_LANG", "es")
+    monkeypatch.setenv("DLCOURSE_MESSAGES", json.dumps({"{n} shapes": "{n} formas"}))
+    assert lang.tr("{n} shapes", n=3) == "3 formas"
+    assert lang.tr("never translated {x}", x=1) == "[en] never translated 1"
+    monkeypatch.setenv("DLCOURSE_LANG", "en")
+    assert lang.tr("{n} shapes", n=3) == "3 shapes"
+    monkeypatch.setenv("DLCOURSE_LANG", "fr")
+    with pytest.raises(ValueError, match="DLCOURSE_LANG must be one of en, es"):
+        lang.tr("x")
+    monkeypatch.delenv("DLCOURSE_LANG")
+    es_nb = ROOT / "assignments" / "es" / "a1_conv_arithmetic" / "a1_conv_arithmetic.ipynb"
+    monkeypatch.setenv("JPY_SESSION_NAME", str(es_nb))  # Jupyter Server names the notebook to the kernel
+    lang._detected.cache_clear()
+    try:
+        assert lang.language() == "es"
+    finally:
+        lang._detected.cache_clear()
+    with pytest.raises(TypeError, match="English message as a str"):
+        lang.tr(3)
+
+
+# ------------------------------------------------------------------ grading: Spanish alone and mixed with English
+
+def _with_answers(release_nb, solution_nb):
+    nb = copy.deepcopy(release_nb)
+    answers = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c.source for c in solution_nb.cells
+               if (c.metadata.get("nbgrader") or {}).get("solution")}
+    for c in nb.cells:
+        gid = (c.metadata.get("nbgrader") or {}).get("grade_id")
+        if gid in answers:
+            c.source = answers[gid]
+    return nb
+
+
+def test_spanish_a1_round_trip_in_a_mixed_batch(tmp_path):
+    """One CLI call, one gradebook: the English solution, the Spanish solution (the Spanish release with
+    the answers typed in), the Spanish blank release. Same points; feedback in each student's edition."""
+    aid = "a1_conv_arithmetic"
+    name = f"{aid}.ipynb"
+    solution = nbformat.read(ROOT / "solutions" / aid / name, as_version=4)
+    es_release = nbformat.read(ROOT / "assignments" / "es" / aid / name, as_version=4)
+    subs = tmp_path / "submitted"
+    shutil.copytree(ROOT / "solutions" / aid, subs / "sol-en" / aid)
+    for sid, nb in (("sol-es", _with_answers(es_release, solution)), ("blank-es", es_release)):
+        (subs / sid / aid).mkdir(parents=True)
+        nbformat.write(nb, subs / sid / aid / name)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "dlcourse.grading", "--course", str(ROOT), "autograde", "--assignment", aid,
+           "--submissions", str(subs), "--out", str(out), "--workers", "2", "--fast"]
+    if shutil.which("bwrap") is None:
+        cmd.append("--unsafe")
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((out / f"autograde-{aid}.json").read_text())
+    st = {s["student_id"]: s for s in report["students"]}
+    table = "\n".join(f"{s['student_id']}: {s['score']:g}/{s['max_score']:g} {s['status']}" for s in report["students"])
+    en, es, blank = st["sol-en"], st["sol-es"], st["blank-es"]
+    assert en["max_score"] > 0 and en["score"] == en["max_score"], table
+    assert es["status"] == "ok" and es["score"] == es["max_score"] == en["max_score"], \
+        f"the Spanish solution must get the English full marks\n{table}\n" + "\n".join(es["notes"][-10:])
+    assert blank["score"] == 0 and blank["max_score"] == en["max_score"], table
+    assert {g: c["max_score"] for g, c in es["cells"].items()} == {g: c["max_score"] for g, c in en["cells"].items()}
+
+    from nbgrader.api import Gradebook  # one gradebook holds both editions
+    gb_files = sorted(out.rglob("gradebook.db")) or sorted(ROOT.glob("gradebook.db"))
+    if gb_files:
+        with Gradebook(f"sqlite:///{gb_files[0]}") as gb:
+            graded = {s.student.id for s in gb.assignment_submissions(aid)}
+        assert {"sol-en", "sol-es", "blank-es"} <= graded, graded
+
+    page_es = next((out).rglob(f"feedback*/sol-es/{aid}/*.html")).read_text()
+    page_en = next((out).rglob(f"feedback*/sol-en/{aid}/*.html")).read_text()
+    assert '<html lang="es">' in page_es and "Retroalimentación" in page_es and "Tarea 1" in page_es
+    assert "superada" in page_es and "Assignment 1" not in page_es
+    assert '<html lang="en">' in page_en and "Assignment 1" in page_en and "Tarea 1" not in page_en
+    print(f"\nSpanish a1 round trip, mixed batch in one gradebook ({report['seconds']:.0f} s):\n{table}")
