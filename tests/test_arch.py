@@ -185,7 +185,7 @@ def test_small_variants_train_and_keep_shapes(build):
     assert loss.item() < first, "a small model should fit 6 images"
     with pytest.raises(ValueError, match="width"):
         build(width=0)
-    with pytest.raises(ValueError, match="in_channels"):
+    with pytest.raises(TypeError, match="in_channels"):
         build(in_channels=True)
 
 
@@ -308,9 +308,11 @@ def test_real_or_offline_falls_back_with_one_line(tmp_path, monkeypatch):
         data.real_or_offline(("imagenet",), root=tmp_path)
     with pytest.raises(ValueError, match="unknown dataset"):
         data.real_or_offline(("cifar10",), fallback="mnist", root=tmp_path)
-    for bad in ({"n": 0}, {"n": 10_000}, {"size": 2.5}, {"channels": 2}):
+    for bad in ({"n": 0}, {"n": 10_000}, {"size": 0}, {"channels": 2}):
         with pytest.raises(ValueError):
             data.to_tensor_dataset(choice.test, **bad)
+    with pytest.raises(TypeError, match="size"):
+        data.to_tensor_dataset(choice.test, size=2.5)
 
 
 # ----------------------------------------------------------------------------- arch: models left as found

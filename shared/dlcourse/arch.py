@@ -33,6 +33,7 @@ __all__ = [
     "format_summaries",
     "on_meta",
     "copy_weights",
+    "own_params_once",
     "Shortcut",
     "find_shortcuts",
 ]
@@ -59,6 +60,17 @@ def _macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
     if isinstance(module, nn.Linear):
         return int(out.numel() * module.in_features)
     return 0
+
+
+def own_params_once(module: nn.Module, seen: set[int]) -> int:
+    """The parameters ``module`` owns itself (not its children's), counted on its first call only.
+
+    A module called twice in one forward pass (weight sharing) owns its weights once: the second
+    call counts 0. ``seen`` holds the ``id`` of every module already counted and is updated.
+    """
+    first = id(module) not in seen
+    seen.add(id(module))
+    return sum(p.numel() for p in module.parameters(recurse=False)) if first else 0
 
 
 def _check_model(model) -> None:
@@ -120,14 +132,11 @@ def layer_table(model: nn.Module, input_shape: Sequence[int], *, device: torch.d
 
     def hook(name):
         def fn(module, inputs, output):
-            if not torch.is_tensor(output):
-                return
-            first = id(module) not in seen
-            seen.add(id(module))
-            params = sum(p.numel() for p in module.parameters(recurse=False)) if first else 0
-            inp = inputs[0] if inputs and torch.is_tensor(inputs[0]) else output
-            rows.append(LayerInfo(name, type(module).__name__, tuple(output.shape[1:]), params,
-                                  _macs(module, inp, output), output.numel() * output.element_size()))
+            if torch.is_tensor(output):
+                inp = inputs[0] if inputs and torch.is_tensor(inputs[0]) else output
+                rows.append(LayerInfo(name, type(module).__name__, tuple(output.shape[1:]),
+                                      own_params_once(module, seen), _macs(module, inp, output),
+                                      output.numel() * output.element_size()))
         return fn
 
     leaves = [(module, hook(name or type(module).__name__))

@@ -26,6 +26,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from . import config
+from ._core import check_choice, check_float, check_int
 
 __all__ = [
     "DatasetUnavailable",
@@ -42,6 +43,7 @@ __all__ = [
     "verify_cache",
     "get_dataset",
     "train_val_split",
+    "split_tensors",
     "make_loaders",
     "DataChoice",
     "real_or_offline",
@@ -98,6 +100,19 @@ def _shape_mask(kind: str, size: int, cx: float, cy: float, r: float, rng: np.ra
     raise ValueError(f"unknown shape {kind!r}; expected one of {SHAPE_CLASSES}")
 
 
+def _check_generator_args(n, size: int, min_size: int, channels, classes) -> tuple[int, int, int, tuple[str, ...]]:
+    """The arguments every shape generator shares, checked: ``(n, size, channels, classes)``."""
+    n = check_int(n, "n", min=1)
+    if check_int(size, "size") < min_size:
+        raise ValueError(f"size must be at least {min_size} pixels, got {size}")
+    check_choice(channels, "channels", (1, 3))
+    classes = tuple(classes) if isinstance(classes, (tuple, list)) else classes
+    if not isinstance(classes, tuple) or not classes or any(c not in SHAPE_CLASSES for c in classes) \
+            or len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be a non-empty subset of distinct names from {SHAPE_CLASSES}, got {classes!r}")
+    return n, size, channels, classes
+
+
 def make_shapes(n: int = 1000, size: int = 32, *, seed: int = 0, channels: int = 1, noise: float = 0.15,
                 classes: tuple[str, ...] = SHAPE_CLASSES, min_radius: float | None = None,
                 max_radius: float | None = None) -> ShapesData:
@@ -105,16 +120,26 @@ def make_shapes(n: int = 1000, size: int = 32, *, seed: int = 0, channels: int =
 
     The background is a random smooth gradient plus Gaussian noise of std ``noise``; the shape's
     intensity, size and position vary, so the class is given by the shape alone.
+
+    Args:
+        n: number of images (> 0).
+        size: image side in pixels (>= 12).
+        seed: the same seed gives the same images.
+        channels: 1 or 3 (each channel tinted at random).
+        noise: standard deviation of the background noise.
+        classes: the shapes to draw, distinct names from :data:`SHAPE_CLASSES`.
+        min_radius: smallest shape radius in pixels (default 0.12 of ``size``).
+        max_radius: largest radius (default 0.28 of ``size``).
+
+    Returns:
+        :class:`ShapesData` with ``images: (n, channels, size, size)``, ``labels: (n,)`` and
+        ``boxes: (n, 4)``.
+
+    Raises:
+        TypeError: ``n`` or ``size`` not an int.
+        ValueError: ``n < 1``, ``size < 12``, ``channels`` not 1 or 3, or unknown / repeated classes.
     """
-    if n <= 0:
-        raise ValueError(f"n must be positive, got {n}")
-    if size < 12:
-        raise ValueError(f"size must be at least 12 pixels, got {size}")
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels}")
-    bad = [c for c in classes if c not in SHAPE_CLASSES]
-    if bad or not classes:
-        raise ValueError(f"classes must be a non-empty subset of {SHAPE_CLASSES}, got {classes}")
+    n, size, channels, classes = _check_generator_args(n, size, 12, channels, classes)
     rng = np.random.default_rng(seed)
     rmin = min_radius if min_radius is not None else size * 0.12
     rmax = max_radius if max_radius is not None else size * 0.28
@@ -195,20 +220,11 @@ def make_shape_scenes(n: int = 1000, size: int = 40, *, seed: int = 0, objects: 
         a :class:`ShapeScenes`.
 
     Raises:
+        TypeError: ``n``, ``size``, ``objects`` or ``gap`` not an int.
         ValueError: bad sizes or counts, or the objects cannot be placed (too large for ``size``).
     """
-    for name, v in (("n", n), ("size", size), ("objects", objects), ("gap", gap)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"{name} must be an int, got {type(v).__name__}")
-    if n <= 0:
-        raise ValueError(f"n must be positive, got {n}")
-    if size < 24:
-        raise ValueError(f"size must be at least 24 pixels, got {size}")
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 or 3, got {channels}")
-    bad = [c for c in classes if c not in SHAPE_CLASSES]
-    if bad or not classes or len(set(classes)) != len(classes):
-        raise ValueError(f"classes must be distinct names from {SHAPE_CLASSES}, got {classes}")
+    n, size, channels, classes = _check_generator_args(n, size, 24, channels, classes)
+    objects, gap = check_int(objects, "objects"), check_int(gap, "gap", min=0)
     if not 2 <= objects <= len(classes):
         raise ValueError(f"objects must be in 2..{len(classes)} (one class each), got {objects}")
     lo_c, hi_c = contrast
@@ -260,14 +276,19 @@ def make_shape_scenes(n: int = 1000, size: int = 40, *, seed: int = 0, objects: 
 
 # --------------------------------------------------------------------------- offline: digits
 def load_digits(size: int | None = None) -> TensorDataset:
-    """scikit-learn's 1,797 8x8 digits as ``(N, 1, S, S)`` in [0, 1] (``S = size or 8``)."""
+    """scikit-learn's 1,797 8x8 digits as ``(N, 1, S, S)`` in [0, 1] (``S = size or 8``, bilinear).
+
+    Raises:
+        TypeError: ``size`` is not an int or None.
+        ValueError: ``size < 8`` (the digits are only upsampled).
+    """
     from sklearn.datasets import load_digits as _sk_digits
 
+    if size is not None:
+        size = check_int(size, "size (digits are 8x8 and only upsampled)", min=8)
     d = _sk_digits()
     x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
     if size is not None and size != 8:
-        if size < 8:
-            raise ValueError(f"size must be >= 8, got {size}")
         x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
     return TensorDataset(x.clamp(0, 1), torch.tensor(d.target, dtype=torch.long))
 
@@ -291,7 +312,15 @@ def _expected_files(name: str) -> list[tuple[str, str]]:
 def verify_cache(name: str, root: Path | str | None = None) -> list[str]:
     """Check every file of a cached torchvision data set against its MD5.
 
-    Returns the list of problems (missing or corrupt files); empty when the cache is complete.
+    Args:
+        name: ``"mnist"``, ``"fashion-mnist"`` or ``"cifar10"``.
+        root: the cache folder; default :func:`dlcourse.config.data_dir`.
+
+    Returns:
+        The list of problems (missing or corrupt files); empty when the cache is complete.
+
+    Raises:
+        ValueError: an unknown data set name.
     """
     from torchvision.datasets.utils import check_integrity
 
@@ -332,8 +361,17 @@ def load_torchvision(name: str, split: str = "train", *, root: Path | str | None
                      transform=None, timeout: float = 3.0) -> Dataset:
     """MNIST / Fashion-MNIST / CIFAR-10 from the cache, downloading (and verifying) when allowed.
 
-    Returns a torchvision dataset whose items are ``(image: (C, H, W) float in [0, 1], label)``
-    unless ``transform`` is given.
+    Args:
+        name: ``"mnist"``, ``"fashion-mnist"`` or ``"cifar10"``.
+        split: ``"train"`` or ``"test"``.
+        root: the cache folder; default :func:`dlcourse.config.data_dir`.
+        download: download missing files when the hosts answer.
+        transform: applied to each image; default ``ToTensor()``.
+        timeout: seconds to wait for a download host before calling the machine offline.
+
+    Returns:
+        A torchvision dataset whose items are ``(image: (C, H, W) float in [0, 1], label)``
+        unless ``transform`` is given.
 
     Raises:
         ValueError: unknown name or split.
@@ -371,7 +409,12 @@ def load_torchvision(name: str, split: str = "train", *, root: Path | str | None
 def load_mnist_idx(root: Path | str, prefix: str = "t10k") -> TensorDataset:
     """Read MNIST-format IDX files ``{prefix}-images-idx3-ubyte[.gz]`` and ``{prefix}-labels-idx1-ubyte[.gz]``.
 
-    Returns ``TensorDataset(images: (N, 1, 28, 28) float in [0, 1], labels: (N,) int64)``.
+    Returns:
+        ``TensorDataset(images: (N, 1, 28, 28) float in [0, 1], labels: (N,) int64)``.
+
+    Raises:
+        FileNotFoundError: a file is missing from ``root``.
+        ValueError: a file is not an IDX file of the expected type, is truncated, or the counts differ.
     """
     root = Path(root)
 
@@ -406,8 +449,24 @@ def get_dataset(name: str, split: str = "train", *, seed: int = 0, n: int | None
     """One entry point for every image data set of the course.
 
     ``digits`` and ``shapes`` are split into ``train``/``test`` with a fixed ``seed``
-    (``test_fraction`` of the data is test). ``n`` is the number of generated shapes (default
-    2,000); ``size`` the image side (digits are upsampled, shapes drawn at that size).
+    (``test_fraction`` of the data is test).
+
+    Args:
+        name: one of :data:`DATASETS`.
+        split: ``"train"`` or ``"test"``.
+        seed: seed of the offline sets' split (and of the generated shapes).
+        n: number of generated shapes (default 2,000).
+        size: image side (digits are upsampled, shapes drawn at that size).
+        root: cache folder of the torchvision sets.
+        download: allow downloading a torchvision set.
+        test_fraction: fraction of an offline set that is test data.
+
+    Returns:
+        A dataset of ``(image: (C, H, W) float in [0, 1], label)`` items.
+
+    Raises:
+        ValueError: an unknown name or split, or bad sizes.
+        DatasetUnavailable: a torchvision set that is neither cached nor downloadable.
     """
     _check_name(name, DATASETS)
     if split not in ("train", "test"):
@@ -424,18 +483,71 @@ def get_dataset(name: str, split: str = "train", *, seed: int = 0, n: int | None
 
 
 def train_val_split(dataset: Dataset, val_fraction: float = 0.2, *, seed: int = 0) -> tuple[Subset, Subset]:
-    """Random split into ``(train, val)`` with a fixed seed."""
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    """Random split into ``(train, val)`` with a fixed seed.
+
+    Raises:
+        TypeError: ``val_fraction`` is not a number.
+        ValueError: ``val_fraction`` outside (0, 1).
+    """
+    check_float(val_fraction, "val_fraction", min=0, max=1, min_open=True, max_open=True)
     n = len(dataset)
     n_val = max(1, int(round(n * val_fraction)))
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
     return Subset(dataset, perm[n_val:]), Subset(dataset, perm[:n_val])
 
 
+def split_tensors(x: torch.Tensor, y: torch.Tensor, n_test: int, *, seed: int = 0
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random split of ``x: (N, ...)`` and ``y: (N,)`` into ``(x_train, y_train, x_test, y_test)``.
+
+    ``n_test`` rows go to the test part; the permutation depends only on ``seed`` and ``N``.
+
+    Args:
+        x: ``(N, ...)`` inputs.
+        y: ``(N,)`` labels.
+        n_test: rows of the test part, in ``(0, N)``.
+        seed: seed of the permutation.
+
+    Returns:
+        ``x_train: (N - n_test, ...)``, ``y_train: (N - n_test,)``, ``x_test: (n_test, ...)``,
+        ``y_test: (n_test,)``.
+
+    Raises:
+        TypeError: ``x`` or ``y`` not tensors, ``n_test`` not an int.
+        ValueError: ``x`` and ``y`` differ in rows, or ``n_test`` outside ``(0, N)``.
+    """
+    if not torch.is_tensor(x) or not torch.is_tensor(y):
+        raise TypeError(f"x and y must be torch tensors, got {type(x).__name__} and {type(y).__name__}")
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} rows but y has {y.shape[0]}")
+    n_test = check_int(n_test, "n_test")
+    if not 0 < n_test < x.shape[0]:
+        raise ValueError(f"n_test must be in (0, {x.shape[0]}), got {n_test}")
+    perm = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))
+    test, train = perm[:n_test], perm[n_test:]
+    return x[train], y[train], x[test], y[test]
+
+
 def make_loaders(train: Dataset, test: Dataset | None = None, *, batch_size: int = 64, seed: int = 0,
                  num_workers: int = 0, device: torch.device | str | None = None) -> tuple[DataLoader, DataLoader | None]:
-    """DataLoaders with a seeded shuffle for ``train``; memory pinned when the device is CUDA."""
+    """DataLoaders with a seeded shuffle for ``train``; memory pinned when the device is CUDA.
+
+    Args:
+        train: the training set (shuffled with a generator seeded by ``seed``).
+        test: an evaluation set (not shuffled), or ``None``.
+        batch_size: items per batch.
+        seed: seed of the shuffle.
+        num_workers: worker processes per loader.
+        device: where the batches will go; CUDA pins host memory for ``non_blocking`` copies.
+
+    Returns:
+        ``(train_loader, test_loader or None)``.
+
+    Raises:
+        TypeError, ValueError: ``batch_size`` not a positive int, ``num_workers`` not an int >= 0.
+    """
+    batch_size = check_int(batch_size, "batch_size", min=1)
+    num_workers = check_int(num_workers, "num_workers", min=0)
     pin = torch.device(device).type == "cuda" if device is not None else False
     g = torch.Generator().manual_seed(seed)
     tr = DataLoader(train, batch_size=batch_size, shuffle=True, generator=g, num_workers=num_workers, pin_memory=pin)
@@ -509,13 +621,13 @@ def to_tensor_dataset(dataset: Dataset, *, n: int | None = None, size: int | Non
         ``TensorDataset(x: (n, C, S, S) float32, y: (n,) int64)``.
 
     Raises:
-        ValueError: ``n`` / ``size`` not positive ints, ``n`` larger than the data set, bad ``channels``,
+        TypeError: ``n`` / ``size`` not ints (or None).
+        ValueError: ``n`` / ``size`` not positive, ``n`` larger than the data set, bad ``channels``,
             or items that are not ``(C, H, W)`` tensors.
     """
     total = len(dataset)
-    for label, v in (("n", n), ("size", size)):
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v <= 0):
-            raise ValueError(f"{label} must be a positive int or None, got {v!r}")
+    n = None if n is None else check_int(n, "n (or None)", min=1)
+    size = None if size is None else check_int(size, "size (or None)", min=1)
     if n is not None and n > total:
         raise ValueError(f"n={n} is larger than the data set ({total} items)")
     if channels not in (None, 1, 3):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from ._core import check_bool, check_choice
+
 __all__ = ["DeviceChoice", "choose_device", "pick_device", "describe_device", "to_device"]
 
 
@@ -42,10 +44,16 @@ def choose_device(prefer: str | None = None) -> DeviceChoice:
 
     Args:
         prefer: ``None``/``"auto"`` for the best available, or ``"cuda"``, ``"mps"``, ``"cpu"``
-            to request one; a requested device that is missing raises ``RuntimeError``.
+            to request one.
+
+    Returns:
+        A :class:`DeviceChoice`: the device and one line saying why (why not a GPU, on a CPU).
+
+    Raises:
+        ValueError: an unknown ``prefer``.
+        RuntimeError: the requested device is not available.
     """
-    if prefer not in (None, "auto", "cuda", "mps", "cpu"):
-        raise ValueError(f"prefer must be None, 'auto', 'cuda', 'mps' or 'cpu', got {prefer!r}")
+    check_choice(prefer, "prefer", (None, "auto", "cuda", "mps", "cpu"))
     hip = getattr(torch.version, "hip", None)
     has_cuda = torch.cuda.is_available()
     mps = getattr(torch.backends, "mps", None)
@@ -89,7 +97,12 @@ def choose_device(prefer: str | None = None) -> DeviceChoice:
 
 
 def pick_device(prefer: str | None = None, *, verbose: bool = True) -> torch.device:
-    """Return the best device now; with ``verbose`` print the one-line explanation."""
+    """Return the best device now; with ``verbose`` print the one-line explanation.
+
+    Raises:
+        ValueError, RuntimeError: as :func:`choose_device`.
+    """
+    check_bool(verbose, "verbose")
     choice = choose_device(prefer)
     if verbose:
         print(f"Device: {choice.reason}")
@@ -109,11 +122,23 @@ def describe_device(device: torch.device | str | None = None) -> str:
 def to_device(obj, device: torch.device | str, non_blocking: bool | None = None):
     """Move a tensor, or a (nested) tuple/list/dict of tensors, to ``device``.
 
-    ``non_blocking`` defaults to True for CUDA targets (overlaps copies from pinned memory).
+    Args:
+        obj: a tensor, a (named) tuple, list or dict of them, nested; anything else is returned as is.
+        device: the target device.
+        non_blocking: asynchronous copies; default True for CUDA targets (overlaps copies from
+            pinned memory).
+
+    Returns:
+        ``obj`` with every tensor on ``device`` (containers rebuilt with the same types).
+
+    Raises:
+        TypeError: ``non_blocking`` is not a bool or None.
+        RuntimeError: ``device`` is not a valid device string.
     """
     device = torch.device(device)
     if non_blocking is None:
         non_blocking = device.type == "cuda"
+    check_bool(non_blocking, "non_blocking")
     if torch.is_tensor(obj):
         return obj.to(device, non_blocking=non_blocking)
     if isinstance(obj, (list, tuple)):
