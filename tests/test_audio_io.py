@@ -152,16 +152,3 @@ def test_log_mel_puts_a_tone_in_the_right_band():
         F.log_mel(torch.zeros(8000, dtype=torch.int16), p)
 
 
-def test_plots_return_labelled_figures():
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-
-    p = F.FeatureParams()
-    w = _tone(440, 8000, 1.0)[0]
-    for fig in (F.plot_waveform(w, 8000), F.plot_spectrogram(w, 8000), F.plot_log_mel(F.log_mel(w, p), p)):
-        assert isinstance(fig, Figure)
-        ax = fig.axes[0]
-        assert ax.get_title() and ax.get_xlabel() == "time (s)" and ax.get_ylabel()
-        plt.close(fig)
-    with pytest.raises(ValueError, match=r"\(n_mels, frames\)"):
-        F.plot_log_mel(torch.zeros(2, 3, 4, 5), p)

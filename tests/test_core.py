@@ -1,4 +1,4 @@
-"""Unit tests of the dlcourse core: config, device, seed, training, plotting, data, arch, fixtures."""
+"""Unit tests of the dlcourse core: config, device, seed, training, data, arch, fixtures (the plots: test_plots.py)."""
 from __future__ import annotations
 
 import gzip
@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from dlcourse import arch, config, data, device, plotting, seed, training
+from dlcourse import arch, config, data, device, plots, seed, training
 from dlcourse.course import fixtures
 
 matplotlib.use("Agg")
@@ -250,7 +250,7 @@ def test_callbacks_and_liveplot_text(capsys):
     assert calls == ["begin", 1, 2, "end"]
     out = capsys.readouterr().out
     assert "epoch 1: train_loss=" in out and "epoch 2:" in out
-    fig = plotting.plot_history(training.History([{"train_loss": 1.0}, {"train_loss": 0.5}]))
+    fig = plots.plot_history(training.History([{"train_loss": 1.0}, {"train_loss": 0.5}]))
     assert fig.axes[0].get_xlabel() == "epoch" and fig.axes[0].get_ylabel() == "loss"
 
 
@@ -283,31 +283,6 @@ def test_eval_mode_restores_submodule_flags():
     with training.eval_mode(model):
         assert not any(m.training for m in model.modules())
     assert model.training and not model[0].training and model[2].training
-
-
-# ----------------------------------------------------------------------------- plotting
-def test_plots_return_figures_with_labels():
-    import matplotlib.pyplot as plt
-
-    imgs = torch.rand(5, 1, 8, 8)
-    fig = plotting.image_grid(imgs, labels=list("abcde"), title="t")
-    assert fig._suptitle.get_text() == "t"
-    fig = plotting.plot_confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], ["a", "b", "c"])
-    ax = fig.axes[0]
-    assert ax.get_xlabel() == "predicted class" and ax.get_title() == "Confusion matrix"
-    fig = plotting.embedding_scatter(np.random.rand(10, 2), np.arange(10) % 2, title="emb")
-    assert fig.axes[0].get_title() == "emb"
-    fig = plotting.heatmap_overlay(torch.rand(1, 8, 8), torch.rand(8, 8), box=(1, 1, 4, 4))
-    assert fig.axes[0].get_xlabel()
-    fig = plotting.filter_grid(torch.randn(4, 3, 5, 5))
-    fig = plotting.feature_maps(torch.rand(1, 3, 6, 6))
-    plt.close("all")
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
-        plotting.image_grid(torch.rand(2, 4, 8, 8))
-    with pytest.raises(ValueError, match="upsample"):
-        plotting.heatmap_overlay(torch.rand(1, 8, 8), torch.rand(4, 4))
-    with pytest.raises(ValueError, match="labels"):
-        plotting.embedding_scatter(np.random.rand(10, 2), np.arange(9))
 
 
 # ----------------------------------------------------------------------------- data

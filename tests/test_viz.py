@@ -444,48 +444,6 @@ def test_gap_cnn_shapes_and_cam_identity():
         viz.gap_cnn(width=0)
 
 
-# --------------------------------------------------------------------------- plots
-def _labels_ok(fig):
-    assert fig._suptitle is not None and fig._suptitle.get_text()
-
-
-def test_plots_return_figures_with_titles():
-    torch.manual_seed(0)
-    imgs = torch.rand(2, 1, 8, 8)
-    maps = {"a": torch.rand(2, 8, 8), "b": torch.rand(2, 1, 8, 8)}
-    fig = viz.plot_heatmap_grid(imgs, maps, boxes=torch.tensor([[1, 1, 4, 4], [2, 2, 6, 6]]), row_labels=["x", "y"])
-    _labels_ok(fig)
-    assert fig.supxlabel and len(fig.axes) == 2 * 3
-    assert fig.axes[1].get_title() == "a"
-    acts = {"conv": torch.rand(1, 4, 8, 8), "deep": torch.rand(6, 2, 2)}
-    fig = viz.plot_layer_activations(acts, max_maps=3, image=imgs[0])
-    _labels_ok(fig)
-    assert "conv" in fig.axes[3].get_ylabel()
-    fig = viz.plot_filter_comparison({"init": torch.randn(8, 1, 5, 5), "trained": torch.randn(8, 3, 5, 5)})
-    _labels_ok(fig)
-    c = viz.DeletionCurve(torch.linspace(0, 1, 5), torch.rand(3, 5))
-    fig = viz.plot_deletion_curves({"m": c})
-    ax = fig.axes[0]
-    assert ax.get_xlabel() and ax.get_ylabel() and "AUC" in ax.get_legend().get_texts()[0].get_text()
-    fig = viz.plot_embeddings({"good": torch.rand(10, 2), "bad": np.random.rand(10, 2)}, torch.arange(10) % 2,
-                              class_names=["a", "b"], scores={"good": "k-NN 1.00"})
-    _labels_ok(fig)
-    assert "k-NN" in fig.axes[0].get_title()
-
-
-def test_plot_errors():
-    with pytest.raises(ValueError, match="upsample"):
-        viz.plot_heatmap_grid(torch.rand(2, 1, 8, 8), {"a": torch.rand(2, 4, 4)})
-    with pytest.raises(ValueError, match="empty"):
-        viz.plot_heatmap_grid(torch.rand(2, 1, 8, 8), {})
-    with pytest.raises(ValueError, match="one image"):
-        viz.plot_layer_activations({"a": torch.rand(2, 3, 4, 4)})
-    with pytest.raises(TypeError, match="DeletionCurve"):
-        viz.plot_deletion_curves({"a": [1, 2]})
-    with pytest.raises(ValueError, match="weight must be"):
-        viz.plot_filter_comparison({"a": torch.rand(3, 3)})
-
-
 def test_train_shapes_cnn_small_run():
     from dlcourse import data
 
@@ -685,9 +643,6 @@ def test_nearest_neighbours():
     assert idx[:, 0].tolist() == [2, 2, 0, 1] or idx[:, 0].tolist()[0] == 2
     with pytest.raises(ValueError, match="k must be"):
         viz.nearest_neighbours(db, db, k=4, exclude_self=True)
-    fig = viz.plot_image_rows({"query": torch.rand(1, 1, 4, 4), "nn": torch.rand(3, 1, 4, 4)},
-                              captions={"nn": ["a", "b", "c"]}, title="Retrieval")
-    _labels_ok(fig)
 
 
 def test_pretrained_resnet18_from_a_local_weights_file(tmp_path):

@@ -29,10 +29,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .viz import check_images, check_targets, upsample_maps
+from ._core import check_choice, check_float, check_int, forward_hooks, model_device
+from .viz import _MODES, _mode_ctx, check_images, check_targets, upsample_maps
 
 LayerSpec = str | nn.Module
-_MODES = ("eval", "train", "keep")
 
 
 # --------------------------------------------------------------------------- layers
@@ -98,11 +98,6 @@ class Captured(dict):
                        "records no gradient")
 
 
-def _check_mode(mode: str) -> None:
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-
-
 def _first_tensor(name: str, output: Any) -> torch.Tensor:
     if torch.is_tensor(output):
         return output
@@ -112,21 +107,10 @@ def _first_tensor(name: str, output: Any) -> torch.Tensor:
 
 @contextmanager
 def _hooked(model: nn.Module, mode: str, hooks: Mapping[nn.Module, Any]) -> Iterator[None]:
-    """Register forward hooks, set the mode; on exit remove hooks and restore the flags."""
-    _check_mode(mode)
-    handles = []
-    flags = [(m, m.training) for m in model.modules()]
-    try:
-        if mode != "keep":
-            model.train(mode == "train")
-        for module, fn in hooks.items():
-            handles.append(module.register_forward_hook(fn))
+    """Set the mode (``viz._mode_ctx``) and register forward hooks; on exit remove the hooks and
+    restore every submodule's flag (``_core.forward_hooks`` inside ``_core.train_mode``)."""
+    with _mode_ctx(model, mode), forward_hooks(hooks.items()):
         yield
-    finally:
-        for h in handles:
-            h.remove()
-        for m, flag in flags:
-            m.training = flag
 
 
 @contextmanager
@@ -150,7 +134,7 @@ def capture_activations(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec
         a :class:`Captured` dict ``{layer name: tensor}``.
     """
     resolved = resolve_layers(model, layers)
-    _check_mode(mode)
+    check_choice(mode, "mode", _MODES)
     store = Captured(list(resolved), "activation")
 
     def make(name: str):
@@ -183,7 +167,7 @@ def capture_gradients(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec],
     are safe. Hooks are removed and train/eval flags restored on exit, even on an exception.
     """
     resolved = resolve_layers(model, layers)
-    _check_mode(mode)
+    check_choice(mode, "mode", _MODES)
     rec = GradientRecord(Captured(list(resolved), "activation"), Captured(list(resolved), "gradient"))
 
     def make(name: str):
@@ -296,10 +280,8 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | 
     Returns:
         ``(N, H, W)``.
     """
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples must be an int >= 1, got {samples!r}")
-    if not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a number >= 0, got {noise!r}")
+    check_int(samples, "samples", min=1)
+    check_float(noise, "noise", min=0)
     x, t = _prepare(model, x, target)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     sigma = noise * (x.flatten(1).amax(1) - x.flatten(1).amin(1)).view(-1, 1, 1, 1)
@@ -376,8 +358,7 @@ def occlusion(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | t
     x, t = _prepare(model, x, target)
     n, c, h, w = x.shape
     for name, v in (("patch", patch), ("stride", stride), ("batch_size", batch_size)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        check_int(v, name, min=1)
     if patch > min(h, w):
         raise ValueError(f"patch {patch} does not fit in a {h}x{w} image")
     if stride > patch:
@@ -417,7 +398,7 @@ def _layer_batches(model: nn.Module, layer: LayerSpec, images: torch.Tensor, bat
     """Yield ``(name, output of layer)`` for ``images`` in batches of ``batch_size`` (hooks removed after)."""
     images = check_images(images, name="images")
     name = next(iter(resolve_layers(model, layer)))
-    dev = next(model.parameters()).device
+    dev = model_device(model)
     with capture_activations(model, layer) as acts:
         for i in range(0, images.shape[0], batch_size):
             model(images[i:i + batch_size].to(dev))
@@ -513,7 +494,7 @@ def faithfulness_benchmark(model: nn.Module, randomized: nn.Module, scenes: Any,
     nc = n if curve_n is None else min(curve_n, n)
     if nc < 1:
         raise ValueError(f"curve_n must be >= 1, got {curve_n}")
-    dev = next(model.parameters()).device
+    dev = model_device(model)
     x = scenes.images[:n].to(dev)
     tgt, other = scenes.labels[:n, 0], scenes.labels[:n, 1]
     tbox, dbox = scenes.boxes[:n, 0], scenes.boxes[:n, 1]

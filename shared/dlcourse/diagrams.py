@@ -1,17 +1,15 @@
-"""Architecture diagrams drawn from the model object itself, so a diagram cannot disagree with the code.
+"""Architecture diagrams measured from the model object itself, so a diagram cannot disagree with the code.
 
-Two views, each split into a *measuring* function (returns plain data, testable) and a *drawing*
-function (``plot_*(..., ax=None) -> Figure``, detached from pyplot, renders the same on Colab, in
-JupyterLab and on the HTML build since it is an ordinary matplotlib figure):
+Two measurements, each drawn by :mod:`dlcourse.plots` (``plots.plot_layer_stack``,
+``plots.plot_model_graph``; ordinary detached matplotlib figures that render the same on Colab,
+in JupyterLab and on the HTML build):
 
-* :func:`layer_stack` / :func:`plot_layer_stack`: one box per leaf module, in the order the forward
-  pass calls them (measured with forward hooks on a batch of one), labelled with what the layer is
-  ("Conv 5×5, 6 ch", "MaxPool 2×2", "FC 120") and its measured output shape, coloured by kind.
-  Box heights follow the spatial size of the output, so a stack that shrinks (LeNet, VGG) or an
-  encoder / latent / decoder (an autoencoder) can be seen at a glance.
-* :func:`model_graph` / :func:`plot_model_graph`: the dataflow graph of a block traced with
-  :mod:`torch.fx`: parallel branches side by side, additions (``+``, ResNet) and concatenations
-  (``cat``, DenseNet, Inception) drawn as their own nodes, the measured shape on every edge.
+* :func:`layer_stack`: one box per leaf module, in the order the forward pass calls them
+  (measured with forward hooks on a batch of one), labelled with what the layer is
+  ("Conv 5×5, 6 ch", "MaxPool 2×2", "FC 120"), its kind and its measured output shape.
+* :func:`model_graph`: the dataflow graph of a block traced with :mod:`torch.fx`: parallel
+  branches, additions (``+``, ResNet) and concatenations (``cat``, DenseNet, Inception) as their
+  own nodes, the measured shape of every node.
 
 Both leave the model as they found it: the train/eval flag of every submodule is restored and
 the hooks they add are removed in ``finally``; the forward pass runs in eval mode without
@@ -20,53 +18,23 @@ gradients, so batch-norm running statistics are not touched. Models on the ``met
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-from matplotlib.figure import Figure
-from matplotlib.patches import Circle, FancyBboxPatch, Patch
 from torch import nn
 
-from .plotting import subplots
-from .training import eval_mode, model_device
+from ._core import forward_hooks, model_device, train_mode
 
 __all__ = [
-    "KIND_COLORS",
     "StackBox",
     "GraphNode",
     "ModelGraph",
     "describe_module",
     "layer_kind",
-    "format_shape",
     "layer_stack",
-    "plot_layer_stack",
     "model_graph",
-    "plot_model_graph",
 ]
-
-#: Fill colour of each kind of layer (the legend of both diagrams).
-KIND_COLORS: dict[str, str] = {
-    "input": "#e0e0e0",
-    "conv": "#8ecae6",
-    "pool": "#ffb703",
-    "activation": "#b7e4a0",
-    "norm": "#cdb4db",
-    "dense": "#f4978e",
-    "block": "#95d5b2",
-    "add": "#ffffff",
-    "mul": "#ffffff",
-    "cat": "#fff3b0",
-    "other": "#d9d9d9",
-    "output": "#e0e0e0",
-}
-
-_KIND_NAMES = {
-    "input": "input", "conv": "convolution", "pool": "pooling", "activation": "activation",
-    "norm": "normalization", "dense": "fully connected", "block": "block (drawn as one box)", "add": "addition (+)", "mul": "multiplication (×)", "cat": "concatenation (cat)",
-    "other": "other (reshape, dropout, ...)", "output": "output",
-}
 
 _ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
                 nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid, nn.Softmax, nn.LogSoftmax,
@@ -152,13 +120,6 @@ def describe_module(module: nn.Module) -> str:
     return type(module).__name__
 
 
-def format_shape(shape: Sequence[int] | None) -> str:
-    """``(6, 28, 28)`` -> ``"6×28×28"``; ``()`` or ``None`` -> ``""``."""
-    if not shape:
-        return ""
-    return "×".join(str(int(s)) for s in shape)
-
-
 def _check_shape(input_shape) -> tuple[int, ...]:
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
         raise TypeError(f"input_shape must be a sequence of ints without the batch dimension, e.g. (3, 224, 224); "
@@ -236,9 +197,8 @@ def layer_stack(model: nn.Module, input_shape: Sequence[int], *, leaf_modules: S
     dev = model_device(model)
     boxes: list[StackBox] = [StackBox("input", "Input", "input", shape, shape, 0)]
     seen: set[int] = set()
-    handles = []
 
-    def hook(name: str):
+    def fn_for(name: str):
         def fn(module, inputs, output):
             if not torch.is_tensor(output):
                 return
@@ -252,141 +212,25 @@ def layer_stack(model: nn.Module, input_shape: Sequence[int], *, leaf_modules: S
                                   tuple(int(s) for s in output.shape[1:]), int(params)))
         return fn
 
+    pairs = []
+    inside_block: list[str] = []
+    for name, module in model.named_modules():
+        if any(name.startswith(b + ".") for b in inside_block):
+            continue  # a layer inside a block drawn as one box
+        if leaves and isinstance(module, leaves) and module is not model:
+            inside_block.append(name)
+            pairs.append((module, fn_for(name)))
+        elif not list(module.children()):
+            pairs.append((module, fn_for(name or type(module).__name__)))
     try:
-        inside_block: list[str] = []
-        for name, module in model.named_modules():
-            if any(name.startswith(b + ".") for b in inside_block):
-                continue  # a layer inside a block drawn as one box
-            if leaves and isinstance(module, leaves) and module is not model:
-                inside_block.append(name)
-                handles.append(module.register_forward_hook(hook(name)))
-            elif not list(module.children()):
-                handles.append(module.register_forward_hook(hook(name or type(module).__name__)))
-        with eval_mode(model), torch.no_grad():
+        with forward_hooks(pairs), train_mode(model, False), torch.no_grad():
             model(torch.zeros((1, *shape), device=dev))
     except (RuntimeError, TypeError, ValueError) as e:
         raise ValueError(f"the model cannot run on an input of shape {(1, *shape)}: {e}") from e
-    finally:
-        for h in handles:
-            h.remove()
     if len(boxes) == 1:
         raise ValueError("no leaf module produced a tensor: nothing to draw (is the forward made only of "
                          "functional calls? use plot_model_graph for those)")
     return boxes
-
-
-def _box_height(shape: tuple[int, ...], max_spatial: float) -> float:
-    """Relative box height in (0.18, 1]: spatial extent for maps, a short bar for vectors."""
-    if len(shape) >= 2:
-        spatial = math.sqrt(math.prod(shape[1:])) if len(shape) > 2 else float(shape[-1])
-        return 0.3 + 0.7 * math.sqrt(spatial / max_spatial)
-    return 0.22
-
-
-def _legend(ax, kinds: Sequence[str], **kw) -> None:
-    handles = [Patch(facecolor=KIND_COLORS[k], edgecolor="0.3", label=_KIND_NAMES[k]) for k in kinds]
-    ax.legend(handles=handles, fontsize=7, frameon=False, **kw)
-
-
-def _arrow(ax, p, q, **kw) -> None:
-    style = dict(arrowstyle="-|>", color="0.35", lw=0.9, mutation_scale=8, shrinkA=0, shrinkB=0)
-    style.update(kw)
-    ax.annotate("", xy=q, xytext=p, arrowprops=style)
-
-
-def plot_layer_stack(model: nn.Module, input_shape: Sequence[int], *, title: str | None = None, ax=None,
-                     orientation: str = "horizontal", max_per_row: int = 24,
-                     leaf_modules: Sequence[type] = ()) -> Figure:
-    """Draw the layer stack of ``model``: one box per layer, its label and measured output shape.
-
-    Boxes come from :func:`layer_stack` (a forward pass with hooks), so they are what the model
-    computes. Colour gives the kind (legend); box height follows the output's spatial size, so
-    shrinking maps, a flattening and an autoencoder's encoder / latent / decoder are visible.
-    A small "⋯" between two boxes marks a functional operation of ``forward`` (e.g.
-    ``torch.flatten``) that changed the shape without a module.
-
-    Args:
-        model: the network (any device, ``meta`` included).
-        input_shape: ``(C, H, W)`` without the batch dimension.
-        title: figure title; default ``"<ClassName>: layer stack for input C×H×W"``.
-        ax: draw into this Axes; ``None`` makes a new detached figure.
-        orientation: ``"horizontal"`` (left to right, long stacks wrap into rows of
-            ``max_per_row`` boxes) or ``"vertical"`` (top to bottom, one row per layer).
-        max_per_row: boxes per row in horizontal mode before wrapping (int >= 2).
-        leaf_modules: module classes drawn as one box (see :func:`layer_stack`).
-
-    Returns:
-        the Figure.
-
-    Raises:
-        ValueError: bad ``orientation`` / ``max_per_row``, or see :func:`layer_stack`.
-    """
-    if orientation not in ("horizontal", "vertical"):
-        raise ValueError(f"orientation must be 'horizontal' or 'vertical', got {orientation!r}")
-    if isinstance(max_per_row, bool) or not isinstance(max_per_row, int) or max_per_row < 2:
-        raise ValueError(f"max_per_row must be an int >= 2, got {max_per_row!r}")
-    boxes = layer_stack(model, input_shape, leaf_modules=leaf_modules)
-    n = len(boxes)
-    max_spatial = max((math.sqrt(math.prod(b.output_shape[1:])) if len(b.output_shape) > 2
-                       else float(b.output_shape[-1])) for b in boxes if len(b.output_shape) >= 2) \
-        if any(len(b.output_shape) >= 2 for b in boxes) else 1.0
-    if title is None:
-        title = f"{type(model).__name__}: layer stack for input {format_shape(boxes[0].output_shape)}"
-    kinds = [k for k in KIND_COLORS if any(b.kind == k for b in boxes)]
-
-    if orientation == "horizontal":
-        rows = math.ceil(n / max_per_row)
-        per_row = math.ceil(n / rows)
-        row_h = 4.6  # data units between rows: a label above (~1.5) and a shape below (~1) each box
-        if ax is None:
-            fig, ax = subplots(figsize=(max(6.0, 0.42 * per_row + 1.5), 0.62 * ((rows - 1) * row_h + 5.3) + 0.4),
-                               layout="constrained")
-        else:
-            fig = ax.figure
-        for i, b in enumerate(boxes):
-            r, c = divmod(i, per_row)
-            x0, yc = float(c), -r * row_h
-            h = _box_height(b.output_shape, max_spatial)
-            ax.add_patch(FancyBboxPatch((x0 - 0.3, yc - h / 2), 0.6, h, boxstyle="round,pad=0.02,rounding_size=0.06",
-                                        facecolor=KIND_COLORS[b.kind], edgecolor="0.3", lw=0.8))
-            ax.text(x0, yc + 0.62, b.label, rotation=90, ha="center", va="bottom", fontsize=7)
-            ax.text(x0, yc - 0.62, format_shape(b.output_shape), rotation=90, ha="center", va="top", fontsize=7,
-                    color="0.25")
-            if i + 1 < n:
-                nxt = boxes[i + 1]
-                functional = nxt.input_shape and nxt.input_shape != b.output_shape
-                if c + 1 < per_row:
-                    _arrow(ax, (x0 + 0.31, yc), (x0 + 0.69, yc))
-                    if functional:
-                        ax.text(x0 + 0.5, yc + 0.08, "⋯", ha="center", va="bottom", fontsize=8, color="crimson")
-                else:
-                    ax.text(x0 + 0.5, yc, "↩", ha="center", va="center", fontsize=10, color="0.35")
-        ax.set_xlim(-0.8, per_row - 0.2)
-        ax.set_ylim(-(rows - 1) * row_h - 2.4, 3.4)
-        _legend(ax, kinds, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=min(len(kinds), 4))
-    else:
-        if ax is None:
-            fig, ax = subplots(figsize=(6.5, 0.36 * n + 1.4), layout="constrained")
-        else:
-            fig = ax.figure
-        for i, b in enumerate(boxes):
-            y = -float(i)
-            w = 2.2 * _box_height(b.output_shape, max_spatial)
-            ax.add_patch(FancyBboxPatch((-w / 2, y - 0.3), w, 0.6, boxstyle="round,pad=0.02,rounding_size=0.06",
-                                        facecolor=KIND_COLORS[b.kind], edgecolor="0.3", lw=0.8))
-            ax.text(-1.25, y, b.label, ha="right", va="center", fontsize=7.5)
-            ax.text(1.25, y, format_shape(b.output_shape), ha="left", va="center", fontsize=7.5, color="0.25")
-            if i + 1 < n:
-                _arrow(ax, (0, y - 0.31), (0, y - 0.69))
-                nxt = boxes[i + 1]
-                if nxt.input_shape and nxt.input_shape != b.output_shape:
-                    ax.text(0.08, y - 0.5, "⋯", ha="left", va="center", fontsize=8, color="crimson")
-        ax.set_xlim(-4.2, 3.4)
-        ax.set_ylim(-n + 0.3, 0.8)
-        _legend(ax, kinds, loc="lower right", ncols=1)
-    ax.set_axis_off()
-    ax.set_title(title, fontsize=10)
-    return fig
 
 
 # --------------------------------------------------------------------------- the dataflow graph
@@ -505,7 +349,7 @@ def model_graph(module: nn.Module, input_shape: Sequence[int], *, leaf_modules: 
                          f"{type(module).__name__}.forward takes {len(placeholders)}")
     dev = model_device(module)
     try:
-        with eval_mode(module), torch.no_grad():
+        with train_mode(module, False), torch.no_grad():
             ShapeProp(gm).propagate(torch.zeros((1, *shape), device=dev))
     except Exception as e:
         raise ValueError(f"the module cannot run on an input of shape {(1, *shape)}: {e}") from e
@@ -534,128 +378,3 @@ def model_graph(module: nn.Module, input_shape: Sequence[int], *, leaf_modules: 
         nodes.append(g)
         kept[n.name] = g.name
     return ModelGraph(nodes)
-
-
-def _layers(graph: ModelGraph) -> dict[str, int]:
-    """Longest-path layer of every node from the input (nodes are in topological order)."""
-    layer: dict[str, int] = {}
-    for n in graph.nodes:
-        layer[n.name] = 1 + max((layer[i] for i in n.inputs), default=-1)
-    return layer
-
-
-def _positions(graph: ModelGraph) -> tuple[dict[str, tuple[float, float]], dict[tuple[str, str], list[tuple[float, float]]], int, int]:
-    """Layered (Sugiyama-style) layout: layers top to bottom, dummy points for long edges, barycentre ordering."""
-    layer = _layers(graph)
-    depth = max(layer.values()) + 1
-    rows: list[list[str]] = [[] for _ in range(depth)]
-    for n in graph.nodes:
-        rows[layer[n.name]].append(n.name)
-    # dummy vertices for edges that span more than one layer
-    chains: dict[tuple[str, str], list[str]] = {}
-    preds: dict[str, list[str]] = {n.name: [] for n in graph.nodes}
-    for src, dst in graph.edges:
-        chain = [src]
-        for level in range(layer[src] + 1, layer[dst]):
-            d = f"__dummy_{src}_{dst}_{level}"
-            rows[level].append(d)
-            preds[d] = [chain[-1]]
-            chain.append(d)
-        preds[dst].append(chain[-1])
-        chain.append(dst)
-        chains[(src, dst)] = chain
-    succs: dict[str, list[str]] = {k: [] for k in preds}
-    for k, ps in preds.items():
-        for p in ps:
-            succs[p].append(k)
-    order = {name: float(i) for row in rows for i, name in enumerate(row)}
-    for sweep in range(8):  # barycentre heuristic, alternating down and up sweeps
-        levels = range(1, depth) if sweep % 2 == 0 else range(depth - 2, -1, -1)
-        for level in levels:
-            nb = preds if sweep % 2 == 0 else succs
-            def key(name, nb=nb):
-                ref = nb[name]
-                return sum(order[r] for r in ref) / len(ref) if ref else order[name]
-            rows[level].sort(key=lambda nm: (key(nm), order[nm]))
-            for i, name in enumerate(rows[level]):
-                order[name] = float(i)
-    # a real node takes a slot of 2.2 units, a dummy (a long edge passing by) a narrow one; rows are centred
-    def slot(name: str) -> float:
-        return 0.7 if name.startswith("__dummy_") else 2.2
-
-    extents = [sum(slot(nm) for nm in row) for row in rows]
-    width = max(extents)
-    pos: dict[str, tuple[float, float]] = {}
-    for level, row in enumerate(rows):
-        x = (width - extents[level]) / 2
-        for name in row:
-            pos[name] = (x + slot(name) / 2, -level * 1.0)
-            x += slot(name)
-    paths = {e: [pos[v] for v in chain] for e, chain in chains.items()}
-    return pos, paths, width, depth
-
-
-def plot_model_graph(module: nn.Module, input_shape: Sequence[int], *, title: str | None = None, ax=None,
-                     leaf_modules: Sequence[type] = ()) -> Figure:
-    """Draw the dataflow graph of ``module`` traced with torch.fx, the measured shape on every edge.
-
-    Branches run side by side; an addition is a round ``+`` node (ResNet), a concatenation a
-    yellow ``cat`` node (DenseNet, Inception), so what combines the branches can be read off
-    the drawing, and the shapes on the edges into a ``cat`` add up to the channels out of it.
-
-    Args:
-        module: a block or small network whose forward torch.fx can trace (see :func:`model_graph`).
-        input_shape: ``(C, H, W)`` without the batch dimension.
-        title: figure title; default ``"<ClassName>: dataflow graph for input C×H×W"``.
-        ax: draw into this Axes; ``None`` makes a new detached figure.
-        leaf_modules: module classes drawn as one node (see :func:`model_graph`).
-
-    Returns:
-        the Figure.
-
-    Raises:
-        TypeError, ValueError: see :func:`model_graph`.
-    """
-    graph = model_graph(module, input_shape, leaf_modules=leaf_modules)
-    pos, paths, width, depth = _positions(graph)
-    if title is None:
-        title = f"{type(module).__name__}: dataflow graph for input {format_shape(graph.nodes[0].shape)}"
-    if ax is None:
-        fig, ax = subplots(figsize=(max(4.5, 0.9 * width + 1.0), 0.62 * depth + 1.3), layout="constrained")
-    else:
-        fig = ax.figure
-    by_name = {n.name: n for n in graph.nodes}
-    half_h = 0.2
-    for (src, dst), pts in paths.items():
-        xs = [p[0] for p in pts]
-        ys = [p[1] for p in pts]
-        ys[0] -= half_h
-        ys[-1] += half_h + 0.02
-        ax.plot(xs[:-1], ys[:-1], color="0.35", lw=0.9, zorder=1)
-        _arrow(ax, (xs[-2], ys[-2]), (xs[-1], ys[-1]))
-    # every edge out of a node carries the same tensor: its shape is written once, just below the node
-    for n in graph.nodes:
-        if any(src == n.name for src, _ in paths):
-            x, y = pos[n.name]
-            ax.text(x + 0.08, y - half_h - 0.05, format_shape(n.shape), fontsize=6.5, color="0.2", ha="left",
-                    va="top", zorder=5, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.85))
-    for n in graph.nodes:
-        x, y = pos[n.name]
-        if n.kind in ("add", "mul"):
-            ax.add_patch(Circle((x, y), 0.2, facecolor="white", edgecolor="0.2", lw=1.2, zorder=3))
-            ax.text(x, y, n.label, ha="center", va="center", fontsize=12, fontweight="bold", zorder=4)
-            continue
-        w = 1.9 if n.kind != "cat" else 2.0
-        ax.add_patch(FancyBboxPatch((x - w / 2, y - half_h), w, 2 * half_h, boxstyle="round,pad=0.01,rounding_size=0.05",
-                                    facecolor=KIND_COLORS[n.kind], edgecolor="0.3", lw=0.8, zorder=3))
-        text = n.label if n.kind not in ("input", "output") else f"{n.label} {format_shape(n.shape)}"
-        ax.text(x, y, text, ha="center", va="center", fontsize=7, zorder=4,
-                fontweight="bold" if n.kind == "cat" else "normal")
-    xs = [p[0] for p in pos.values()]
-    ax.set_xlim(min(xs) - 1.2, max(xs) + 1.6)
-    ax.set_ylim(-depth + 0.4, 0.5)
-    kinds = [k for k in KIND_COLORS if k in graph.kinds() and k not in ("input", "output")]
-    _legend(ax, kinds, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=min(len(kinds), 3))
-    ax.set_axis_off()
-    ax.set_title(title, fontsize=10)
-    return fig

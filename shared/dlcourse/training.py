@@ -435,7 +435,7 @@ class LivePlot:
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        from .plotting import plot_history
+        from .plots import plot_history
 
         fig = plot_history(history, metrics=self.metrics, title=self.title)
         if self._handle is None:

@@ -17,27 +17,24 @@ hooks, gradients at a layer, occlusion, saliency, CAM / Grad-CAM, embedding extr
 * :func:`gap_cnn` and :func:`train_shapes_cnn` (the lecture's network and training recipe,
   shared with ``bench/pointing_game.py``), :func:`pretrained_resnet18` (torchvision weights from
   a local file, the torch cache, or a download when online);
-* plots (each returns a Figure and never calls ``plt.show()``): feature maps of several
-  layers, filter grids side by side, heat-map grids with boxes, deletion / insertion curves,
-  embeddings, image rows (retrieval, top-activating images).
+
+The plots of lecture 4 (heat-map grids, deletion curves, filters, embeddings, image rows) are
+in :mod:`dlcourse.plots`; they draw what the functions here compute.
 """
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
-from . import plotting
-from .plotting import embedding_scatter
-from .training import eval_mode, model_device
+from ._core import check_choice, check_float, check_int, model_device, to_numpy, train_mode
 
 __all__ = [
     "check_images",
@@ -61,12 +58,7 @@ __all__ = [
     "WeightsUnavailable",
     "Pretrained",
     "pretrained_resnet18",
-    "plot_layer_activations",
-    "plot_filter_comparison",
-    "plot_heatmap_grid",
-    "plot_deletion_curves",
-    "plot_embeddings",
-    "plot_image_rows",
+    "mean_roughness",
 ]
 
 _MODES = ("eval", "train", "keep")
@@ -196,8 +188,7 @@ def pointing_game_hits(heatmaps: torch.Tensor, boxes: torch.Tensor, *, tolerance
     """
     m = _check_maps(heatmaps).detach().cpu()
     n, h, w = m.shape
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, np.integer)) or tolerance < 0:
-        raise ValueError(f"tolerance must be an int >= 0 (pixels), got {tolerance!r}")
+    tolerance = check_int(tolerance, "tolerance (pixels)", min=0)
     b = _check_boxes(boxes, n, h, w)
     ys = torch.arange(h)[None, :, None]
     xs = torch.arange(w)[None, None, :]
@@ -244,27 +235,21 @@ class DeletionCurve:
         return ((y[:, 1:] + y[:, :-1]) / 2 * (x[1:] - x[:-1])).sum(1) / (x[-1] - x[0])
 
 
-def _mode_ctx(model: nn.Module, mode: str):
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
-    if mode == "keep":
-        return _KeepFlags(model)
-    return eval_mode(model, train=(mode == "train"))
-
-
-class _KeepFlags:
-    """Context manager that leaves the flags as they are and restores them on exit."""
-
-    def __init__(self, model: nn.Module):
-        self._flags = [(m, m.training) for m in model.modules()]
-
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        for m, flag in self._flags:
+@contextmanager
+def _keep_flags(model: nn.Module) -> Iterator[None]:
+    """Leave every submodule's train/eval flag as it is; restore them all on exit."""
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        yield
+    finally:
+        for m, flag in flags:
             m.training = flag
-        return False
+
+
+def _mode_ctx(model: nn.Module, mode: str) -> AbstractContextManager:
+    """The context of ``mode``: ``"eval"`` / ``"train"`` (``_core.train_mode``) or ``"keep"`` the flags."""
+    check_choice(mode, "mode", _MODES)
+    return _keep_flags(model) if mode == "keep" else train_mode(model, mode == "train")
 
 
 _OUTPUTS = ("softmax", "sigmoid", "logit")
@@ -289,14 +274,10 @@ def _perturbation_curve(kind: str, model: nn.Module, images: torch.Tensor, heatm
     if m.shape != (n, h, w):
         raise ValueError(f"heatmaps must be (N, H, W) = {(n, h, w)} to match the images, got {tuple(m.shape)}: "
                          "upsample them first (upsample_maps)")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    if not isinstance(max_fraction, (int, float)) or isinstance(max_fraction, bool) or not 0 < max_fraction <= 1:
-        raise ValueError(f"max_fraction must be in (0, 1], got {max_fraction!r}")
-    if output not in _OUTPUTS:
-        raise ValueError(f"output must be one of {_OUTPUTS} (how logits become the tracked score), got {output!r}")
+    check_int(steps, "steps", min=1)
+    check_int(batch_size, "batch_size", min=1)
+    check_float(max_fraction, "max_fraction", min=0, min_open=True, max=1)
+    check_choice(output, "output (how logits become the tracked score)", _OUTPUTS)
     dev = model_device(model)
     x = x.to(dev)
     if isinstance(fill, str):
@@ -429,7 +410,7 @@ def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     from scipy.stats import rankdata
 
-    x, y = _np(_check_maps(a, "a")), _np(_check_maps(b, "b"))
+    x, y = to_numpy(_check_maps(a, "a")).astype(np.float32), to_numpy(_check_maps(b, "b")).astype(np.float32)
     if x.shape != y.shape:
         raise ValueError(f"a and b must have the same shape, got {x.shape} and {y.shape}")
     rx = rankdata(x.reshape(len(x), -1), axis=1)
@@ -451,8 +432,7 @@ def knn_accuracy(features: torch.Tensor | np.ndarray, labels: torch.Tensor | np.
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
 
-    f = features.detach().cpu().numpy() if torch.is_tensor(features) else np.asarray(features)
-    y = labels.detach().cpu().numpy() if torch.is_tensor(labels) else np.asarray(labels)
+    f, y = to_numpy(features), to_numpy(labels)
     if f.ndim != 2:
         raise ValueError(f"features must be (N, D), got shape {f.shape}")
     y = y.ravel()
@@ -479,12 +459,11 @@ def nearest_neighbours(queries: torch.Tensor | np.ndarray, database: torch.Tenso
     """
     from sklearn.neighbors import NearestNeighbors
 
-    q, d = _np(queries), _np(database)
+    q, d = to_numpy(queries).astype(np.float32), to_numpy(database).astype(np.float32)
     if q.ndim != 2 or d.ndim != 2 or q.shape[1] != d.shape[1]:
         raise ValueError(f"queries (Q, D) and database (N, D) must be 2-D with the same D, got {q.shape}, {d.shape}")
     extra = 1 if exclude_self else 0
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= d.shape[0] - extra:
-        raise ValueError(f"k must be an int in 1..{d.shape[0] - extra}, got {k!r}")
+    check_int(k, "k", min=1, max=d.shape[0] - extra)
     nn_ = NearestNeighbors(n_neighbors=k + extra, metric=metric).fit(d)
     dist, idx = nn_.kneighbors(q)
     if exclude_self:
@@ -525,8 +504,7 @@ def gap_cnn(in_channels: int = 1, num_classes: int = 5, width: int = 8, first_ke
     """
     for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width),
                     ("first_kernel", first_kernel)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+        check_int(v, name, min=1)
     if first_kernel % 2 == 0:
         raise ValueError(f"first_kernel must be odd (same padding), got {first_kernel}")
     w = width
@@ -546,8 +524,7 @@ def _gap_cnn_setup(train, val, kind: type, maker: str, epochs, width, lr, weight
     for name, v in (("train", train), ("val", val)):
         if (v is not None or name == "train") and not isinstance(v, kind):
             raise TypeError(f"{name} must be a dlcourse.data.{kind.__name__} (from {maker}), got {type(v).__name__}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    check_int(epochs, "epochs", min=0)
     gen = seed_everything(seed)
     model = gap_cnn(train.images.shape[1], len(train.class_names), width)
     if device is not None:
@@ -598,7 +575,7 @@ def scene_accuracy(model: nn.Module, scenes: Any, *, batch_size: int = 512) -> f
     dev = model_device(model)
     m = scenes.labels.shape[1]
     hits = []
-    with eval_mode(model), torch.no_grad():
+    with train_mode(model, False), torch.no_grad():
         for i in range(0, len(scenes), batch_size):
             top = model(scenes.images[i:i + batch_size].to(dev)).topk(m, 1).indices.sort(1).values.cpu()
             hits.append((top == scenes.labels[i:i + batch_size].sort(1).values).all(1))
@@ -725,232 +702,7 @@ def pretrained_resnet18(weights: Path | str | None = None, *, download: bool = T
     return Pretrained(model.eval(), list(spec.meta["categories"]), tuple(tr.mean), tuple(tr.std), source)
 
 
-# --------------------------------------------------------------------------- plots
-def _np(x: Any) -> np.ndarray:
-    return x.detach().cpu().float().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=np.float32)
-
-
-def _show_image(ax, img: np.ndarray) -> None:
-    """``img: (C, H, W)`` or ``(H, W)``, scaled to [0, 1] for display."""
-    if img.ndim == 3:
-        img = img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0)
-    lo, hi = float(img.min()), float(img.max())
-    img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
-    ax.imshow(img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
-
-
-def _box(ax, box, color: str = "white", ls: str = "-") -> None:
-    from matplotlib.patches import Rectangle
-
-    x0, y0, x1, y1 = (float(v) for v in box)
-    ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=color, lw=1.2, ls=ls))
-
-
-def plot_layer_activations(acts: Mapping[str, torch.Tensor], *, max_maps: int = 8, image: torch.Tensor | None = None,
-                           title: str = "Feature maps per layer", cmap: str = "viridis", size: float = 1.25) -> Figure:
-    """One row per layer with its first ``max_maps`` channels; ``acts[name]: (1, C, H, W)`` or ``(C, H, W)``.
-
-    ``image: (C, H, W)`` (optional) is drawn first in its own row. Each map is scaled on its
-    own; the row label gives the layer name and the activation's shape.
-    """
-    if not acts:
-        raise ValueError("acts is empty: capture at least one layer")
-    rows = []
-    for name, a in acts.items():
-        a = _np(a)
-        if a.ndim == 4:
-            if a.shape[0] != 1:
-                raise ValueError(f"{name}: pass the activations of one image, (1, C, H, W); got {a.shape}")
-            a = a[0]
-        if a.ndim != 3:
-            raise ValueError(f"{name}: activations must be (C, H, W) or (1, C, H, W), got shape {a.shape}")
-        rows.append((name, a))
-    ncols = max(min(max_maps, a.shape[0]) for _, a in rows)
-    nrows = len(rows) + (image is not None)
-    fig, axes = plotting.subplots(nrows, ncols, figsize=(size * ncols + 1.2, size * nrows + 0.6), squeeze=False,
-                             layout="constrained")
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for s in ax.spines.values():
-            s.set_visible(False)
-    r0 = 0
-    if image is not None:
-        _show_image(axes[0, 0], _np(image))
-        axes[0, 0].set_ylabel(f"input\n{tuple(_np(image).shape)}", fontsize=8)
-        axes[0, 0].set_title("input", fontsize=8)
-        r0 = 1
-    for r, (name, a) in enumerate(rows, start=r0):
-        for j in range(min(ncols, a.shape[0])):
-            axes[r, j].imshow(a[j], cmap=cmap)
-            axes[r, j].set_title(f"ch {j}", fontsize=7)
-        axes[r, 0].set_ylabel(f"{name}\n{tuple(a.shape)}", fontsize=8)
-    fig.supxlabel("channel (each map: x = width, y = height, own colour scale)", fontsize=9)
-    fig.supylabel("layer (C, H, W)", fontsize=9)
-    fig.suptitle(title)
-    return fig
-
-
-def plot_filter_comparison(weights: Mapping[str, torch.Tensor], *, ncols: int = 8, size: float = 0.9,
-                           title: str = "First-layer filters") -> Figure:
-    """Filter grids side by side, one panel per entry of ``weights: {label: (C_out, C_in, k, k)}``.
-
-    RGB filters (``C_in == 3``) are shown in colour, others as the mean over input channels;
-    each filter is scaled to its own range. Panel titles give the mean :func:`filter_roughness`.
-    """
-    if not weights:
-        raise ValueError("weights is empty")
-    panels = []
-    for label, w in weights.items():
-        arr = _np(w)
-        if arr.ndim != 4:
-            raise ValueError(f"{label}: weight must be (C_out, C_in, kH, kW), got shape {arr.shape}")
-        panels.append((label, arr, float(filter_roughness(torch.as_tensor(arr)).mean())))
-    nmax = max(a.shape[0] for _, a, _ in panels)
-    ncols = min(ncols, nmax)
-    nrows = math.ceil(nmax / ncols)
-    fig = plotting.figure(figsize=(len(panels) * (size * ncols + 0.4), size * nrows + 1.0), layout="constrained")
-    subs = fig.subfigures(1, len(panels), squeeze=False)[0]
-    for sub, (label, arr, rough) in zip(subs, panels):
-        axes = sub.subplots(nrows, ncols, squeeze=False)
-        for i, ax in enumerate(axes.flat):
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i >= arr.shape[0]:
-                ax.axis("off")
-                continue
-            f = arr[i] if arr.shape[1] == 3 else arr[i].mean(0, keepdims=True)
-            _show_image(ax, f)
-        sub.suptitle(f"{label}\nroughness {rough:.2f} (noise = 1)", fontsize=9)
-        sub.supxlabel("filter (kernel x)", fontsize=8)
-        sub.supylabel("kernel y", fontsize=8)
-    fig.suptitle(title)
-    return fig
-
-
-def plot_heatmap_grid(images: torch.Tensor, maps: Mapping[str, torch.Tensor], *,
-                      boxes: torch.Tensor | None = None, row_labels: Sequence[str] | None = None,
-                      alpha: float = 0.55, cmap: str = "jet", title: str = "Heat maps", size: float = 1.6,
-                      other_boxes: torch.Tensor | None = None) -> Figure:
-    """Rows = images, columns = the input then one overlay per method.
-
-    ``images: (N, C, H, W)``; ``maps[name]: (N, H, W)`` at the images' size (each map is scaled
-    to [0, 1] for display); ``boxes: (N, 4)`` draws the object (target) box, white on the
-    overlays and red on the input; ``other_boxes: (N, 4)`` a second box (e.g. the distractor),
-    dashed cyan; the white cross marks the map's maximum (the pointing-game point).
-    """
-    x = _np(check_images(images, name="images") if torch.is_tensor(images) else torch.as_tensor(images))
-    n, _, h, w = x.shape
-    if not maps:
-        raise ValueError("maps is empty: give at least one heat map")
-    ms = {}
-    for name, m in maps.items():
-        mm = _check_maps(m, f"maps[{name!r}]")
-        if tuple(mm.shape) != (n, h, w):
-            raise ValueError(f"maps[{name!r}] must be (N, H, W) = {(n, h, w)}, got {tuple(mm.shape)}: upsample it")
-        ms[name] = _np(normalize_maps(mm))
-    if row_labels is not None and len(row_labels) != n:
-        raise ValueError(f"got {n} images but {len(row_labels)} row labels")
-    ncols = 1 + len(ms)
-    fig, axes = plotting.subplots(n, ncols, figsize=(size * ncols + 0.6, size * n + 0.6), squeeze=False,
-                             layout="constrained")
-    for i in range(n):
-        _show_image(axes[i, 0], x[i])
-        if boxes is not None:
-            _box(axes[i, 0], _np(boxes)[i], "red")
-        if other_boxes is not None:
-            _box(axes[i, 0], _np(other_boxes)[i], "cyan", "--")
-        axes[i, 0].set_ylabel(row_labels[i] if row_labels is not None else f"image {i}", fontsize=8)
-        for j, (name, m) in enumerate(ms.items(), start=1):
-            ax = axes[i, j]
-            _show_image(ax, x[i])
-            ax.imshow(m[i], cmap=cmap, alpha=alpha, vmin=0, vmax=1)
-            yy, xx = np.unravel_index(int(np.argmax(m[i])), m[i].shape)
-            ax.plot([xx], [yy], marker="x", color="white", ms=6, mew=2)
-            if boxes is not None:
-                _box(ax, _np(boxes)[i])
-            if other_boxes is not None:
-                _box(ax, _np(other_boxes)[i], "cyan", "--")
-        for ax in axes[i]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    for j, name in enumerate(["input", *ms], start=0):
-        axes[0, j].set_title(name, fontsize=9)
-    fig.supxlabel("x (pixels)", fontsize=9)
-    fig.supylabel("y (pixels)", fontsize=9)
-    fig.suptitle(title)
-    return fig
-
-
-def plot_deletion_curves(curves: Mapping[str, DeletionCurve], *, ax=None,
-                         title: str = "Deletion curves (lower = more faithful)",
-                         xlabel: str = "fraction of pixels deleted (most important first)",
-                         ylabel: str = "mean probability of the class") -> Figure:
-    """Mean class score vs fraction of pixels deleted (or inserted), one line per method (AUC in the legend)."""
-    if not curves:
-        raise ValueError("curves is empty")
-    if ax is None:
-        fig, ax = plotting.subplots(figsize=(5.5, 4), layout="constrained")
-    else:
-        fig = ax.figure
-    for name, c in curves.items():
-        if not isinstance(c, DeletionCurve):
-            raise TypeError(f"curves[{name!r}] must be a DeletionCurve, got {type(c).__name__}")
-        ax.plot(_np(c.fractions), _np(c.mean), marker="o", ms=3, label=f"{name} (AUC {c.auc:.3f})")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title)
-    return fig
-
-
-def plot_embeddings(points: Mapping[str, torch.Tensor | np.ndarray], labels: torch.Tensor | np.ndarray, *,
-                    class_names: Sequence[str] | None = None, scores: Mapping[str, float] | None = None,
-                    xlabel: str = "dim 1", ylabel: str = "dim 2", title: str = "Embeddings") -> Figure:
-    """Side-by-side 2-D scatters ``points[name]: (N, 2)`` coloured by ``labels: (N,)``.
-
-    ``scores[name]`` (e.g. a k-NN accuracy) is written in that panel's title.
-    """
-    if not points:
-        raise ValueError("points is empty")
-    fig, axes = plotting.subplots(1, len(points), figsize=(4.6 * len(points), 4.2), squeeze=False, layout="constrained")
-    for ax, (name, p) in zip(axes[0], points.items()):
-        sub = name if scores is None or name not in scores else f"{name}\n{scores[name]}"
-        embedding_scatter(p, labels, class_names=class_names, ax=ax, title=sub, xlabel=xlabel, ylabel=ylabel, s=6)
-    fig.suptitle(title)
-    return fig
-
-
-def plot_image_rows(rows: Mapping[str, torch.Tensor], *, captions: Mapping[str, Sequence[str]] | None = None,
-                    title: str = "Images", size: float = 1.3) -> Figure:
-    """One row of images per entry: ``rows[label]: (k, C, H, W)`` (e.g. a query and its nearest
-    neighbours, or the images that excite one unit most); ``captions[label]`` titles each image."""
-    if not rows:
-        raise ValueError("rows is empty")
-    arrs = {}
-    for label, imgs in rows.items():
-        a = _np(imgs)
-        if a.ndim != 4:
-            raise ValueError(f"rows[{label!r}] must be (k, C, H, W), got shape {a.shape}")
-        if captions is not None and label in captions and len(captions[label]) != a.shape[0]:
-            raise ValueError(f"captions[{label!r}] has {len(captions[label])} entries for {a.shape[0]} images")
-        arrs[label] = a
-    ncols = max(a.shape[0] for a in arrs.values())
-    fig, axes = plotting.subplots(len(arrs), ncols, figsize=(size * ncols + 0.8, size * len(arrs) + 0.7),
-                                  squeeze=False, layout="constrained")
-    for r, (label, a) in enumerate(arrs.items()):
-        for j in range(ncols):
-            ax = axes[r, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j >= a.shape[0]:
-                ax.axis("off")
-                continue
-            _show_image(ax, a[j])
-            if captions is not None and label in captions:
-                ax.set_title(str(captions[label][j]), fontsize=7)
-        axes[r, 0].set_ylabel(label, fontsize=8)
-    fig.suptitle(title)
-    return fig
+def mean_roughness(weights: Mapping[str, torch.Tensor]) -> dict[str, float]:
+    """The mean :func:`filter_roughness` of each entry of ``{label: (C_out, C_in, kH, kW)}``
+    (what ``plots.plot_filters(weights, roughness=...)`` writes under each panel)."""
+    return {label: float(filter_roughness(torch.as_tensor(w)).mean()) for label, w in weights.items()}

@@ -10,7 +10,6 @@
 * :func:`zfnet`: ZFNet built from torchvision's AlexNet (7x7 / stride-2 first layer); torchvision
   has no ZFNet.
 * :func:`small_alexnet`, :func:`small_vgg`: the ideas of AlexNet and VGG at CPU size for 32x32 inputs.
-* :func:`plot_tradeoffs`: parameters vs accuracy vs training time of several trained models.
 
 By design (DESIGN.md rule 3) nothing here implements LeNet-5, an Inception module, a ResNet
 basic block or a DenseNet dense block / transition: assignment 2 asks students to write those,
@@ -19,12 +18,12 @@ and the lecture shows its own small versions in its cells.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from matplotlib.figure import Figure
 from torch import nn
+
+from ._core import check_int
 
 __all__ = [
     "Published",
@@ -36,7 +35,6 @@ __all__ = [
     "zfnet",
     "small_alexnet",
     "small_vgg",
-    "plot_tradeoffs",
 ]
 
 
@@ -164,8 +162,7 @@ def reference_model(name: str, *, meta: bool = True, num_classes: int = 1000) ->
     if tv_name not in _TV_BUILDERS:
         raise ValueError(f"unknown reference model {name!r}; expected one of {', '.join(_TV_BUILDERS)} "
                          f"or {', '.join(TORCHVISION_NAMES)}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    check_int(num_classes, "num_classes", min=1)
     from torchvision import models as tvm
 
     kwargs: dict = {"weights": None, "num_classes": num_classes}
@@ -203,8 +200,7 @@ def zfnet(num_classes: int = 1000) -> nn.Module:
     """
     from torchvision.models import AlexNet
 
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    check_int(num_classes, "num_classes", min=1)
     model = AlexNet(num_classes=num_classes)
     model.features = nn.Sequential(
         nn.Conv2d(3, 96, kernel_size=7, stride=2, padding=1),    # 224 -> 110
@@ -226,8 +222,7 @@ def zfnet(num_classes: int = 1000) -> nn.Module:
 
 def _check_small(in_channels: int, num_classes: int, width: int) -> None:
     for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
+        check_int(v, name, min=1)
 
 
 def small_alexnet(in_channels: int = 1, num_classes: int = 10, width: int = 16) -> nn.Sequential:
@@ -266,42 +261,3 @@ def small_vgg(in_channels: int = 1, num_classes: int = 10, width: int = 16) -> n
         c = out
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes)]
     return nn.Sequential(*layers)
-
-
-def plot_tradeoffs(names: Sequence[str], params: Sequence[float], accuracy: Sequence[float],
-                   seconds: Sequence[float], *, ax=None, title: str = "Parameters vs accuracy vs training time"
-                   ) -> Figure:
-    """Scatter of accuracy against parameter count (log scale); marker area grows with training time.
-
-    Each point is labelled with its name and seconds. ``accuracy`` in [0, 1]. Returns the Figure.
-    """
-    from .plotting import subplots
-
-    n = len(names)
-    if n == 0:
-        raise ValueError("nothing to plot: names is empty")
-    if not (len(params) == len(accuracy) == len(seconds) == n):
-        raise ValueError(f"names, params, accuracy and seconds must have the same length; got "
-                         f"{n}, {len(params)}, {len(accuracy)}, {len(seconds)}")
-    if any(p <= 0 for p in params):
-        raise ValueError("params must be positive (log scale)")
-    if any(not 0 <= a <= 1 for a in accuracy):
-        raise ValueError(f"accuracy must be fractions in [0, 1], got {list(accuracy)}")
-    if ax is None:
-        fig, ax = subplots(figsize=(7, 4.5), layout="constrained")
-    else:
-        fig = ax.figure
-    smax = max(max(seconds), 1e-9)
-    sizes = [60 + 440 * s / smax for s in seconds]
-    sc = ax.scatter(params, [100 * a for a in accuracy], s=sizes, c=list(seconds), cmap="viridis", alpha=0.75,
-                    edgecolors="k")
-    for name, p, a, s in zip(names, params, accuracy, seconds):
-        ax.annotate(f"{name}\n{s:.1f} s", (p, 100 * a), textcoords="offset points", xytext=(8, 4), fontsize=8)
-    ax.set_xscale("log")
-    ax.margins(x=0.25, y=0.15)
-    ax.set_xlabel("parameters (log scale)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    fig.colorbar(sc, ax=ax, label="training time (s)")
-    return fig

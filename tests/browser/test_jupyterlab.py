@@ -28,7 +28,7 @@ LECTURES = sorted((ROOT / "lectures").glob("*.ipynb"))
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").glob("*") if p.is_dir() and any(p.glob("*.ipynb"))
                      and (ROOT / "assignments" / p.name).is_dir()) if (ROOT / "solutions").is_dir() else []
 _EXPLORER_CALL = re.compile(r"\.explorer\(|\binteract(ive)?\(|Slider\(")
-_WIDGET_USE = re.compile(r"\bipywidgets\b|\bwidgets\.|\bimport\b[^\n]*\bwidgets\b")
+_WIDGET_USE = re.compile(r"\bipywidgets\b|\bwidgets\.|\brf_explorer\b|\bimport\b[^\n]*\bwidgets\b")
 
 
 def _code(path: Path) -> str:
@@ -36,7 +36,7 @@ def _code(path: Path) -> str:
 
 
 def _widget_lecture() -> Path:
-    for p in LECTURES:  # the lecture that calls the interactive explorer (dlcourse.widgets also draws static figures)
+    for p in LECTURES:  # the lecture that calls the interactive explorer (dlcourse.rf_explorer also measures static figures)
         code = _code(p)
         if _WIDGET_USE.search(code) and _EXPLORER_CALL.search(code):
             return p
@@ -69,7 +69,7 @@ def test_widget_lecture_runs_cleanly_and_its_slider_redraws(page, lab):
 
     widgets = jlab.widget_cells(page)
     if widgets.count() == 0:
-        # dlcourse.widgets.explorer() draws a static figure in FAST mode (CI); students never run
+        # dlcourse.rf_explorer.explorer() draws a static figure in FAST mode (CI); students never run
         # FAST mode: switch this live kernel to full mode and re-run the explorer cells, as a
         # student sees them.
         nb.kernel_execute("import os; os.environ.pop('DLCOURSE_FAST', None)")

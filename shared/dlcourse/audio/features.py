@@ -1,4 +1,4 @@
-"""Log-mel features (torchaudio transforms, batched) and plots of waveform, spectrogram and log-mel.
+"""Log-mel features (torchaudio transforms, batched); ``dlcourse.plots`` draws waveform, spectrogram and log-mel.
 
 A spoken word becomes an image: ``wave: (N, T)`` -> ``log_mel: (N, n_mels, frames)`` with
 ``frames = 1 + T // hop_length`` (centred STFT frames). The log keeps quiet and loud parts
@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
-from .. import plotting
 from .._core import check_int
 
 __all__ = [
@@ -21,9 +18,6 @@ __all__ = [
     "LogMel",
     "log_mel",
     "stft_db",
-    "plot_waveform",
-    "plot_spectrogram",
-    "plot_log_mel",
 ]
 
 
@@ -137,64 +131,3 @@ def stft_db(wave: torch.Tensor, n_fft: int = 256, hop_length: int = 64) -> torch
                       return_complex=True)
     power = spec.abs().pow(2)
     return 10 * torch.log10(power / power.max().clamp_min(1e-20) + 1e-10)
-
-
-def _ax(ax, figsize=(6, 2.6)):
-    if ax is None:
-        fig, ax = plotting.subplots(figsize=figsize, layout="constrained")
-        return fig, ax
-    return ax.figure, ax
-
-
-def _np(x) -> np.ndarray:
-    return x.detach().cpu().float().numpy() if torch.is_tensor(x) else np.asarray(x, dtype=np.float32)
-
-
-def plot_waveform(wave: torch.Tensor | np.ndarray, sample_rate: int, *, ax=None, title: str = "Waveform") -> Figure:
-    """Plot ``wave: (T,)`` against time in seconds."""
-    w = _np(wave)
-    if w.ndim != 1:
-        raise ValueError(f"wave must be (T,), got shape {w.shape}")
-    fig, ax = _ax(ax)
-    ax.plot(np.arange(w.size) / sample_rate, w, lw=0.6)
-    ax.set_xlim(0, w.size / sample_rate)
-    ax.set_title(title)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("amplitude")
-    return fig
-
-
-def plot_spectrogram(wave: torch.Tensor, sample_rate: int, *, n_fft: int = 256, hop_length: int = 64, ax=None,
-                     title: str = "Spectrogram", vmin: float = -80.0) -> Figure:
-    """Linear-frequency power spectrogram (dB re. the maximum) of ``wave: (T,)``."""
-    spec = _np(stft_db(torch.as_tensor(wave), n_fft, hop_length))
-    fig, ax = _ax(ax)
-    t_end = (spec.shape[1] - 1) * hop_length / sample_rate
-    im = ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=0,
-                   extent=(0, t_end, 0, sample_rate / 2))
-    fig.colorbar(im, ax=ax, label="dB")
-    ax.set_title(title)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("frequency (Hz)")
-    return fig
-
-
-def plot_log_mel(features: torch.Tensor | np.ndarray, params: FeatureParams = FeatureParams(), *, ax=None,
-                 title: str = "Log-mel spectrogram", vmin: float | None = None, vmax: float | None = None,
-                 colorbar: bool = True) -> Figure:
-    """Show ``features: (n_mels, frames)`` (or ``(1, n_mels, frames)``) with time in seconds."""
-    f = _np(features)
-    if f.ndim == 3 and f.shape[0] == 1:
-        f = f[0]
-    if f.ndim != 2:
-        raise ValueError(f"features must be (n_mels, frames), got shape {f.shape}")
-    fig, ax = _ax(ax)
-    t_end = (f.shape[1] - 1) * params.hop_length / params.sample_rate
-    im = ax.imshow(f, origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax,
-                   extent=(0, t_end, -0.5, f.shape[0] - 0.5))
-    if colorbar:
-        fig.colorbar(im, ax=ax, label="log power")
-    ax.set_title(title)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("mel band")
-    return fig
