@@ -44,3 +44,11 @@ release: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache
+
+# The Spanish edition (docs/translating.md): merge the English into the catalogs (changed text turns
+# fuzzy), write lectures/es/ and assignments/es/ (refuses while a translation is missing or stale), report.
+.PHONY: translations
+translations: $(STAMP)
+	$(PY) -m dlcourse.course i18n extract
+	$(PY) -m dlcourse.course i18n build
+	$(PY) -m dlcourse.course i18n status

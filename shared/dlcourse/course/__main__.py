@@ -93,6 +93,11 @@ def _roundtrip(root: Path, aids: list[str], full: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; return the exit status (0 ok, 1 a check failed)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["i18n"]:  # the Spanish edition: extract | build | status | check (dlcourse.course.i18n)
+        from .i18n import main as i18n_main
+
+        return i18n_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.cmd in ("stamp", "check", "strip"):
         return _conventions(args.cmd, args.notebooks)
