@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copytree(course / "solutions" / aid, subs / s / aid)
 
         t0 = time.perf_counter()
-        plain = nbg.autograde(course / "solutions", aid, {s: subs / s / aid for s in students}, tmp / "nbgrader",
-                              env={"DLCOURSE_FAST": fast})
+        plain = nbg.autograde_unsandboxed(course / "solutions", aid, {s: subs / s / aid for s in students},
+                                          tmp / "nbgrader", env={"DLCOURSE_FAST": fast})
         t_plain = time.perf_counter() - t0
         plain_full = sum(r.auto_score == r.auto_max > 0 for r in plain.values())
 

@@ -54,13 +54,17 @@ def _as_dict(nb) -> dict:
 
 # ----------------------------------------------------------------- rebuilding submissions
 
-def test_checksum_matches_nbgrader(release_dir):
-    from nbgrader.utils import compute_checksum
-
-    for path in (SRC, release_dir / "g1_basics.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            if "nbgrader" in cell.metadata:
-                assert worker.compute_checksum(cell) == compute_checksum(cell)
+def test_an_untouched_answer_cell_is_unanswered(release_dir):
+    # nbgrader's checksum rule (nbgrader.utils.determine_grade): the release's text is no answer
+    answers = [c for c in nbformat.read(release_dir / "g1_basics.ipynb", as_version=4).cells
+               if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("solution")]
+    assert answers, "the fixture course should have a manually graded answer cell"
+    for cell in answers:
+        assert worker._unanswered(cell)
+        edited = copy.deepcopy(cell)
+        edited.source += "\nMy answer."
+        assert not worker._unanswered(edited)
+    assert not worker._unanswered(nbformat.v4.new_markdown_cell("no nbgrader metadata"))
 
 
 def test_rebuild_takes_answers_and_keeps_course_tests(release_dir, tmp_path):
@@ -138,20 +142,26 @@ def test_instructor_names_and_imports():
         == ["torch", "torch.nn", "torch.nn.functional", "numpy", "numpy.testing", "numpy.testing.assert_allclose"]
 
 
-def test_test_cell_score_rules():
+def test_cell_score_rules():
     cell = nbformat.v4.new_code_cell("assert True")
     ok = worker.executor.CellRun(0, status="ok", reply={"status": "ok"})
-    assert worker.test_cell_score(cell, ok, 2.0)[0] == 2.0
+    assert worker.cell_score(cell, ok, 2.0) == (2.0, "passed", None)
     cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text="warning")]
-    assert worker.test_cell_score(cell, ok, 2.0)[0] == 0.0
+    assert worker.cell_score(cell, ok, 2.0) == (0.0, "failed (wrote to stderr)", "warning")
     cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "0.5"}, execution_count=1)]
-    assert worker.test_cell_score(cell, ok, 2.0) == (0.5, "partial credit", None)
+    assert worker.cell_score(cell, ok, 2.0) == (0.5, "partial credit", None)
+    cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "7"}, execution_count=1)]
+    assert worker.cell_score(cell, ok, 2.0)[0] == 0.0  # more than the cell's points: nbgrader refuses it
+    cell.outputs = [nbformat.v4.new_output("execute_result", data={"text/plain": "'done'"}, execution_count=1)]
+    assert worker.cell_score(cell, ok, 2.0)[0] == 2.0  # not a number: full marks, as nbgrader
+    cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong shape", traceback=[])]
+    assert worker.cell_score(cell, ok, 2.0) == (0.0, "failed", "AssertionError: wrong shape")
     cell.outputs = []
     hidden_error = worker.executor.CellRun(0, status="error", reply={"status": "error", "ename": "AssertionError"})
-    assert worker.test_cell_score(cell, hidden_error, 2.0)[0] == 0.0  # error reply without an error output
+    assert worker.cell_score(cell, hidden_error, 2.0)[0] == 0.0  # error reply without an error output
     void = worker.executor.CellRun(0, status="ok", reply={"status": "ok"}, void=True)
-    assert worker.test_cell_score(cell, void, 2.0)[0] == 0.0
-    assert worker.test_cell_score(cell, None, 2.0)[0] == 0.0
+    assert worker.cell_score(cell, void, 2.0)[0] == 0.0
+    assert worker.cell_score(cell, None, 2.0)[0] == 0.0
 
 
 def test_limits_validation():

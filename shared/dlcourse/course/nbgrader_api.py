@@ -1,16 +1,19 @@
-"""Thin, scriptable wrappers over nbgrader: release into a folder, autograde a batch, read scores.
+"""The nbgrader wrapper: release into a folder, autograde trusted notebooks, read scores.
 
-Every call works in a throw-away course directory (``workdir``) so the repository's own tree
-and any instructor gradebook are never touched. nbgrader's executables (and ``alembic``,
-which it runs to set up its database) are taken from the running Python's environment.
+Every call works in a throw-away course directory (``workdir``), so the repository's own tree
+and any instructor gradebook are never touched, and goes through nbgrader's own Python API
+(:class:`nbgrader.apps.NbGraderAPI`), whose result says whether the step succeeded and holds
+its log and traceback. Nothing here is sandboxed: :func:`autograde_unsandboxed` runs the
+notebooks with the grader's own rights (the course's solutions and mistake fixtures only;
+students' work goes through :mod:`dlcourse.grading`).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,26 +21,18 @@ __all__ = [
     "CellScore",
     "GradeResult",
     "NbgraderError",
-    "nbgrader_env",
-    "make_course",
     "generate_release",
-    "autograde",
+    "autograde_unsandboxed",
     "read_scores",
     "autograded_cells",
 ]
 
-_CONFIG = """c = get_config()
-c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "assignments"
-c.CourseDirectory.root = {root!r}
-c.ClearOutput.enabled = True
-c.ExecutePreprocessor.timeout = {timeout}
-"""
-_DB_LINE = "c.CourseDirectory.db_url = {url!r}\n"
+#: The course layout nbgrader is given (the same as the repository's nbgrader_config.py).
+_LAYOUT = {"source_directory": "solutions", "release_directory": "assignments"}
 
 
 class NbgraderError(RuntimeError):
-    """nbgrader failed; the message holds the tail of its log."""
+    """An nbgrader step failed; the message holds the tail of its log and its traceback."""
 
 
 @dataclass
@@ -71,8 +66,8 @@ class GradeResult:
         return sum(c.max_score for c in self.cells.values())
 
 
-def nbgrader_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for nbgrader subprocesses: this Python's bin/ first on PATH."""
+def _nbgrader_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment nbgrader runs in: this Python's bin/ first on PATH (nbgrader calls ``alembic``)."""
     env = dict(os.environ)
     bindir = str(Path(sys.executable).parent)
     env["PATH"] = bindir + os.pathsep + env.get("PATH", "")
@@ -82,59 +77,90 @@ def nbgrader_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-# ``python -m nbgrader``, minus one cost: jsonschema (imported through nbformat) compiles an
-# RFC 3987 grammar at import time when the optional rfc3987_syntax package is installed
-# (seconds per call, for a string format nbformat never validates). Without it, it skips that format.
-_NBGRADER_MAIN = ("import sys; sys.modules.setdefault('rfc3987_syntax', None); "
-                  "from nbgrader.apps.nbgraderapp import main; sys.exit(main())")
+@contextlib.contextmanager
+def _environment(extra: Mapping[str, str] | None) -> Iterator[None]:
+    """:func:`_nbgrader_env` as this process's environment while nbgrader runs (its kernels inherit it)."""
+    saved = dict(os.environ)
+    os.environ.update(_nbgrader_env(extra))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
-def _run_nbgrader(args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:
-    cmd = [sys.executable, "-c", _NBGRADER_MAIN, *args]
-    proc = subprocess.run(cmd, cwd=cwd, env=nbgrader_env(env), capture_output=True, text=True)
-    log = proc.stdout + proc.stderr
-    if proc.returncode != 0 or "[ERROR]" in log or "| ERROR]" in log:
-        tail = "\n".join(log.splitlines()[-40:])
-        raise NbgraderError(f"`nbgrader {' '.join(args)}` failed (exit {proc.returncode}):\n{tail}")
-    return log
+def _config(workdir: Path, timeout: int, db_url: str | None):
+    from traitlets.config import Config
+
+    c = Config()
+    c.CourseDirectory.root = str(workdir.resolve())
+    for key, value in _LAYOUT.items():
+        c.CourseDirectory[key] = value
+    if db_url:
+        c.CourseDirectory.db_url = db_url
+    c.ExecutePreprocessor.timeout = timeout
+    c.NbGraderAPI.log_level = "WARN"
+    return c
 
 
-def make_course(workdir: Path | str, solutions_root: Path | str, assignment: str, *, timeout: int = 300,
-                db_url: str | None = None) -> Path:
-    """Create a course directory in ``workdir`` holding a copy of ``solutions_root/assignment``.
+def _call(workdir: Path, step: str, *args: str, timeout: int = 300, db_url: str | None = None,
+          env: Mapping[str, str] | None = None) -> dict:
+    """Run one step of :class:`nbgrader.apps.NbGraderAPI` on the course in ``workdir``.
 
-    ``db_url``: the gradebook nbgrader should use (default: ``workdir/gradebook.db``).
+    Raises:
+        NbgraderError: the step did not succeed (its log and traceback are in the message).
     """
-    workdir = Path(workdir)
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = _config(workdir, timeout, db_url)
+    with _environment(env):
+        api = NbGraderAPI(CourseDirectory(config=config), config=config)
+        result = getattr(api, step)(*args)
+    if not result.get("success"):
+        tail = "\n".join((result.get("log", "") + result.get("error", "")).splitlines()[-40:])
+        raise NbgraderError(f"nbgrader {step} {' '.join(args)} failed in {workdir}:\n{tail}")
+    return result
+
+
+def _copy_source(workdir: Path, solutions_root: Path | str, assignment: str) -> None:
+    """Copy ``solutions_root/assignment`` into the course directory ``workdir`` (replacing an older copy)."""
     src = Path(solutions_root) / assignment
     if not src.is_dir():
-        raise FileNotFoundError(f"no assignment folder {src}")
-    dst = workdir / "solutions" / assignment
+        raise FileNotFoundError(f"no assignment folder {src}: expected the nbgrader source of {assignment!r} there")
+    dst = workdir / _LAYOUT["source_directory"] / assignment
     if dst.exists():
         shutil.rmtree(dst)
     shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    config = _CONFIG.format(root=str(workdir.resolve()), timeout=timeout)
-    if db_url:
-        config += _DB_LINE.format(url=db_url)
-    (workdir / "nbgrader_config.py").write_text(config)
-    return workdir
 
 
 def generate_release(solutions_root: Path | str, assignment: str, workdir: Path | str, *,
                      db_url: str | None = None) -> Path:
-    """Run ``nbgrader generate_assignment`` in ``workdir``; return ``workdir/assignments/<assignment>``.
+    """Generate the student release of ``assignment`` with nbgrader, in the course directory ``workdir``.
 
-    ``db_url``: gradebook that receives the assignment's cells (default: one in ``workdir``).
+    Args:
+        solutions_root: the folder that holds the nbgrader source ``<assignment>/*.ipynb``.
+        assignment: the assignment id.
+        workdir: a throw-away course directory (created if needed).
+        db_url: the gradebook that receives the assignment's cells (default: ``workdir/gradebook.db``).
+
+    Returns:
+        ``workdir/assignments/<assignment>``, the release.
+
+    Raises:
+        FileNotFoundError: there is no ``solutions_root/assignment`` folder.
+        NbgraderError: nbgrader's ``generate_assignment`` failed or wrote no release.
     """
-    workdir = make_course(workdir, solutions_root, assignment, db_url=db_url)
-    _run_nbgrader(["generate_assignment", assignment, "--force"], cwd=workdir)
-    out = workdir / "assignments" / assignment
+    workdir = Path(workdir)
+    _copy_source(workdir, solutions_root, assignment)
+    _call(workdir, "generate_assignment", assignment, db_url=db_url)
+    out = workdir / _LAYOUT["release_directory"] / assignment
     if not out.is_dir():
         raise NbgraderError(f"nbgrader wrote no release for {assignment} in {out}")
     return out
 
 
-def autograde(
+def autograde_unsandboxed(
     solutions_root: Path | str,
     assignment: str,
     submissions: Mapping[str, Path | str],
@@ -143,14 +169,26 @@ def autograde(
     timeout: int = 300,
     env: Mapping[str, str] | None = None,
 ) -> dict[str, GradeResult]:
-    """Autograde several submissions of one assignment with one ``nbgrader autograde`` call.
+    """Autograde several trusted submissions of one assignment in one nbgrader ``autograde`` step.
+
+    NO SANDBOX: the notebooks run with the caller's rights, network and files. Use it only for
+    the course's own notebooks (reference solutions, blank releases, mistake fixtures);
+    :mod:`dlcourse.grading` grades students.
 
     Args:
+        solutions_root: the folder that holds the nbgrader source ``<assignment>/*.ipynb``.
+        assignment: the assignment id.
         submissions: student id -> folder holding that student's notebooks of ``assignment``.
         workdir: an empty or throw-away folder (the course directory is created in it).
+        timeout: seconds per cell.
         env: extra environment variables for the grading kernels (e.g. ``DLCOURSE_FAST``).
 
-    Not sandboxed: use only for trusted notebooks (the course's own solutions and fixtures).
+    Returns:
+        student id -> the scores nbgrader recorded in ``workdir/gradebook.db``.
+
+    Raises:
+        FileNotFoundError: there is no ``solutions_root/assignment`` folder.
+        NbgraderError: nbgrader's release or autograde step failed.
     """
     workdir = Path(workdir)
     generate_release(solutions_root, assignment, workdir)
@@ -159,11 +197,9 @@ def autograde(
         if dst.exists():
             shutil.rmtree(dst)
         shutil.copytree(folder, dst, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    _run_nbgrader(
-        ["autograde", assignment, "--force", f"--ExecutePreprocessor.timeout={timeout}"], cwd=workdir, env=env
-    )
+    _call(workdir, "autograde", assignment, "*", timeout=timeout, env=env)
     return read_scores(workdir / "gradebook.db", assignment, list(submissions),
-                       autograded_cells(workdir / "assignments" / assignment))
+                       autograded_cells(workdir / _LAYOUT["release_directory"] / assignment))
 
 
 def autograded_cells(release_dir: Path | str) -> set[str]:

@@ -9,7 +9,6 @@ output, a grader bug it triggers) from touching the others.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -22,20 +21,33 @@ from pathlib import Path
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 import nbformat  # noqa: E402
+# nbgrader's own scoring rule and checksum. Importing nbgrader costs seconds (its package imports
+# its server extensions), paid once per worker process (a --serve worker grades many jobs).
+from nbgrader.utils import determine_grade  # noqa: E402
 
 from ..course.i18n import Edition  # noqa: E402
 from . import canonical, executor, feedback  # noqa: E402
 from .sandbox import Limits, sweep_jails, use_known_info  # noqa: E402
 
-__all__ = ["grade_job", "test_cell_score", "compute_checksum", "main"]
+__all__ = ["grade_job", "cell_score", "main"]
 
 
-def test_cell_score(cell, run: executor.CellRun | None, points: float) -> tuple[float, str, str | None]:
-    """Score of one autograded test cell: ``(score, verdict, message)``, decided by the grader.
+def cell_score(cell, run: executor.CellRun | None, points: float) -> tuple[float, str, str | None]:
+    """Score of one autograded test cell, decided by the grader from what the sandbox reported.
 
-    nbgrader's rule (an error or anything on stderr: 0; a number as the cell's result:
-    partial credit; else full marks), plus: the cell must have run, its reply must be ``ok``
-    (an error hidden from the outputs still fails) and the guard must not have voided it.
+    The cell must have run, its execute reply must be ``ok`` (an error the kernel hid from the
+    outputs still fails) and the in-kernel guard must not have voided it; then nbgrader's own
+    rule decides (:func:`nbgrader.utils.determine_grade`: an error or anything on stderr is 0,
+    a number as the cell's result is partial credit, anything else full marks), except that a
+    result above the cell's points, on which nbgrader stops, scores 0 here.
+
+    Args:
+        cell: the executed test cell (a notebook cell dict with its outputs).
+        run: what the executor reported for that cell (None: it never ran).
+        points: the cell's points.
+
+    Returns:
+        ``(score, verdict, message)``: the message (the error, the stderr text) or None.
     """
     if run is None or run.status == "not_run":
         return 0.0, "did not run", None
@@ -45,52 +57,31 @@ def test_cell_score(cell, run: executor.CellRun | None, points: float) -> tuple[
         return 0.0, "the kernel died", None
     if run.void:
         return 0.0, "void: the environment was tampered with", "; ".join(run.notes[-3:])
-    for out in cell.get("outputs", []):
+    outputs = cell.get("outputs", [])
+    for out in outputs:
         if out.get("output_type") == "error":
             return 0.0, "failed", f'{out.get("ename", "")}: {out.get("evalue", "")}'
     if run.status != "ok" or (run.reply or {}).get("status") != "ok":
         rep = run.reply or {}
         return 0.0, "failed", f'{rep.get("ename", "")}: {rep.get("evalue", "")}'
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "stream" and out.get("name") == "stderr":
-            return 0.0, "failed (wrote to stderr)", str(out.get("text", ""))[:500]
-        if out.get("output_type") == "execute_result":
-            # partial credit: the cell's result is a number between 0 and its points
-            # (nbgrader gives full points for anything else, and fails on more than the maximum)
-            try:
-                val = float((out.get("data") or {}).get("text/plain", ""))
-            except (TypeError, ValueError):
-                break
-            if 0.0 <= val < points:
-                return val, "partial credit", None
-            break
-    return points, "passed", None
-
-
-def compute_checksum(cell) -> str:
-    """nbgrader's checksum of a graded/solution cell (same algorithm as ``nbgrader.utils``).
-
-    Re-implemented because importing nbgrader costs seconds in every worker process;
-    ``tests/test_grading.py`` checks that both agree.
-    """
-    meta = cell.metadata["nbgrader"]
-    m = hashlib.md5()
-    m.update(cell.source.encode("utf-8"))
-    m.update(cell.cell_type.encode("utf-8"))
-    grade, solution = bool(meta.get("grade")), bool(meta.get("solution"))
-    locked = False if solution else True if grade else meta.get("locked", False)
-    for v in (grade, solution, locked):
-        m.update(str(v).encode("utf-8"))
-    m.update(meta["grade_id"].encode("utf-8"))
-    if grade:
-        m.update(str(float(meta["points"])).encode("utf-8"))
-    return m.hexdigest()
-
-
-def _release_checksum_equal(cell) -> bool:
-    meta = cell.metadata.get("nbgrader", {})
+    graded = nbformat.from_dict({"cell_type": "code", "source": cell.get("source", ""), "outputs": outputs,
+                                 "metadata": {"nbgrader": {"grade": True, "solution": False, "points": points}}})
     try:
-        return "checksum" in meta and meta["checksum"] == compute_checksum(cell)
+        score, _ = determine_grade(graded)
+    except ValueError:
+        return 0.0, f"failed (its result is more than the cell's {points:g} points)", None
+    stderr = [str(o.get("text", "")) for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    if score == 0 and stderr:
+        return 0.0, "failed (wrote to stderr)", "".join(stderr)[:500]
+    if score < points:
+        return float(score), "partial credit", None
+    return float(points), "passed", None
+
+
+def _unanswered(cell) -> bool:
+    """True when a manually graded answer cell still holds the release's text (nbgrader's checksum rule)."""
+    try:
+        return determine_grade(nbformat.from_dict(cell))[0] == 0
     except (KeyError, TypeError, ValueError):
         return False
 
@@ -161,13 +152,13 @@ def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
         if cell is None:
             res["cells"][g] = {"score": 0.0, "max_score": p, "auto": True, "verdict": "missing", "message": None}
             continue
-        score, verdict, message = test_cell_score(cell, run.cells.get(idx), p)
+        score, verdict, message = cell_score(cell, run.cells.get(idx), p)
         if message:
             message = feedback.redact(message, hidden)[:1000]
         res["cells"][g] = {"score": score, "max_score": p, "auto": True, "verdict": verdict, "message": message}
     for g, p in manual.items():
         idx = canon.graded.get(g)
-        unanswered = idx is None or g not in canon.answers or _release_checksum_equal(canon.nb.cells[idx])
+        unanswered = idx is None or g not in canon.answers or _unanswered(canon.nb.cells[idx])
         res["cells"][g] = {"score": 0.0 if unanswered else None, "max_score": p, "auto": False,
                            "verdict": "no answer" if unanswered else "to be graded by hand", "message": None}
     removed = feedback.sanitize_notebook(canon.nb)
