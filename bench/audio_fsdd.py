@@ -38,35 +38,41 @@ import torch
 
 from dlcourse import training
 from dlcourse.audio import augment, cache, datasets
+from dlcourse.audio.features import FeatureParams
 from dlcourse.audio.recipe import Recipe, predict_proba, train_models
 
 #: the baseline before this recipe (what the CLI did in the previous release)
-OLD = Recipe(utterance_norm=None, max_warp=0.0, frame_shift=0, tta_warps=(1.0,), max_epochs=40, time_budget=60.0)
+OLD = Recipe(features=FeatureParams(), utterance_norm=None, max_warp=0.0, frame_shift=0, tta_warps=(1.0,),
+             max_epochs=40, time_budget=60.0)
 
 
 def ablation_rows(default: Recipe, epochs: int) -> dict[str, Recipe]:
     """Named recipes: the old baseline, each lever added to it alone, the default without each lever.
 
     Every row trains ``epochs`` epochs (no wall-clock budget), so rows compare under any load.
+    Levers the old baseline already had (SpecAugment, noise, speed and time shift in the cache)
+    are shown taken out of it instead.
     """
     old = replace(OLD, time_budget=None, max_epochs=epochs)
-    no_noise = replace(old.augment, p_noise=0.0)
+    d = replace(default, time_budget=None, max_epochs=epochs)
     rows = {
         "old baseline": old,
-        "+ utterance norm (band)": replace(old, utterance_norm="band"),
-        "+ utterance norm (clip)": replace(old, utterance_norm="clip"),
-        "+ VTLP 0.12": replace(old, max_warp=0.12),
-        "+ frame shift 8": replace(old, frame_shift=8),
-        "+ mixup 0.3": replace(old, mixup_alpha=0.3),
-        "- SpecAugment": replace(old, spec_augment=False),
-        "- noise in the cache": replace(old, augment=no_noise),
-        "- speed in the cache": replace(old, augment=replace(old.augment, p_speed=0.0)),
-        "- time shift in the cache": replace(old, augment=replace(old.augment, shift_s=0.0)),
-        "+ test-time warps": replace(old, tta_warps=(0.92, 1.0, 1.08)),
-        "+ ensemble of 3": replace(old, ensemble=3),
-        "default recipe": replace(default, time_budget=None, max_epochs=epochs),
+        "old + peak level": replace(old, features=replace(old.features, peak_level=d.features.peak_level or 0.5)),
+        "old + utterance norm (band)": replace(old, utterance_norm="band"),
+        "old + utterance norm (clip)": replace(old, utterance_norm="clip"),
+        "old + VTLP 0.1": replace(old, max_warp=0.1),
+        "old + frame shift 6": replace(old, frame_shift=6),
+        "old + mixup 0.3": replace(old, mixup_alpha=0.3),
+        "old + test-time warps": replace(old, tta_warps=(0.92, 1.0, 1.08)),
+        "old + ensemble of 3": replace(old, ensemble=3),
+        "old - SpecAugment": replace(old, spec_augment=False),
+        "old - noise in the cache": replace(old, augment=replace(old.augment, p_noise=0.0)),
+        "old - speed in the cache": replace(old, augment=replace(old.augment, p_speed=0.0)),
+        "old - time shift in the cache": replace(old, augment=replace(old.augment, shift_s=0.0)),
+        "default recipe": d,
     }
-    d = replace(default, time_budget=None, max_epochs=epochs)
+    if d.features.peak_level is not None:
+        rows["default - peak level"] = replace(d, features=replace(d.features, peak_level=None))
     if d.utterance_norm:
         rows["default - utterance norm"] = replace(d, utterance_norm=None)
     if d.max_warp:
@@ -75,6 +81,14 @@ def ablation_rows(default: Recipe, epochs: int) -> dict[str, Recipe]:
         rows["default - frame shift"] = replace(d, frame_shift=0)
     if d.mixup_alpha:
         rows["default - mixup"] = replace(d, mixup_alpha=0.0)
+    if d.spec_augment:
+        rows["default - SpecAugment"] = replace(d, spec_augment=False)
+    if d.augment.p_noise:
+        rows["default - noise in the cache"] = replace(d, augment=replace(d.augment, p_noise=0.0))
+    if d.augment.p_speed:
+        rows["default - speed in the cache"] = replace(d, augment=replace(d.augment, p_speed=0.0))
+    if d.augment.shift_s:
+        rows["default - time shift in the cache"] = replace(d, augment=replace(d.augment, shift_s=0.0))
     if len(d.tta_warps) > 1 or len(d.tta_shifts) > 1:
         rows["default - test-time averaging"] = replace(d, tta_warps=(1.0,), tta_shifts=(0,))
     if d.ensemble > 1:
@@ -89,9 +103,10 @@ class Caches:
         self.clips, self.folder, self.seed, self.built = clips, folder, seed, {}
 
     def get(self, recipe: Recipe) -> cache.FeatureCache:
-        key = (recipe.augment, recipe.variants)
+        key = (recipe.features, recipe.augment, recipe.variants)
         if key not in self.built:
-            c = cache.build_cache(self.clips, self.folder, augment=recipe.augment if recipe.variants else None,
+            c = cache.build_cache(self.clips, self.folder, features=recipe.features,
+                                  augment=recipe.augment if recipe.variants else None,
                                   n_variants=recipe.variants, seed=self.seed, verbose=False)
             print(f"  cache {c.stats['mode']} in {c.stats['seconds']:.1f} s: {c}", flush=True)
             self.built[key] = c
@@ -130,9 +145,51 @@ def loso(c: cache.FeatureCache, recipe: Recipe, seed: int, verbose: bool = True,
             "worst": accs[worst]}
 
 
+def print_row(name: str, row: dict) -> None:
+    """One line of the ablation table."""
+    print(f"  {name:34s} mean {row['mean']:7.2%}  worst {row['worst']:7.2%} ({row['worst_speaker']})  "
+          + "  ".join(f"{s} {a:.1%}" for s, a in row["per_speaker"].items())
+          + f"  {row['n_params']:,} params, {row['train_seconds_mean']:.0f} s/model at load {row['load_average']}",
+          flush=True)
+
+
+def merge(paths: list[Path]) -> dict:
+    """Combine the JSON results of runs split with ``--speakers`` / ``--only`` into one result.
+
+    Sections (standard split, ablation rows, LOSO speakers) are taken from whichever file has
+    them; LOSO speakers from several files are pooled and their mean and worst recomputed.
+
+    Raises:
+        ValueError: two files disagree on the recipe, or on the epochs of the ablation.
+    """
+    out: dict = {"merged_from": [str(p) for p in paths]}
+    speakers: dict = {}
+    for p in paths:
+        r = json.loads(Path(p).read_text())
+        if out.setdefault("recipe", r["recipe"]) != r["recipe"]:
+            raise ValueError(f"{p} was run with another default recipe than {paths[0]}: not merging")
+        out.setdefault("threads", r["threads"])
+        out["load_average_end"] = max(out.get("load_average_end", 0.0), r.get("load_average_end", 0.0))
+        if "standard" in r:
+            out["standard"] = r["standard"]
+        if "loso" in r:
+            speakers.update(r["loso"]["per_speaker"])
+        if "ablation" in r:
+            ab = out.setdefault("ablation", {"epochs": r["ablation"]["epochs"], "rows": {}})
+            if ab["epochs"] != r["ablation"]["epochs"]:
+                raise ValueError(f"{p} ran the ablation with {r['ablation']['epochs']} epochs, not {ab['epochs']}")
+            ab["rows"].update(r["ablation"]["rows"])
+    if speakers:
+        accs = {s: v["accuracy"] for s, v in sorted(speakers.items())}
+        worst = min(accs, key=accs.get)
+        out["loso"] = {"per_speaker": dict(sorted(speakers.items())), "mean": float(np.mean(list(accs.values()))),
+                       "worst_speaker": worst, "worst": accs[worst]}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data-root", type=Path, required=True, help="folder holding fsdd/recordings/")
+    ap.add_argument("--data-root", type=Path, default=None, help="folder holding fsdd/recordings/")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--budget", type=float, default=None,
                     help="training seconds per split for the default recipe (default: the recipe's own)")
@@ -146,7 +203,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speakers", default=None,
                     help="comma-separated held-out speakers of the LOSO section (default: all; to split a run)")
     ap.add_argument("--json-out", type=Path, default=None, help="also write the JSON result to this file")
+    ap.add_argument("--merge", type=Path, nargs="+", default=None, metavar="JSON",
+                    help="only combine the --json-out files of split runs (then print and write with --json-out)")
     args = ap.parse_args(argv)
+    if args.merge:
+        result = merge(args.merge)
+        if "standard" in result:
+            s = result["standard"]
+            print(f"Standard split: accuracy {s['accuracy']:.2%}; {s['n_params']:,} parameters; trained "
+                  f"{s['train_seconds']:.1f} s, epochs {s['epochs']}")
+        if "loso" in result:
+            r = result["loso"]
+            for spk, v in r["per_speaker"].items():
+                print(f"  held out {spk:10s}: accuracy {v['accuracy']:.2%} ({v['train_seconds']:.0f} s, "
+                      f"epochs {v['epochs']})")
+            print(f"  LOSO mean {r['mean']:.2%}; worst: {r['worst_speaker']} {r['worst']:.2%}")
+        if "ablation" in result:
+            print(f"Ablation, {result['ablation']['epochs']} epochs per model:")
+            for name, row in result["ablation"]["rows"].items():
+                print_row(name, row)
+        print(json.dumps(result))
+        if args.json_out:
+            args.json_out.parent.mkdir(parents=True, exist_ok=True)
+            args.json_out.write_text(json.dumps(result, indent=1))
+        return 0
+    if args.data_root is None:
+        ap.error("--data-root is required (unless --merge)")
     torch.set_num_threads(args.threads)
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; torch threads: {args.threads}")
     default = Recipe() if args.budget is None else Recipe(time_budget=args.budget)
@@ -186,9 +268,10 @@ def main(argv: list[str] | None = None) -> int:
                 accs = {s: v["accuracy"] for s, v in r["per_speaker"].items()}
                 secs = sum(v["train_seconds"] for v in r["per_speaker"].values()) / len(accs)
                 table[name] = {"mean": r["mean"], "worst": r["worst"], "worst_speaker": r["worst_speaker"],
-                               "per_speaker": accs, "train_seconds_mean": round(secs, 1)}
-                print(f"  {name:32s} mean {r['mean']:7.2%}  worst {r['worst']:7.2%} ({r['worst_speaker']})  "
-                      + "  ".join(f"{s} {a:.1%}" for s, a in accs.items()) + f"  ({secs:.0f} s/model)", flush=True)
+                               "per_speaker": accs, "train_seconds_mean": round(secs, 1),
+                               "n_params": r["per_speaker"][r["worst_speaker"]]["n_params"],
+                               "load_average": round(os.getloadavg()[0], 1)}
+                print_row(name, table[name])
             result["ablation"] = {"epochs": args.ablation_epochs, "rows": table}
     result["load_average_end"] = os.getloadavg()[0]
     print(f"load average at end: {result['load_average_end']:.1f}")

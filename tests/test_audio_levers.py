@@ -103,6 +103,28 @@ def test_band_utterance_norm_removes_a_constant_colouring_per_band():
         M.AudioCNN(5, 40, utterance_norm="speaker")
 
 
+def test_peak_level_makes_the_features_independent_of_the_recording_level():
+    """FeatureParams.peak_level scales each row to one peak: a quiet and a loud take give the same features."""
+    g = torch.Generator().manual_seed(0)
+    wave = torch.zeros(2, FP.clip_samples)
+    wave[:, 2000:5000] = torch.randn(2, 3000, generator=g) * torch.hann_window(3000)
+    quiet_loud = wave * torch.tensor([[0.01], [0.5]])
+    fp = F.FeatureParams(peak_level=0.5)
+    out = F.log_mel(quiet_loud, fp)
+    assert out.shape == (2, *fp.shape)
+    torch.testing.assert_close(out[0], F.log_mel(wave[0] * 0.5 / wave[0].abs().max(), FP), atol=1e-4, rtol=1e-4)
+    plain = F.log_mel(quiet_loud, FP)
+    assert float((plain[1] - plain[0]).abs().max()) > 1.0           # without it the floor contrast differs
+    torch.testing.assert_close(F.log_mel(quiet_loud[:1] * 3, fp), out[:1], atol=1e-4, rtol=1e-4)
+    for bad in (0.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="peak_level"):
+            F.FeatureParams(peak_level=bad)
+    with pytest.raises(TypeError, match="peak_level"):
+        F.FeatureParams(peak_level="0.5")
+    with pytest.raises(TypeError, match="FeatureParams"):
+        Recipe(features={"peak_level": 0.5})
+
+
 def test_recipe_defaults_fit_the_budget_and_reject_bad_fields():
     r = Recipe()
     m = build_model(10, FP, r)

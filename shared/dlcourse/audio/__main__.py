@@ -21,6 +21,7 @@ model knows, including speakers it never heard.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -93,6 +94,12 @@ def recipe_from_args(args: argparse.Namespace):
         v = getattr(args, opt, None)
         if v is not None:
             changes[fld] = v
+    feat_changes = {f: getattr(args, f) for f in ("sample_rate", "clip_seconds", "n_mels")
+                    if getattr(args, f, None) is not None}
+    if getattr(args, "peak_level", None) is not None:
+        feat_changes["peak_level"] = None if args.peak_level <= 0 else args.peak_level
+    if feat_changes:
+        changes["features"] = dataclasses.replace(base.features, **feat_changes)
     if getattr(args, "spec_augment", True) is False:
         changes["spec_augment"] = False
     if getattr(args, "utterance_norm", None) is not None:
@@ -108,7 +115,6 @@ def train(args: argparse.Namespace) -> dict:
     """Build the cache of the training split, train the recipe's model(s), save; return the summary."""
     from .. import training
     from .cache import build_cache
-    from .features import FeatureParams
     from .models import save_model
     from .recipe import train_models
 
@@ -118,7 +124,7 @@ def train(args: argparse.Namespace) -> dict:
     t0 = time.perf_counter()
     split = "all" if args.dataset == "folder" else "train"
     clips = _clips(args, split)
-    feats = FeatureParams(sample_rate=args.sample_rate, clip_seconds=args.clip_seconds, n_mels=args.n_mels)
+    feats = recipe.features
     cache = build_cache(clips, _cache_dir(args), features=feats,
                         augment=recipe.augment if recipe.variants else None, n_variants=recipe.variants,
                         seed=args.seed, verbose=False)
@@ -266,9 +272,12 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"comma-separated test-time frame shifts (default {','.join(map(str, d.tta_shifts))})")
     p.add_argument("--batch-size", type=int, default=None, help=f"(default {d.batch_size})")
     p.add_argument("--lr", type=float, default=None, help=f"(default {d.lr})")
-    p.add_argument("--sample-rate", type=int, default=8000)
-    p.add_argument("--clip-seconds", type=float, default=1.0)
-    p.add_argument("--n-mels", type=int, default=40)
+    p.add_argument("--sample-rate", type=int, default=None, help=f"Hz (default {d.features.sample_rate})")
+    p.add_argument("--clip-seconds", type=float, default=None, help=f"(default {d.features.clip_seconds})")
+    p.add_argument("--n-mels", type=int, default=None, help=f"(default {d.features.n_mels})")
+    p.add_argument("--peak-level", type=float, default=None,
+                   help=f"scale every clip to this peak amplitude before the features (default "
+                        f"{d.features.peak_level}; 0 = keep the recorded level)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--quiet", action="store_true")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .._core import check_int
+from .._core import check_float, check_int
 
 __all__ = [
     "FeatureParams",
@@ -31,6 +31,11 @@ class FeatureParams:
         n_fft: STFT window length (samples); ``hop_length`` the step between frames.
         n_mels: mel bands between ``f_min`` and ``f_max`` (``None`` = Nyquist).
         log_floor: added before the log (avoids ``log(0)`` on digital silence).
+        peak_level: ``None`` keeps each clip's recorded level; a number in (0, 1] scales every
+            clip (every row of a batch) so that its largest absolute sample is ``peak_level``
+            before the STFT. Speakers record at very different levels (FSDD: RMS 0.011 to 0.089);
+            without it the contrast between a word and the ``log_floor`` of its silent padding
+            depends on the microphone, not on the word.
     """
 
     sample_rate: int = 8000
@@ -41,6 +46,7 @@ class FeatureParams:
     f_min: float = 20.0
     f_max: float | None = None
     log_floor: float = 1e-6
+    peak_level: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "n_fft", "hop_length", "n_mels"):
@@ -53,6 +59,8 @@ class FeatureParams:
         if not 0 <= self.f_min < top <= nyq:
             raise ValueError(f"need 0 <= f_min < f_max <= sample_rate / 2 = {nyq:g}, got f_min={self.f_min}, "
                              f"f_max={self.f_max}")
+        if self.peak_level is not None:
+            check_float(self.peak_level, "FeatureParams.peak_level", min=0, max=1, min_open=True)
         if self.hop_length > self.n_fft:
             raise ValueError(f"hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})")
 
@@ -74,7 +82,10 @@ class FeatureParams:
 
 
 class LogMel(nn.Module):
-    """``wave: (..., T)`` -> natural-log mel power ``(..., n_mels, 1 + T // hop_length)``."""
+    """``wave: (..., T)`` -> natural-log mel power ``(..., n_mels, 1 + T // hop_length)``.
+
+    With ``params.peak_level`` each row of ``wave`` is first scaled to that peak amplitude.
+    """
 
     def __init__(self, params: FeatureParams = FeatureParams()):
         super().__init__()
@@ -95,6 +106,8 @@ class LogMel(nn.Module):
         if wave.shape[-1] < self.params.n_fft // 2 + 1:
             raise ValueError(f"wave has {wave.shape[-1]} samples; need at least n_fft // 2 + 1 = "
                              f"{self.params.n_fft // 2 + 1}")
+        if self.params.peak_level is not None:
+            wave = wave * (self.params.peak_level / wave.abs().amax(dim=-1, keepdim=True).clamp_min(1e-8))
         ri = torch.view_as_real(self.spec(wave))
         power = torch.addcmul(ri[..., 0].square(), ri[..., 1], ri[..., 1])  # re^2 + im^2
         return torch.log(self.mel(power) + self.params.log_floor)

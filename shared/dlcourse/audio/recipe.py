@@ -36,6 +36,7 @@ class Recipe:
     """Everything that decides how the baseline is trained and evaluated.
 
     Attributes:
+        features: the front end (:class:`~.features.FeatureParams`) of the cache the recipe trains on.
         variants: augmented variants per clip in the cache (``augment`` draws them).
         augment: the waveform chain of the cache's variants.
         spec_augment: frequency/time masks in training mode.
@@ -51,6 +52,7 @@ class Recipe:
         lr, batch_size, channels, dropout: optimizer and model.
     """
 
+    features: FeatureParams = FeatureParams()
     variants: int = 3
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     spec_augment: bool = True
@@ -73,6 +75,8 @@ class Recipe:
         check_int(self.ensemble, "Recipe.ensemble", min=1)
         if not self.tta_warps or not self.tta_shifts:
             raise ValueError("tta_warps and tta_shifts must each name at least one value ((1.0,) and (0,) = none)")
+        if not isinstance(self.features, FeatureParams):
+            raise TypeError(f"Recipe.features must be a FeatureParams, got {type(self.features).__name__}")
         if not isinstance(self.augment, AugmentConfig):
             raise TypeError(f"Recipe.augment must be an AugmentConfig, got {type(self.augment).__name__}")
 
@@ -83,6 +87,7 @@ class Recipe:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["augment"] = self.augment.to_dict()
+        d["features"] = self.features.to_dict()
         return d
 
 
