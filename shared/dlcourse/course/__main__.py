@@ -98,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         from .i18n import main as i18n_main
 
         return i18n_main(argv[1:])
+    if argv[:1] == ["site"]:  # the course website: site [--mode fast|full|off] (dlcourse.course.site)
+        from .site import main as site_main
+
+        return site_main(argv[1:])
+    if argv[:1] == ["publish"]:  # the student repository: publish OUT (dlcourse.course.publish)
+        from .publish import main as publish_main
+
+        return publish_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.cmd in ("stamp", "check", "strip"):
         return _conventions(args.cmd, args.notebooks)
