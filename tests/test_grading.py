@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from dlcourse.course import release
-from dlcourse.grading import canonical, collect, feedback, sandbox, worker
+from dlcourse.grading import collect, feedback, rebuild, sandbox, worker
 
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = ROOT / "tests" / "fixtures" / "grading_course"
@@ -79,8 +79,8 @@ def test_rebuild_takes_answers_and_keeps_course_tests(release_dir, tmp_path):
             c["metadata"]["nbgrader"]["points"] = 1000
     sub["cells"].insert(4, {"cell_type": "code", "metadata": {}, "source": "helper = 1", "outputs": [],
                             "execution_count": None})
-    cells, notes = canonical.read_submission(_write(tmp_path, sub))
-    canon = canonical.build(source, rel, cells)
+    cells, notes = rebuild.read_submission(_write(tmp_path, sub))
+    canon = rebuild.build(source, rel, cells)
     srcs = [c.source for c in canon.nb.cells]
     assert "def add(a, b):\n    return 99" in srcs
     hidden = canon.nb.cells[canon.graded["test_add_hidden"]]
@@ -103,8 +103,8 @@ def test_rebuild_without_nbgrader_metadata_finds_answers_by_place(release_dir, t
         c["metadata"] = {}
         c.pop("id", None)
     sub["nbformat_minor"] = 4
-    cells, _ = canonical.read_submission(_write(tmp_path, sub))
-    canon = canonical.build(source, rel, cells)
+    cells, _ = rebuild.read_submission(_write(tmp_path, sub))
+    canon = rebuild.build(source, rel, cells)
     assert canon.answers.get("ex1_add") == "def add(a, b):\n    return a + b"
     assert not any("was missing" in n for n in canon.notes), canon.notes
 
@@ -118,8 +118,8 @@ def test_rebuild_without_nbgrader_metadata_finds_answers_by_place(release_dir, t
 def test_malformed_submissions_are_reported(tmp_path, content, why):
     p = tmp_path / "bad.ipynb"
     p.write_text(content)
-    with pytest.raises(canonical.Malformed, match=why):
-        canonical.read_submission(p)
+    with pytest.raises(rebuild.Malformed, match=why):
+        rebuild.read_submission(p)
 
 
 def test_duplicate_grade_id_grades_the_first(release_dir, tmp_path):
@@ -129,16 +129,16 @@ def test_duplicate_grade_id_grades_the_first(release_dir, tmp_path):
     first = copy.deepcopy(sub["cells"][idx])
     first["source"] = "def add(a, b):\n    return a + b"
     sub["cells"].insert(idx, first)
-    cells, _ = canonical.read_submission(_write(tmp_path, sub))
-    canon = canonical.build(source, rel, cells)
+    cells, _ = rebuild.read_submission(_write(tmp_path, sub))
+    canon = rebuild.build(source, rel, cells)
     assert canon.answers["ex1_add"] == "def add(a, b):\n    return a + b"
     assert "duplicate ex1_add" in canon.edited
 
 
 def test_instructor_names_and_imports():
-    assert canonical.instructor_names("import numpy as np\nfrom x import y as z\ndef f(): pass\nA = 1") == \
+    assert rebuild.instructor_names("import numpy as np\nfrom x import y as z\ndef f(): pass\nA = 1") == \
         ["np", "z", "f", "A"]
-    assert canonical.imported_modules(["import torch.nn.functional as F", "from numpy.testing import assert_allclose"]) \
+    assert rebuild.imported_modules(["import torch.nn.functional as F", "from numpy.testing import assert_allclose"]) \
         == ["torch", "torch.nn", "torch.nn.functional", "numpy", "numpy.testing", "numpy.testing.assert_allclose"]
 
 
@@ -201,9 +201,9 @@ def test_sanitize_notebook_drops_active_outputs():
 def test_feedback_hides_hidden_tests(release_dir):
     source, rel = _source_and_release(release_dir)
     hidden = feedback.hidden_test_lines(c.source for c in source.cells)
-    roles = ["test" if canonical.cell_role(c) == "test" else "student" for c in source.cells]
+    roles = ["test" if rebuild.cell_role(c) == "test" else "student" for c in source.cells]
     release_src = {c.metadata.nbgrader.grade_id: r.source for c, r in zip(source.cells, rel.cells)
-                   if canonical.cell_role(c) == "test"}
+                   if rebuild.cell_role(c) == "test"}
     leak_line = next(iter(hidden))
     source.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="I found: " + leak_line)]
     page = feedback.render_feedback(source, student="s1", assignment="g1_basics", notebook="g1_basics",
@@ -224,7 +224,7 @@ def test_feedback_page_has_no_image_its_csp_blocks(release_dir):
     source, rel = _source_and_release(release_dir)
     badge = nbtools.badge_markdown("assignments/g1_basics/g1_basics.ipynb", "dlcourse-kit/cnn-course", "main")
     source.cells.insert(0, nbformat.v4.new_markdown_cell(badge + "\n\n# G1\n![a diagram](https://example.org/d.png)"))
-    roles = ["student"] + ["test" if canonical.cell_role(c) == "test" else "student" for c in source.cells[1:]]
+    roles = ["student"] + ["test" if rebuild.cell_role(c) == "test" else "student" for c in source.cells[1:]]
     code = next(c for c, r in zip(source.cells, roles) if c.cell_type == "code" and r == "student")
     code.outputs = [nbformat.v4.new_output("display_data", data={
         "text/html": '<img src="https://example.org/x.png" alt="remote"><img src="data:image/png;base64,iVBORw0KGgo=">'})]

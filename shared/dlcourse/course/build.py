@@ -39,6 +39,9 @@ __all__ = [
 
 @dataclass
 class RunResult:
+    """One executed notebook: its path, the seconds it took, the first error (None: it ran) and the
+    executed copy (``nb``, with its outputs)."""
+
     path: Path
     seconds: float
     error: str | None = None

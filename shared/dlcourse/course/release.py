@@ -47,10 +47,9 @@ def _add_secrets(into: Secrets, nb_path: Path, solution_min: int = MIN_LINE, hid
     for kind, min_len, dest in ((regions.SOLUTION, solution_min, into.solution),
                                 (regions.HIDDEN, hidden_min, into.hidden)):
         # A line students see anyway is no secret: the same line outside the regions (a visible assert
-        # repeated in the hidden test), or part of a visible line (the visible test adds a message; the
-        # hidden test's `if isinstance(layer, nn.Conv2d):` inside a visible `elif isinstance(...)`).
+        # repeated in the hidden test), or the start of a visible line (the visible test adds a message).
         dest.update({s: where for s in regions.region_lines(sources, kind, min_len=min_len)
-                     if not any(s in o for o in outside)})
+                     if s not in outside and not any(o.startswith(s) for o in outside)})
 
 
 def course_secrets(root: Path, assignments: list[str] | None = None, *, solution_min: int = MIN_LINE,
@@ -66,12 +65,37 @@ def course_secrets(root: Path, assignments: list[str] | None = None, *, solution
     return out
 
 
+def _quotes(text: str, line: str) -> bool:
+    """True when ``text`` contains ``line`` as code: not inside a longer name (the hidden test's
+    ``if isinstance(layer, nn.Conv2d):`` is not quoted by a visible ``elif isinstance(layer, nn.Conv2d):``)."""
+    start = text.find(line)
+    while start >= 0:
+        end = start + len(line)
+        glued_before = start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_") and \
+            (line[0].isalnum() or line[0] == "_")
+        glued_after = end < len(text) and (text[end].isalnum() or text[end] == "_") and \
+            (line[-1].isalnum() or line[-1] == "_")
+        if not glued_before and not glued_after:
+            return True
+        start = text.find(line, start + 1)
+    return False
+
+
 def leaks_in_text(text: str, secrets: Secrets, *, solutions: bool = True) -> list[str]:
-    """Markers, hidden-test lines and (optionally) solution lines found in ``text``."""
+    """Markers, hidden-test lines and (optionally) solution lines found in ``text``.
+
+    Args:
+        text: what students get (a file, or a notebook's sources and outputs).
+        secrets: the lines they must not see (:func:`course_secrets`).
+        solutions: also look for solution lines (not only markers and hidden-test lines).
+
+    Returns:
+        One description per leak found (empty: nothing leaks).
+    """
     found = [f"marker {m!r}" for m in MARKERS if m in text]
-    found += [f"hidden-test line {s!r} (from {w})" for s, w in secrets.hidden.items() if s in text]
+    found += [f"hidden-test line {s!r} (from {w})" for s, w in secrets.hidden.items() if _quotes(text, s)]
     if solutions:
-        found += [f"solution line {s!r} (from {w})" for s, w in secrets.solution.items() if s in text]
+        found += [f"solution line {s!r} (from {w})" for s, w in secrets.solution.items() if _quotes(text, s)]
     return found
 
 

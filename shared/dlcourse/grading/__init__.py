@@ -6,10 +6,10 @@ imports (never the reverse):
 
 * :mod:`.collect` - exchange submissions and uploaded notebooks -> ``submitted/<student>/<assignment>/``;
 * :mod:`.autograde` - grade a class: one sandboxed job per student (:mod:`.worker`), gradebook, CSV;
-* :mod:`.canonical` - rebuild the graded notebook from the course source and the student's answers;
-* :mod:`.sandbox`, :mod:`.launch`, :mod:`.kernel_boot`, :mod:`.executor` - the bubblewrap sandbox,
+* :mod:`.rebuild` - rebuild the graded notebook from the course source and the student's answers;
+* :mod:`.sandbox`, :mod:`.launch`, :mod:`.kernel_guard`, :mod:`.executor` - the bubblewrap sandbox,
   its limits, the guarded kernel and the grader-side execution protocol;
-* :mod:`.feedback`, :mod:`.regrade` - sanitized feedback pages; :mod:`.gradebook` - nbgrader gradebook, export.
+* :mod:`.feedback`, :mod:`.rerender_feedback` - sanitized feedback pages; :mod:`.gradebook` - nbgrader gradebook, export.
 """
-__all__ = ["collect", "autograde", "canonical", "sandbox", "launch", "kernel_boot",
-           "executor", "worker", "feedback", "regrade", "gradebook"]
+__all__ = ["collect", "autograde", "rebuild", "sandbox", "launch", "kernel_guard",
+           "executor", "worker", "feedback", "rerender_feedback", "gradebook"]

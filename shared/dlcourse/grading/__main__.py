@@ -135,7 +135,7 @@ def _dispatch(args) -> int:
               (f"of {lms._duration(ext.total_seconds())}" if ext else "removed"))
         return 0
     if args.cmd == "feedback":
-        from .regrade import rerender_feedback
+        from .rerender_feedback import rerender_feedback
 
         n = rerender_feedback(args.out, args.assignment, args.gradebook or args.out / "gradebook.db")
         print(f"wrote {n} feedback page(s) under {args.out / 'feedback'}")

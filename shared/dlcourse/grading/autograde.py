@@ -39,7 +39,7 @@ from pathlib import Path
 import nbformat
 
 from ..course import nbgrader_api as nbg
-from . import canonical, gradebook, lms
+from . import gradebook, lms, rebuild
 from .sandbox import Limits, SandboxUnavailable, python_ro_paths, sandbox_info, sweep_jails, sweep_stale_jails
 from .worker import DONE
 
@@ -49,7 +49,7 @@ __all__ = ["PROTECTED_PACKAGES", "STATUS_ORDER", "StudentResult", "BatchResult",
 
 STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$")
 #: Packages whose functions tests use as oracles or for comparisons: when the course's cells import
-#: them, they are imported before any student code and guarded (see kernel_boot). Plotting,
+#: them, they are imported before any student code and guarded (see kernel_guard). Plotting,
 #: widgets and the course's own helpers are left alone (they rebind names as they work).
 PROTECTED_PACKAGES = frozenset({"numpy", "torch", "torchvision", "torchaudio", "sklearn", "scipy", "captum", "math",
                                 "operator", "random", "statistics", "unittest", "functools", "itertools"})
@@ -147,12 +147,12 @@ def prepare_assignment(course_root: Path, aid: str, work: Path, gradebook_path: 
     for name in notebooks:
         nb = nbformat.read(src / f"{name}.ipynb", as_version=4)
         for c in nb.cells:
-            role = canonical.cell_role(c)
+            role = rebuild.cell_role(c)
             if c.cell_type == "code" and role in ("test", "locked", "instruction", "plain"):
                 sources.append(c.source)
             if role == "test":
                 auto_max += float(c.metadata["nbgrader"].get("points", 0))
-    protect = [m for m in canonical.imported_modules(sources) if m.split(".")[0] in PROTECTED_PACKAGES]
+    protect = [m for m in rebuild.imported_modules(sources) if m.split(".")[0] in PROTECTED_PACKAGES]
     return Assignment(aid, src, release, notebooks, home, protect, auto_max)
 
 

@@ -9,11 +9,24 @@ collects its messages itself:
   always kept, shortened) and a cap on the size of any single message (zmq MAXMSGSIZE), so
   a submission printing 1 GB cannot exhaust the grader's memory;
 * the reply status of every cell is kept, so an error hidden from the outputs still counts;
-* around every autograded test cell, the guard installed by :mod:`.kernel_boot` restores
+* around every autograded test cell, the guard installed by :mod:`.kernel_guard` restores
   what the notebook tampered with and reports it (signed with a key only the guard holds),
   and messages forged for a finished cell void its result.
 
-Used by :mod:`.worker`; ``unsafe=True`` runs the same protocol without bubblewrap.
+Why its own message loop rather than nbclient's (which nbgrader's ``autograde`` runs): the two
+things nbclient cannot do, and the reason for each is measured.
+
+* The output flood cap: nbclient keeps every output message of a cell in the grader's memory.
+  A cell printing 100 MB raised the grader's peak RSS by 285 MB under nbclient and by 66 MB
+  here (10.5 MB of output kept); ``tests/hostile/print_1gb.py`` prints ten times as much.
+* Hidden errors and forged replies: nbgrader scores a test cell from its outputs alone, so a
+  submission that silences tracebacks (``tests/hostile/showtraceback.py``) would pass every
+  failing test; here the execute reply's status counts, each test cell is bracketed by the
+  guard's signed reports, and messages that arrive for a finished cell void its result.
+
+Everything that nbgrader provides as a function is taken from it (the scoring rule in
+:mod:`.worker`, the gradebook in :mod:`.gradebook`). Used by :mod:`.worker`; ``unsafe=True``
+runs the same protocol without bubblewrap.
 """
 from __future__ import annotations
 
@@ -99,7 +112,7 @@ class _Kernel:
         key_file = self.ipc / "guard.key"
         key_file.write_bytes(self.key)
         self.jail = sbx.Jail(name, limits)
-        boot = [sys.executable, "-m", "dlcourse.grading.kernel_boot", "--key-file", str(key_file)]
+        boot = [sys.executable, "-m", "dlcourse.grading.kernel_guard", "--key-file", str(key_file)]
         if protect:
             boot += ["--protect", ",".join(protect)]
         # Text output is also capped inside the kernel (a bit above what the grader keeps, so the

@@ -22,6 +22,8 @@ import html
 import re
 from collections.abc import Iterable
 
+from ..course import regions
+
 __all__ = ["sanitize_html", "sanitize_markdown", "sanitize_notebook", "hidden_test_lines", "redact",
            "render_feedback", "CSP"]
 
@@ -34,7 +36,6 @@ _ATTRS = {"a": ["href", "title"], "img": ["src", "alt", "title", "width", "heigh
           "align"], "th": ["colspan", "rowspan", "align", "scope"], "*": ["class"]}
 _IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.S)
 _MAX_TEXT = 20_000
 
 
@@ -121,18 +122,8 @@ def sanitize_notebook(nb) -> int:
 
 
 def hidden_test_lines(test_sources: Iterable[str], min_len: int = 12) -> set[str]:
-    """Lines between ``### BEGIN/END HIDDEN TESTS`` (stripped, at least ``min_len`` characters)."""
-    lines: set[str] = set()
-    for src in test_sources:
-        inside = False
-        for ln in src.splitlines():
-            if "BEGIN HIDDEN TESTS" in ln:
-                inside = True
-            elif "END HIDDEN TESTS" in ln:
-                inside = False
-            elif inside and len(ln.strip()) >= min_len:
-                lines.add(ln.strip())
-    return lines
+    """Lines of the hidden-test regions of ``test_sources`` (stripped, at least ``min_len`` characters)."""
+    return regions.region_lines(test_sources, regions.HIDDEN, min_len=min_len)
 
 
 def redact(text: str, hidden: set[str]) -> str:
@@ -220,7 +211,7 @@ def render_feedback(nb, *, student: str, assignment: str, notebook: str, cells: 
         cells: grade_id -> {"score", "max_score", "verdict", "message"} for graded cells.
         test_release_sources: grade_id -> the release (student-visible) source of each test cell.
         hidden: lines of hidden tests to redact wherever they appear.
-        roles: role of every cell of ``nb`` (see :func:`dlcourse.grading.canonical.build`).
+        roles: role of every cell of ``nb`` (see :func:`dlcourse.grading.rebuild.build`).
         manual: grade_id -> {"score", "max_score", "comment"} from manual grading, if any.
     """
     e = html.escape
@@ -247,7 +238,8 @@ def render_feedback(nb, *, student: str, assignment: str, notebook: str, cells: 
             continue
         role = roles[i] if i < len(roles) else "student"
         if role == "test":
-            src = test_release_sources.get(gid, _HIDDEN.sub("", cell.source))
+            src = (test_release_sources[gid] if gid in test_release_sources
+                   else regions.without_region(cell.source, regions.HIDDEN))
             c = cells.get(gid, {})
             ok = (c.get("score") or 0) >= c.get("max_score", 0) > 0
             verdict = (f'<span class="{"pass" if ok else "fail"}">{e(gid or "")}: '

@@ -2,7 +2,7 @@
 
 ``python -m dlcourse.grading.worker JOB.json`` reads a job written by :mod:`.autograde`,
 rebuilds every notebook of the assignment from the course source and the submission
-(:mod:`.canonical`), executes it in its own sandbox (:mod:`.executor`), computes the
+(:mod:`.rebuild`), executes it in its own sandbox (:mod:`.executor`), computes the
 scores itself, and writes the result JSON, the sanitized autograded notebooks and the
 feedback pages. A separate process per student keeps one pathological submission (a huge
 output, a grader bug it triggers) from touching the others.
@@ -26,7 +26,7 @@ import nbformat  # noqa: E402
 from nbgrader.utils import determine_grade  # noqa: E402
 
 from ..course.i18n import Edition  # noqa: E402
-from . import canonical, executor, feedback  # noqa: E402
+from . import executor, feedback, rebuild  # noqa: E402
 from .sandbox import Limits, sweep_jails, use_known_info  # noqa: E402
 
 __all__ = ["grade_job", "cell_score", "main"]
@@ -97,10 +97,10 @@ def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
     for sc, rc in zip(source.cells, release.cells):
         meta = sc.get("metadata", {}).get("nbgrader", {})
         if meta.get("grade"):
-            (auto if canonical.cell_role(sc) == "test" else manual)[meta["grade_id"]] = float(meta.get("points", 0))
-            if canonical.cell_role(sc) == "test":
+            (auto if rebuild.cell_role(sc) == "test" else manual)[meta["grade_id"]] = float(meta.get("points", 0))
+            if rebuild.cell_role(sc) == "test":
                 test_release[meta["grade_id"]] = rc.source
-    hidden = feedback.hidden_test_lines(c.source for c in source.cells if canonical.cell_role(c) == "test")
+    hidden = feedback.hidden_test_lines(c.source for c in source.cells if rebuild.cell_role(c) == "test")
     res: dict = {"name": name, "status": "ok", "flags": [], "notes": [], "cells": {}, "seconds": 0.0,
                  "auto_max": sum(auto.values()), "manual_max": sum(manual.values())}
 
@@ -117,8 +117,8 @@ def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
         zero_all("not submitted")
         return res
     try:
-        cells, read_notes = canonical.read_submission(path)
-    except canonical.Malformed as e:
+        cells, read_notes = rebuild.read_submission(path)
+    except rebuild.Malformed as e:
         res["status"] = "malformed"
         res["notes"].append(str(e))
         zero_all("the notebook could not be read")
@@ -128,7 +128,7 @@ def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
         res["notes"].append(f"{Path(path).name} could not be read: {e.strerror}")
         zero_all("the notebook could not be read")
         return res
-    canon = canonical.build(source, release, cells)
+    canon = rebuild.build(source, release, cells)
     edition = Edition.of_submission(path, nbspec["source"])  # graded alike, shown in the student's edition
     edition.translate(canon.nb)
     res["notes"] += edition.notes

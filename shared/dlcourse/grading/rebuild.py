@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["Malformed", "StudentCell", "Canonical", "read_submission", "build", "cell_role",
+__all__ = ["Malformed", "StudentCell", "Rebuilt", "read_submission", "build", "cell_role",
            "instructor_names", "imported_modules", "MAX_NOTEBOOK_BYTES"]
 
 MAX_NOTEBOOK_BYTES = 25 * 2**20
@@ -171,7 +171,7 @@ def imported_modules(sources: list[str]) -> list[str]:
 
 
 @dataclass
-class Canonical:
+class Rebuilt:
     """The notebook to execute and what each of its cells is.
 
     ``roles[i]``: test / instructor / student / skip. ``names[i]``: names instructor cell i binds.
@@ -192,7 +192,7 @@ def _norm(s: str) -> str:
     return "\n".join(line.rstrip() for line in s.strip().splitlines())
 
 
-def build(source_nb, release_nb, student: list[StudentCell]) -> Canonical:
+def build(source_nb, release_nb, student: list[StudentCell]) -> Rebuilt:
     """Rebuild the graded notebook (see the module docstring).
 
     Args:
@@ -374,4 +374,4 @@ def build(source_nb, release_nb, student: list[StudentCell]) -> Canonical:
             emit(cell, "instructor")
     for k in pending:
         emit(student_cell(k), "student")
-    return Canonical(out, roles, names, graded, answers, notes, edited)
+    return Rebuilt(out, roles, names, graded, answers, notes, edited)

@@ -1,6 +1,6 @@
 """Start the IPython kernel *inside* the sandbox, after taking a snapshot the grader can check.
 
-``python -m dlcourse.grading.kernel_boot [--protect numpy,torch.testing,...] -f CONNECTION_FILE``
+``python -m dlcourse.grading.kernel_guard [--protect numpy,torch.testing,...] -f CONNECTION_FILE``
 
 Before any student code runs it (1) imports the protected packages (those the instructor's
 cells import) with the working directory removed from ``sys.path``, so a submitted
@@ -484,7 +484,7 @@ def main(argv: list[str] | None = None) -> None:
         shared = {"left": budget, "total": budget}
         sys.stdout, sys.stderr = _CappedStream(sys.stdout, shared), _CappedStream(sys.stderr, shared)
     guard = Guard(app.shell, app.kernel, protect, sign)
-    mod = types.ModuleType(GUARD_MODULE, "Grader's guard (see dlcourse.grading.kernel_boot)")
+    mod = types.ModuleType(GUARD_MODULE, "Grader's guard (see dlcourse.grading.kernel_guard)")
     mod.pre, mod.post, mod.record = guard.pre, guard.post, guard.record  # type: ignore[attr-defined]
     mod.DLCourseGuardReport = DLCourseGuardReport  # type: ignore[attr-defined]
     sys.modules[GUARD_MODULE] = mod
