@@ -92,7 +92,17 @@ def _roundtrip(root: Path, aids: list[str], full: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand; return the exit status (0 ok, 1 a check failed)."""
+    """Run one subcommand of ``python -m dlcourse.course``.
+
+    Args:
+        argv: the arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 ok, 1 a check failed (argparse exits with 2 on a usage error).
+
+    Raises:
+        FileNotFoundError: no ``course.toml`` in the current folder or above (without ``--course``).
+    """
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["i18n"]:  # the Spanish edition: extract | build | status | check (dlcourse.course.i18n)
         from .i18n import main as i18n_main

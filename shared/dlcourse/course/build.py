@@ -49,7 +49,17 @@ class RunResult:
 
 
 def execute_notebook(path: Path, *, fast: bool | None = None, timeout: int = 600, kernel: str = "python3") -> RunResult:
-    """Execute ``path`` (a copy; the file is not modified) in its own folder with nbclient."""
+    """Execute the notebook ``path`` with nbclient, in its own folder; the file itself is not modified.
+
+    Args:
+        path: the notebook.
+        fast: set ``DLCOURSE_FAST`` for the kernel (True: FAST mode, False: full mode, None: as it is).
+        timeout: seconds one cell may run.
+        kernel: the kernel name.
+
+    Returns:
+        The seconds it took, the first error (None when every cell ran) and the executed copy.
+    """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -89,11 +99,26 @@ class RoundTrip:
 
     @property
     def ok(self) -> bool:
+        """True when nothing failed."""
         return not self.failures
 
 
 def roundtrip(root: Path, assignment: str, *, mistakes: bool = True, fast: bool = True) -> RoundTrip:
-    """Grade solution, blank release and mistake fixtures of ``assignment`` in one nbgrader run."""
+    """Grade the solution, the blank release and the mistake fixtures of ``assignment`` in one nbgrader run.
+
+    Trusted notebooks only: nbgrader runs them without a sandbox (see
+    :func:`~dlcourse.course.nbgrader_api.autograde_unsandboxed`).
+
+    Args:
+        root: the course root.
+        assignment: the assignment id.
+        mistakes: also grade the fixtures of ``tests/mistakes/<assignment>/``.
+        fast: grade in FAST mode (``DLCOURSE_FAST=1``).
+
+    Returns:
+        One row per submission and the failures: the solution not at full marks or raising
+        anywhere, the blank release earning points, a fixture keeping a cell it must lose.
+    """
     result = RoundTrip(assignment)
     sol_dir = root / "solutions" / assignment
     fixtures_list = fixtures.load_mistakes(root / "tests", assignment) if mistakes else []
@@ -142,6 +167,7 @@ def roundtrip(root: Path, assignment: str, *, mistakes: bool = True, fast: bool 
 
 
 def print_table(rows: list[tuple], header: tuple) -> None:
+    """Print ``rows`` under ``header`` as left-aligned columns."""
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)))

@@ -32,6 +32,17 @@ class Mistake:
 
 
 def parse_mistake(path: Path) -> Mistake:
+    """Read one fixture file (header lines ``# cell:``, ``# loses:``, ``# why:``, then the cell's code).
+
+    Args:
+        path: ``tests/mistakes/<assignment>/<name>.py``.
+
+    Returns:
+        The mistake, named after the file.
+
+    Raises:
+        ValueError: a header line is missing, or ``# loses:`` names no cell.
+    """
     lines = Path(path).read_text().splitlines()
     fields: dict[str, str] = {}
     i = 0
@@ -55,7 +66,18 @@ def load_mistakes(tests_dir: Path | str, assignment: str) -> list[Mistake]:
 
 
 def apply_mistake(nb, mistake: Mistake):
-    """Return a copy of notebook ``nb`` with the mistake's cell source replaced."""
+    """A copy of notebook ``nb`` with the source of the mistake's solution cell replaced.
+
+    Args:
+        nb: the solution notebook (not modified).
+        mistake: the fixture.
+
+    Returns:
+        The modified copy.
+
+    Raises:
+        ValueError: not exactly one cell has the mistake's ``grade_id``, or it is not a solution cell.
+    """
     import copy
 
     nb = copy.deepcopy(nb)
@@ -69,7 +91,19 @@ def apply_mistake(nb, mistake: Mistake):
 
 
 def write_mistake_submission(solution_dir: Path | str, mistake: Mistake, dest: Path | str) -> Path:
-    """Copy the solution folder to ``dest`` with the mistake applied to its notebook."""
+    """Copy the solution folder to ``dest`` with the mistake applied to its notebook.
+
+    Args:
+        solution_dir: ``solutions/<assignment>/``.
+        mistake: the fixture (``mistake.notebook`` picks the notebook when there are several).
+        dest: the submission folder to create (must not exist).
+
+    Returns:
+        ``dest``.
+
+    Raises:
+        ValueError: the mistake's cell is found in no notebook, or in more than one.
+    """
     import shutil
 
     solution_dir, dest = Path(solution_dir), Path(dest)

@@ -55,14 +55,17 @@ class GradeResult:
 
     @property
     def auto_score(self) -> float:
+        """Points of the autograded cells."""
         return sum(c.score for c in self.cells.values() if c.auto)
 
     @property
     def auto_max(self) -> float:
+        """Maximum points of the autograded cells."""
         return sum(c.max_score for c in self.cells.values() if c.auto)
 
     @property
     def max_score(self) -> float:
+        """Maximum points of every graded cell, manual ones included."""
         return sum(c.max_score for c in self.cells.values())
 
 
@@ -219,7 +222,15 @@ def read_scores(gradebook: Path | str, assignment: str, students: list[str],
                 auto_ids: set[str] | None = None) -> dict[str, GradeResult]:
     """Per-cell scores of ``students`` for ``assignment`` from an nbgrader gradebook.
 
-    ``auto_ids``: grade_ids of autograded test cells (default: cells nbgrader scored automatically).
+    Args:
+        gradebook: the gradebook's sqlite file.
+        assignment: the assignment id.
+        students: the student ids (one without a submission gets an empty result).
+        auto_ids: grade_ids of autograded test cells (default: cells nbgrader scored automatically).
+
+    Returns:
+        student id -> the scores of each graded cell (keyed ``notebook:grade_id`` when the
+        assignment has several notebooks).
     """
     from nbgrader.api import Gradebook, MissingEntry
 

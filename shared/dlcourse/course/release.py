@@ -54,7 +54,17 @@ def _add_secrets(into: Secrets, nb_path: Path, solution_min: int = MIN_LINE, hid
 
 def course_secrets(root: Path, assignments: list[str] | None = None, *, solution_min: int = MIN_LINE,
                    hidden_min: int = MIN_LINE) -> Secrets:
-    """Solution and hidden-test lines of every (or the named) assignment in ``root/solutions``."""
+    """Solution and hidden-test lines of every (or the named) assignment in ``root/solutions``.
+
+    Args:
+        root: the course root.
+        assignments: assignment ids (default: every assignment).
+        solution_min: shortest solution line that counts (stripped length).
+        hidden_min: shortest hidden-test line that counts.
+
+    Returns:
+        The secret lines, each with the notebook it comes from.
+    """
     out = Secrets()
     sol = root / "solutions"
     if assignments is None:
@@ -177,7 +187,14 @@ def release_diff(root: Path, aid: str) -> list[str]:
 
 
 def release_course(root: Path, only: list[str] | None = None) -> list[str]:
-    """Release every (or the named) assignment of ``root``; return the ids whose release changed.
+    """Release every (or the named) assignment of ``root``.
+
+    Args:
+        root: the course root.
+        only: assignment ids (default: every assignment).
+
+    Returns:
+        The ids whose release changed (and was written).
 
     Raises:
         ValueError: a release would leak a solution or hidden-test line (nothing of that
@@ -195,7 +212,16 @@ def release_course(root: Path, only: list[str] | None = None) -> list[str]:
 
 
 def cli_release(root: Path, aids: list[str], *, check_only: bool) -> int:
-    """``release`` subcommand: 0 when every release is clean (and, with --check, in sync)."""
+    """The ``release`` and ``check-release`` commands: release (or only check) and print one line each.
+
+    Args:
+        root: the course root.
+        aids: assignment ids (empty: every assignment).
+        check_only: only check: stale or leaking releases fail, nothing is written.
+
+    Returns:
+        The exit status: 0 when every release is clean (and, with ``check_only``, in sync), else 1.
+    """
     aids = aids or course_assignments(root)
     if not aids:
         print(f"no assignments in {root / 'solutions'}")
@@ -243,7 +269,19 @@ Feedback comes back as a web page with the points of every test.
 
 
 def publish(root: Path, out: Path, *, force: bool = False) -> list[str]:
-    """Write the student tree of course ``root`` to ``out``; return the problems of its check."""
+    """Write the student tree of course ``root`` to ``out`` and check it.
+
+    Args:
+        root: the course root.
+        out: the folder to create, outside the course.
+        force: replace ``out`` when it exists.
+
+    Returns:
+        The problems of :func:`check_published` (``warning:`` entries are not errors).
+
+    Raises:
+        ValueError: ``out`` exists (without ``force``) or lies inside the course folder.
+    """
     if out.exists():
         if not force:
             raise ValueError(f"{out} exists: choose another folder or pass --force")
@@ -333,6 +371,16 @@ def check_published(root: Path, out: Path) -> list[str]:
 
 
 def cli_publish(root: Path, out: Path, *, force: bool) -> int:
+    """The ``publish`` command: :func:`publish`, print its problems; exit status 1 on an error.
+
+    Args:
+        root: the course root.
+        out: the folder to create.
+        force: replace ``out`` when it exists.
+
+    Returns:
+        0 when the published tree passed its check, else 1.
+    """
     problems = publish(root, out, force=force)
     errors = [p for p in problems if not p.startswith("warning:")]
     for p in problems:

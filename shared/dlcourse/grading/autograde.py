@@ -129,7 +129,21 @@ def _pages_in(out: Path, folder: str) -> str:
 
 
 def prepare_assignment(course_root: Path, aid: str, work: Path, gradebook_path: Path) -> Assignment:
-    """Generate the release (registering the assignment in the gradebook) and describe it."""
+    """Generate the release (registering the assignment in the gradebook) and describe it.
+
+    Args:
+        course_root: the course root.
+        aid: the assignment id.
+        work: the batch's private work folder (the release is generated in ``work/course``).
+        gradebook_path: the nbgrader gradebook that receives the assignment.
+
+    Returns:
+        The assignment: its source and release folders, notebooks, extra files, guarded
+        packages and autograded points.
+
+    Raises:
+        ValueError: the course has no such assignment (the message lists those it has).
+    """
     src = course_root / "solutions" / aid
     if not src.is_dir() or not any(src.glob("*.ipynb")):
         have = sorted(p.name for p in (course_root / "solutions").glob("*") if p.is_dir() and any(p.glob("*.ipynb")))
@@ -182,11 +196,24 @@ def _copy_exchange_files(submission: Path, feedback: Path) -> None:
 
 def find_submissions(submissions: Path, aid: str, notebooks: list[str],
                      course_files: set[str] | frozenset[str] = frozenset()) -> tuple[dict[str, dict], list[str]]:
-    """``student -> {"notebooks": {name: path or None}, "notes": [...], "timestamp": str|None}``; problems.
+    """Find each student's notebooks of ``aid`` in ``submissions/<student>/<aid>/``.
 
     Symbolic links are never followed (a link could point at another student's work).
     Other files are never used: the course's own copies of ``course_files`` are (a note lists
     the rest, e.g. a submitted ``torch.py``).
+
+    Args:
+        submissions: the submissions folder.
+        aid: the assignment id.
+        notebooks: the assignment's notebook names (without ``.ipynb``).
+        course_files: the assignment's extra files (relative paths).
+
+    Returns:
+        ``(student -> {"notebooks": {name: path or None}, "notes": [...], "timestamp": str | None},
+        problems)``.
+
+    Raises:
+        ValueError: ``submissions`` does not exist.
     """
     found: dict[str, dict] = {}
     problems: list[str] = []
@@ -385,6 +412,9 @@ def autograde(
         ClusterLost: with ``scheduler``, the scheduler went away (what arrived is recorded).
         SandboxUnavailable: no working sandbox and ``unsafe`` is False.
         ValueError: unknown assignment, missing submissions folder, bad arguments.
+
+    Returns:
+        Every student's result, with the paths of the report, the CSV and the feedback pages.
     """
     t0 = time.monotonic()
     course_root, submissions, out = Path(course_root).resolve(), Path(submissions).resolve(), Path(out).resolve()

@@ -214,6 +214,13 @@ class Journal:
 def connect(address: str, timeout: float = 20.0):
     """A ``distributed.Client`` for ``address`` (``tcp://host:port`` or a scheduler file).
 
+    Args:
+        address: the scheduler's address, or the path of its scheduler file.
+        timeout: seconds to wait for it.
+
+    Returns:
+        The connected client.
+
     Raises:
         ClusterLost: the scheduler cannot be reached within ``timeout`` seconds.
         RuntimeError: Dask distributed is not installed.

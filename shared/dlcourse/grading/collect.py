@@ -156,7 +156,22 @@ def _which_notebook(item: Item, cells: dict[str, dict[str, set[str]]], stem_text
 
 def collect_uploads(uploads: Path, root: Path, *, roster: Path | None = None, pattern: str | None = None,
                     assignment: str | None = None) -> list[Item]:
-    """Match every ``.ipynb`` under ``uploads`` to (student, assignment, notebook)."""
+    """Match every ``.ipynb`` under ``uploads`` to (student, assignment, notebook).
+
+    Args:
+        uploads: the folder of uploaded notebooks (e.g. downloaded from Colab or an LMS).
+        root: the course root (its assignments and notebook names).
+        roster: CSV with a ``student_id`` column (and optional name/email/aliases) to match names on.
+        pattern: a regex with ``(?P<student>...)`` [and ``(?P<assignment>...)``] matched on file names.
+        assignment: what the files are when they do not say.
+
+    Returns:
+        One item per file: matched, or with the reason it was not.
+
+    Raises:
+        ValueError: ``uploads`` does not exist, ``assignment`` is not one of the course's, or
+            ``pattern`` has no ``(?P<student>...)`` group.
+    """
     if not uploads.is_dir():
         raise ValueError(f"uploads folder {uploads} does not exist")
     cells = course_cells(root)
@@ -252,7 +267,20 @@ def _resolve_duplicates(items: list[Item]) -> None:
 
 
 def collect_exchange(exchange: Path, course_id: str | None, root: Path, *, assignment: str | None = None) -> list[Item]:
-    """The latest exchange submission of each student and assignment."""
+    """The latest exchange submission of each student and assignment.
+
+    Args:
+        exchange: the nbgrader exchange root (holds ``<course_id>/inbound/``).
+        course_id: the nbgrader course id (default: the only course in the exchange).
+        root: the course root.
+        assignment: only this assignment.
+
+    Returns:
+        One item per notebook of each latest submission.
+
+    Raises:
+        ValueError: the exchange has no inbound folder for the course.
+    """
     inbound = exchange / course_id / "inbound" if course_id else exchange
     if not inbound.is_dir():
         raise ValueError(f"no inbound folder {inbound} (give --exchange ROOT --course-id ID)")
@@ -299,6 +327,14 @@ def write_collected(items: list[Item], out: Path, report: Path) -> dict[str, int
     An upload (an item without nbgrader's submission secret) is ``skipped`` when the folder
     already holds a hub submission of that student (its ``submission_secret.txt``): the hub's is
     graded and its feedback released through the exchange.
+
+    Args:
+        items: what :func:`collect_uploads` or :func:`collect_exchange` found.
+        out: the submissions folder to fill.
+        report: the CSV report to write (one row per item and what became of it).
+
+    Returns:
+        How many items ended in each state (the report's status column).
     """
     out.mkdir(parents=True, exist_ok=True)
     for it in items:

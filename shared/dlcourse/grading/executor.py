@@ -370,6 +370,15 @@ def execute(
         home_files: files of the assignment placed read-only in the student's home.
         protect: packages imported before any student code and guarded.
         env: extra environment of the kernel (e.g. ``{"DLCOURSE_FAST": "1"}``).
+        unsafe: run the kernel without bubblewrap (trusted notebooks only).
+        job_name: names the sandbox and its work folder.
+        work_root: where the work folder is created (default: the system's temporary folder).
+
+    Returns:
+        The executed notebook, what happened to each code cell and the run's status and flags.
+
+    Raises:
+        ValueError: ``roles`` does not have one entry per cell.
     """
     if len(roles) != len(nb.cells):
         raise ValueError(f"roles has {len(roles)} entries for {len(nb.cells)} cells")

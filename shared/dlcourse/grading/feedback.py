@@ -213,6 +213,12 @@ def render_feedback(nb, *, student: str, assignment: str, notebook: str, cells: 
         hidden: lines of hidden tests to redact wherever they appear.
         roles: role of every cell of ``nb`` (see :func:`dlcourse.grading.rebuild.build`).
         manual: grade_id -> {"score", "max_score", "comment"} from manual grading, if any.
+        student, assignment, notebook: who and what, for the page's title.
+        status, notes: the run's status and what the grader noted (shown to the student).
+        score, max_score, score_label: the score line.
+
+    Returns:
+        The HTML page (self-contained, with a Content-Security-Policy that forbids scripts).
     """
     e = html.escape
     rows = []

@@ -23,7 +23,13 @@ def db_url(path: Path | str) -> str:
 
 
 def record_results(gradebook: Path | str, assignment: str, results: list[dict]) -> None:
-    """Write worker results (see :mod:`.worker`) into the gradebook (which must hold the assignment)."""
+    """Write worker results (see :mod:`.worker`) into the gradebook (which must hold the assignment).
+
+    Args:
+        gradebook: the nbgrader gradebook file.
+        assignment: the assignment id.
+        results: one worker result per student.
+    """
     import warnings
 
     from nbgrader.api import Gradebook
@@ -77,6 +83,16 @@ def export_rows(gradebook: Path | str, assignment: str | None = None) -> list[di
     status: ``graded`` (every point is in), ``needs_manual_grade`` (a written answer or a
     flagged cell waits in formgrader), ``flagged`` (grading did not finish normally: see the
     autograde report's status) or ``missing`` (no submission).
+
+    Args:
+        gradebook: the nbgrader gradebook file.
+        assignment: only this assignment (default: all).
+
+    Returns:
+        The rows, as dicts with the columns of :data:`CSV_FIELDS`.
+
+    Raises:
+        ValueError: ``assignment`` is not in the gradebook.
     """
     from nbgrader.api import Gradebook
 
@@ -103,6 +119,14 @@ def export_rows(gradebook: Path | str, assignment: str | None = None) -> list[di
 
 def write_csv(rows: list[dict], path: Path | str, fields: list[str] | None = None) -> Path:
     """Write grade rows with the columns ``fields`` (default :data:`CSV_FIELDS`); scores with up to 4 decimals.
+
+    Args:
+        rows: the rows (:func:`export_rows`).
+        path: the CSV file to write (atomically).
+        fields: the columns.
+
+    Returns:
+        ``path``.
 
     Raises:
         ValueError: ``path`` is an ``autograde-<assignment>.csv`` of an autograde run (the

@@ -105,6 +105,12 @@ def _course_toml(course_root: Path | str) -> dict:
 def load_policy(course_root: Path | str) -> LatePolicy:
     """The late policy of ``course.toml`` (no penalty when ``[grading.late]`` is absent).
 
+    Args:
+        course_root: the course root.
+
+    Returns:
+        The policy.
+
     Raises:
         ValueError: an unknown key or a value out of range (the message names it).
     """
@@ -170,6 +176,15 @@ def grant_extension(gradebook: Path | str, assignment: str, student: str, *, day
                     minutes: float = 0) -> dt.timedelta | None:
     """Give ``student`` an extension on ``assignment`` (nbgrader's own; all zero removes it).
 
+    Args:
+        gradebook: the nbgrader gradebook file.
+        assignment: the assignment id.
+        student: the student id.
+        days, hours, minutes: the extension (added up).
+
+    Returns:
+        The extension now recorded, or None when it was removed.
+
     Raises:
         ValueError: the assignment or the student's submission is not in the gradebook, or a
             negative or non-numeric duration.
@@ -207,6 +222,12 @@ class RosterEntry:
 
 def read_roster(path: Path | str) -> dict[str, RosterEntry]:
     """Read a roster CSV: ``student_id`` and any of name, email, lms_id, sis_user_id, sis_login_id, section.
+
+    Args:
+        path: the CSV file.
+
+    Returns:
+        student id -> the student's entry.
 
     Raises:
         ValueError: no ``student_id`` column, an empty or duplicated id (the line is named).
@@ -263,6 +284,9 @@ def export_rows(gradebook: Path | str, policy: LatePolicy, assignment: str | Non
         policy: the late policy (:func:`load_policy`).
         assignment: only this assignment (default: all).
         parts: also collect the score of each graded cell (``parts``: grade id → score).
+
+    Returns:
+        The rows, one per student and assignment.
 
     Raises:
         ValueError: ``assignment`` is not in the gradebook.
@@ -360,6 +384,17 @@ def write_export(rows: list[ExportRow], out: Path | str, fmt: str, *, roster: di
     assignment (and graded cell with ``parts``), a ``Points Possible`` row, and the lateness in the
     ``Notes`` column (Canvas turns any other new column into an assignment).
 
+    Args:
+        rows: the rows (:func:`export_rows`).
+        out: the file to write.
+        fmt: ``csv``, ``moodle`` or ``canvas``.
+        roster: the roster (:func:`read_roster`), needed by ``moodle`` and ``canvas``.
+        moodle_id: what Moodle matches students on: ``email`` or ``lms_id``.
+        parts: one column per graded cell too.
+
+    Returns:
+        What was written and whom the roster could not match.
+
     Raises:
         ValueError: unknown format, or ``moodle``/``canvas`` without a roster.
     """
@@ -455,7 +490,18 @@ def _reconcile(rows: list[ExportRow], roster: dict[str, RosterEntry], report: Ex
 
 def late_notice(seconds_late: float, penalty_percent: float, policy: LatePolicy, *, score: float | None = None,
                 max_score: float | None = None, extension_seconds: float = 0.0) -> str:
-    """One sentence for the student's feedback: how late, the penalty, what it leaves of the score."""
+    """One sentence for the student's feedback: how late, the penalty, what it leaves of the score.
+
+    Args:
+        seconds_late: how late the submission was (after any extension).
+        penalty_percent: the penalty the policy gives for it.
+        policy: the late policy.
+        score, max_score: the score before the penalty, when known.
+        extension_seconds: the student's extension, mentioned when there is one.
+
+    Returns:
+        The sentence (empty when the submission was on time).
+    """
     if seconds_late <= 0:
         ext = f" (with your extension of {_duration(extension_seconds)})" if extension_seconds > 0 else ""
         return f"Submitted on time{ext}."
@@ -489,6 +535,13 @@ def annotate_feedback(page: Path, notice: str) -> None:
     """Put ``notice`` (a sentence from :func:`late_notice`) under the score line of a feedback page.
 
     Idempotent: a notice from an earlier run is replaced.
+
+    Args:
+        page: the feedback page (rewritten in place).
+        notice: the sentence.
+
+    Raises:
+        ValueError: ``page`` is not a feedback page of this grader (no score line).
     """
     text = _LATE_P.sub("", page.read_text())
     body = text.find("<body>")
@@ -503,7 +556,14 @@ def add_late_notices(course_root: Path | str, gradebook: Path | str, assignment:
     """After autograde: due dates from course.toml into the gradebook, then each graded student's
     lateness and penalty into their feedback pages (``OUT/feedback*/<student>/<assignment>/*.html``).
 
-    Returns the number of pages annotated (0 when the assignment has no due date).
+    Args:
+        course_root: the course root (its ``course.toml``).
+        gradebook: the nbgrader gradebook file.
+        assignment: the assignment id.
+        out: the autograde run's output folder.
+
+    Returns:
+        The number of pages annotated (0 when the assignment has no due date).
     """
     sync_due_dates(gradebook, load_due_dates(course_root))
     policy = load_policy(course_root)

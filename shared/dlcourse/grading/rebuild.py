@@ -58,7 +58,13 @@ def _source(value) -> str | None:
 
 
 def read_submission(path: Path | str) -> tuple[list[StudentCell], list[str]]:
-    """Read a submitted ``.ipynb`` defensively; return its cells and notes on what was odd.
+    """Read a submitted ``.ipynb`` defensively.
+
+    Args:
+        path: the submitted file.
+
+    Returns:
+        ``(cells, notes)``: its cells as plain validated data, and notes on what was odd.
 
     Raises:
         Malformed: not JSON, not a notebook, too large, or no readable cell at all.
@@ -199,6 +205,12 @@ def build(source_nb, release_nb, student: list[StudentCell]) -> Rebuilt:
         source_nb: the instructor's notebook (solutions/, with hidden tests).
         release_nb: the student release of the same notebook (assignments/), same cells.
         student: cells of the submission from :func:`read_submission`.
+
+    Returns:
+        The notebook to execute, the role of each cell and what was restored from the course.
+
+    Raises:
+        ValueError: the source and the release do not have the same cells.
     """
     src_cells, rel_cells = source_nb.cells, release_nb.cells
     if len(src_cells) != len(rel_cells):

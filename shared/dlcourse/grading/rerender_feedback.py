@@ -17,8 +17,22 @@ __all__ = ["rerender_feedback"]
 
 
 def rerender_feedback(out: Path | str, assignment: str, gradebook_path: Path | str) -> int:
-    """Rewrite the feedback pages (``OUT/feedback/...`` for hub submissions, ``OUT/feedback_uploads/...``
-    for uploads, as the autograde run filed them); return how many pages were written."""
+    """Rewrite the feedback pages with the scores and comments now in the gradebook.
+
+    Pages go where the autograde run filed them: ``OUT/feedback/...`` for hub submissions,
+    ``OUT/feedback_uploads/...`` for uploads.
+
+    Args:
+        out: the autograde run's output folder (``--out``).
+        assignment: the assignment id.
+        gradebook_path: the nbgrader gradebook (manual scores override automatic ones).
+
+    Returns:
+        How many pages were written.
+
+    Raises:
+        ValueError: ``out`` holds no autograded notebooks (autograde has not run there).
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     out = Path(out)

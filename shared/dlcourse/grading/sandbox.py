@@ -582,6 +582,14 @@ def bwrap_argv(
         command: what to run inside (argv; ``{connection_file}`` etc. are left to the caller).
         extra_ro: more host paths bound read-only at the same place (Python install, helper package).
         etc_files: files placed in ``/etc`` (e.g. a generated passwd), read-only.
+        bwrap: the bubblewrap executable.
+        limits: the sandbox's limits (the size of its private tmpfs).
+
+    Returns:
+        The argv.
+
+    Raises:
+        ValueError: a home file's relative path leaves the home (absolute, or with ``..``).
     """
     a = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
          "--uid", str(UID), "--gid", str(UID), "--hostname", "sandbox", "--clearenv"]

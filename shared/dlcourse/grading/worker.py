@@ -87,7 +87,16 @@ def _unanswered(cell) -> bool:
 
 
 def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
-    """Grade one notebook of the job; return its result dict (see :func:`grade_job`)."""
+    """Grade one notebook of the job.
+
+    Args:
+        job: the job (see :mod:`.autograde`).
+        nbspec: the notebook's entry of the job (name; source, release and submitted paths).
+        limits: the sandbox's limits.
+
+    Returns:
+        The notebook's result: status, flags, notes, per-cell scores, seconds (see :func:`grade_job`).
+    """
     name = nbspec["name"]
     source = nbformat.read(nbspec["source"], as_version=4)
     release = nbformat.read(nbspec["release"], as_version=4)
