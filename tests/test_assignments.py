@@ -67,3 +67,46 @@ def test_mistake_fixtures_exist_and_name_real_cells(aid):
         for gid in m.loses:
             meta = cells.get(gid, {})
             assert meta.get("grade") and not meta.get("solution"), f"{m.name}: {gid!r} is not an autograded test cell"
+
+
+# ------------------------------------------------------------ the one parser of cell regions
+
+def test_regions_classify_lines_as_nbgrader_does():
+    src = ("def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n"
+           "assert f(1) == 2\n### BEGIN HIDDEN TESTS\nassert f(2) == 3\n### END HIDDEN TESTS\n")
+    assert regions.classify_lines(src) == [(None, "def f(x):"), (regions.SOLUTION, "    return x + 1"),
+                                           (None, "assert f(1) == 2"), (regions.HIDDEN, "assert f(2) == 3")]
+    assert regions.region_lines([src], regions.SOLUTION) == {"return x + 1"}
+    assert regions.region_lines([src], regions.HIDDEN, min_len=17) == set()
+    assert regions.public_lines([src]) == {"def f(x):", "assert f(1) == 2"}
+    assert regions.without_region(src, regions.HIDDEN) == src.split("### BEGIN HIDDEN")[0]
+    with pytest.raises(ValueError, match="region kind must be one of"):
+        regions.region_lines([src], "answers")
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_regions_remove_hidden_tests_as_nbgrader_does(aid):
+    """Independent oracle: nbgrader's own ClearHiddenTests on every test cell of the assignment."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    clear = ClearHiddenTests()
+    checked = 0
+    for src in (ROOT / "solutions" / aid).glob("*.ipynb"):
+        for cell in nbformat.read(src, as_version=4).cells:
+            if "BEGIN HIDDEN TESTS" not in cell.source:
+                continue
+            ours = regions.without_region(cell.source, regions.HIDDEN)
+            theirs = nbformat.from_dict(dict(cell))
+            clear._remove_hidden_test_region(theirs)
+            assert ours.rstrip("\n") == theirs.source.rstrip("\n"), f"{src.name}: cell {cell.get('id')}"
+            checked += 1
+    assert checked, f"{aid} has no hidden tests"
+
+
+def test_a_leak_is_a_quote_of_the_code_not_a_piece_of_a_longer_name():
+    secrets = release.Secrets(solution={"return (x - x.mean()) / x.std()": "s.ipynb"},
+                              hidden={"if isinstance(layer, nn.Conv2d):": "s.ipynb"})
+    assert release.leaks_in_text("Answer: `return (x - x.mean()) / x.std()`", secrets)
+    assert release.leaks_in_text("    if isinstance(layer, nn.Conv2d):\n", secrets)
+    assert not release.leaks_in_text("    elif isinstance(layer, nn.Conv2d):\n", secrets)
+    assert release.leaks_in_text("x = 1\n### BEGIN HIDDEN TESTS\n", secrets) == ["marker '### BEGIN HIDDEN TESTS'"]
