@@ -47,7 +47,17 @@ _STAR_IMPORT = re.compile(r"^\s*from\s+\S+\s+import\s+\*", re.M)
 
 
 def find_course_root(start: Path | str) -> Path:
-    """Walk up from ``start`` to the folder that holds ``course.toml``."""
+    """Walk up from ``start`` to the folder that holds ``course.toml``.
+
+    Args:
+        start: a file or folder inside the course.
+
+    Returns:
+        The course root.
+
+    Raises:
+        FileNotFoundError: no ``course.toml`` in ``start`` or any folder above it.
+    """
     p = Path(start).resolve()
     for cand in [p, *p.parents]:
         if (cand / "course.toml").is_file():
@@ -171,7 +181,16 @@ def strip_outputs(nb_path: Path | str) -> bool:
 
 
 def check(nb_path: Path | str, root: Path | str | None = None, *, outputs: bool = True) -> list[str]:
-    """Return the list of convention violations of ``nb_path`` (empty when it conforms)."""
+    """The convention violations of the notebook ``nb_path`` (empty when it conforms).
+
+    Args:
+        nb_path: the notebook.
+        root: the course root (default: found from ``nb_path``).
+        outputs: also report a notebook committed with outputs.
+
+    Returns:
+        One message per violation, saying what to do.
+    """
     nb_path = Path(nb_path)
     root = Path(root) if root else find_course_root(nb_path)
     repo, branch = course_settings(root)
