@@ -30,7 +30,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from dlcourse import anomaly, data, seed
+from dlcourse import anomaly_data, data, seed
 
 
 class ConvAutoencoder(nn.Module):
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     ds = data.load_mnist_idx(args.data_root / "mnist")
     x, y = ds.tensors
-    x_tr, y_tr, x_te, y_te = anomaly.split_tensors(x, y, 2000, seed=args.seed)
+    x_tr, y_tr, x_te, y_te = data.split_tensors(x, y, 2000, seed=args.seed)
     print(f"MNIST test set from {args.data_root / 'mnist'}: {len(x_tr)} train / {len(x_te)} test images, "
           f"{torch.get_num_threads()} torch threads")
 
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     aucs = []
     for d in range(10):
-        x_norm, x_test, is_anom = anomaly.one_class_split(x_tr, y_tr, x_te, y_te, d)
+        x_norm, x_test, is_anom = anomaly_data.one_class_split(x_tr, y_tr, x_te, y_te, d)
         model = train_ae(x_norm, args.oneclass_latent, epochs=args.oneclass_epochs, seed_value=args.seed + d)
         scores = per_image_mse(model, x_test).numpy()
         aucs.append(roc_auc_score(is_anom.numpy(), scores))

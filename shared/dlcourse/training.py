@@ -118,6 +118,13 @@ def _check_model(model: Any) -> None:
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
 
 
+def _move_model(model: nn.Module, device: torch.device | str | None) -> torch.device:
+    """Move ``model`` to ``device`` when one is given; return the device it is on."""
+    if device is not None:
+        model.to(device)
+    return model_device(model)
+
+
 def _check_target(target: Any) -> None:
     check_choice(target, "target", ("label", "input"))
 
@@ -217,9 +224,7 @@ def fit(
     if val_loader is not None:
         _check_loader(val_loader, "val_loader")
 
-    if device is not None:
-        model.to(device)
-    dev = model_device(model)
+    dev = _move_model(model, device)
     non_blocking = dev.type == "cuda"
     use_amp = (dev.type == "cuda") if amp is None else check_bool(amp, "amp")
     if use_amp and dev.type != "cuda":
@@ -332,9 +337,7 @@ def evaluate(
     _check_model(model)
     _check_loader(loader, "loader")
     _check_target(target)
-    if device is not None:
-        model.to(device)
-    dev = model_device(model)
+    dev = _move_model(model, device)
     if loss_fn is None:
         loss_fn = nn.CrossEntropyLoss() if target == "label" else nn.MSELoss()
     loss_sum, correct, n, n_cls = 0.0, 0, 0, 0
@@ -380,9 +383,7 @@ def predict(
     """
     _check_model(model)
     _check_loader(loader, "loader")
-    if device is not None:
-        model.to(device)
-    dev = model_device(model)
+    dev = _move_model(model, device)
     outs, ys = [], []
     with eval_mode(model):
         for batch in loader:
