@@ -125,12 +125,36 @@ def test_peak_level_makes_the_features_independent_of_the_recording_level():
         Recipe(features={"peak_level": 0.5})
 
 
+def test_time_pool_max_and_mean_and_save_load(tmp_path):
+    """time_pool="max" takes the maximum of the last feature maps over time, "mean" their average; any length works."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 40, 30) * 3 - 6
+    longer = torch.randn(3, 1, 40, 90) * 3 - 6
+    mx = M.AudioCNN(10, 40, time_pool="max").eval()
+    mean = M.AudioCNN(10, 40, time_pool="mean").eval()
+    mean.load_state_dict(mx.state_dict())
+    with torch.no_grad():
+        h = mx.features(mx.norm(x))                                   # (N, C, bands, frames)
+        torch.testing.assert_close(mx(x), mx.classifier(h.amax(dim=3).flatten(1)))
+        torch.testing.assert_close(mean(x), mean.classifier(h.mean(dim=3).flatten(1)))
+        assert mx(longer).shape == (3, 10)
+    M.save_model(mx, tmp_path / "m", class_names=[str(i) for i in range(10)], features=FP)
+    back, info = M.load_model(tmp_path / "m")
+    assert back.config["time_pool"] == "max" and info["architecture"]["time_pool"] == "max"
+    torch.testing.assert_close(back(longer), mx(longer))
+    with pytest.raises(ValueError, match="time_pool"):
+        M.AudioCNN(10, 40, time_pool="median")
+    assert build_model(10, FP, Recipe(time_pool="max")).config["time_pool"] == "max"
+
+
 def test_recipe_defaults_fit_the_budget_and_reject_bad_fields():
     r = Recipe()
     m = build_model(10, FP, r)
     from dlcourse import training
     assert training.count_parameters(m) * r.ensemble <= 25_000
-    assert r.time_budget is not None and r.time_budget <= 180
+    # the default length is a number of epochs (its result must not depend on the machine's load)
+    assert r.time_budget is None and r.max_epochs >= 1
+    assert r.features.peak_level is not None        # the level-independent front end
     for bad in (dict(ensemble=0), dict(variants=-1), dict(tta_warps=())):
         with pytest.raises(ValueError):
             Recipe(**bad)

@@ -102,6 +102,8 @@ def recipe_from_args(args: argparse.Namespace):
         changes["features"] = dataclasses.replace(base.features, **feat_changes)
     if getattr(args, "spec_augment", True) is False:
         changes["spec_augment"] = False
+    if getattr(args, "time_pool", None) is not None:
+        changes["time_pool"] = args.time_pool
     if getattr(args, "utterance_norm", None) is not None:
         changes["utterance_norm"] = None if args.utterance_norm == "none" else args.utterance_norm
     for opt, fld, typ in (("tta_warps", "tta_warps", float), ("tta_shifts", "tta_shifts", int)):
@@ -254,12 +256,15 @@ def _parser() -> argparse.ArgumentParser:
     d = Recipe()
     p.add_argument("--epochs", type=int, default=None, help=f"training epochs (default {d.max_epochs})")
     p.add_argument("--time-budget", type=float, default=None,
-                   help=f"stop training after this many seconds, all models together (default {d.time_budget})")
+                   help="stop training after this many seconds, all models together (default: none, "
+                        "--epochs decides; a budget makes the result depend on the machine's load)")
     p.add_argument("--variants", type=int, default=None,
                    help=f"augmented variants per clip in the cache (default {d.variants})")
     p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false")
     p.add_argument("--utterance-norm", choices=["none", "band", "clip"], default=None,
                    help=f"per-utterance feature normalization (default {d.utterance_norm})")
+    p.add_argument("--time-pool", choices=["mean", "max"], default=None,
+                   help=f"pooling over time at the end of the model (default {d.time_pool})")
     p.add_argument("--max-warp", type=float, default=None,
                    help=f"vocal-tract-length perturbation 1 +- this (default {d.max_warp}; 0 = off)")
     p.add_argument("--frame-shift", type=int, default=None,

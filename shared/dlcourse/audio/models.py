@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._core import check_int
+from .._core import check_choice, check_int
 from ..training import History, count_parameters, fit, load_checkpoint, save_checkpoint
 from .augment import FreqWarp, RandomFrameShift, SpecAugment, mixup
 from .features import FeatureParams
@@ -72,12 +72,19 @@ class AudioCNN(nn.Module):
             its standard deviation over all bands and frames.
         freq_warp: :class:`~.augment.FreqWarp` (VTLP) applied to the raw features in training mode.
         frame_shift: :class:`~.augment.RandomFrameShift` applied in training mode.
+        time_pool: ``"mean"`` averages the last feature maps over time; ``"max"`` takes their
+            maximum over time, which does not change when a word is padded with more silence
+            (a fast speaker's short word and a slow speaker's long one give the same pooled
+            features). Both accept any number of frames.
+
+    Raises:
+        ValueError: a bad ``n_classes``, ``channels``, ``n_mels``, ``utterance_norm`` or ``time_pool``.
     """
 
     def __init__(self, n_classes: int, n_mels: int = 40, *, channels: Sequence[int] = (8, 16, 32, 48),
                  dropout: float = 0.1, band_mean=None, band_std=None, spec_augment: SpecAugment | None = None,
                  utterance_norm: str | None = None, freq_warp: FreqWarp | None = None,
-                 frame_shift: RandomFrameShift | None = None):
+                 frame_shift: RandomFrameShift | None = None, time_pool: str = "mean"):
         super().__init__()
         check_int(n_classes, "n_classes", min=2)
         if not channels:
@@ -87,8 +94,9 @@ class AudioCNN(nn.Module):
             raise ValueError(f"n_mels={n_mels} is too small for {n_pool} poolings (need >= {2 ** n_pool})")
         if utterance_norm not in (None, "band", "clip"):
             raise ValueError(f"utterance_norm must be None, 'band' or 'clip', got {utterance_norm!r}")
+        check_choice(time_pool, "time_pool", ("mean", "max"))
         self.config = {"n_classes": n_classes, "n_mels": n_mels, "channels": list(channels), "dropout": dropout,
-                       "utterance_norm": utterance_norm}
+                       "utterance_norm": utterance_norm, "time_pool": time_pool}
         self.freq_warp = freq_warp if freq_warp is not None else nn.Identity()
         self.frame_shift = frame_shift if frame_shift is not None else nn.Identity()
         self.norm = BandNorm(n_mels, band_mean, band_std)
@@ -110,7 +118,7 @@ class AudioCNN(nn.Module):
         elif self.config["utterance_norm"] == "clip":
             z = (z - z.mean(dim=(2, 3), keepdim=True)) / z.std(dim=(2, 3), keepdim=True).clamp_min(1e-3)
         h = self.features(self.spec_augment(z))              # (N, C, n_mels / 2^p, frames / 2^p)
-        h = h.mean(dim=3).flatten(1)                          # average over time -> (N, C * bands)
+        h = (h.amax(dim=3) if self.config["time_pool"] == "max" else h.mean(dim=3)).flatten(1)  # (N, C * bands)
         return self.classifier(self.dropout(h))
 
 
@@ -209,7 +217,7 @@ def load_model(folder: Path | str, device: torch.device | str = "cpu") -> tuple[
     info = json.loads((folder / "model.json").read_text())
     arch = info["architecture"]
     model = AudioCNN(arch["n_classes"], arch["n_mels"], channels=arch["channels"], dropout=arch["dropout"],
-                     utterance_norm=arch.get("utterance_norm"))
+                     utterance_norm=arch.get("utterance_norm"), time_pool=arch.get("time_pool", "mean"))
     model.to(device)
     load_checkpoint(model, folder / "model.pt")
     model.eval()

@@ -48,11 +48,14 @@ class Recipe:
             ``time_budget``.
         tta_warps, tta_shifts: test-time variants (warp factor x frame shift grid) whose
             probabilities are averaged; ``(1.0,)`` and ``(0,)`` = no test-time augmentation.
-        max_epochs, time_budget: training length (the budget in seconds covers all models).
-        lr, batch_size, channels, dropout: optimizer and model.
+        max_epochs, time_budget: training length. The default is a number of epochs and no
+            wall-clock budget, so that the result does not depend on the machine's load; a budget
+            in seconds (all models together) stops training earlier on a slow machine.
+        lr, batch_size, channels, dropout, time_pool: optimizer and model (``time_pool``: see
+            :class:`~.models.AudioCNN`).
     """
 
-    features: FeatureParams = FeatureParams()
+    features: FeatureParams = FeatureParams(peak_level=0.5)
     variants: int = 3
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     spec_augment: bool = True
@@ -64,11 +67,12 @@ class Recipe:
     tta_warps: tuple[float, ...] = (0.92, 1.0, 1.08)
     tta_shifts: tuple[int, ...] = (0,)
     max_epochs: int = 40
-    time_budget: float | None = 180.0
+    time_budget: float | None = None
     lr: float = 3e-3
     batch_size: int = 32
     channels: tuple[int, ...] = (8, 16, 32, 48)
     dropout: float = 0.1
+    time_pool: str = "mean"
 
     def __post_init__(self) -> None:
         check_int(self.variants, "Recipe.variants", min=0)
@@ -99,7 +103,8 @@ def build_model(n_classes: int, features: FeatureParams, recipe: Recipe, *, band
                     spec_augment=SpecAugment() if recipe.spec_augment else None,
                     utterance_norm=recipe.utterance_norm,
                     freq_warp=FreqWarp(mel_centers(features), recipe.max_warp) if recipe.max_warp else None,
-                    frame_shift=RandomFrameShift(recipe.frame_shift) if recipe.frame_shift else None)
+                    frame_shift=RandomFrameShift(recipe.frame_shift) if recipe.frame_shift else None,
+                    time_pool=recipe.time_pool)
 
 
 def train_models(cache, recipe: Recipe, indices: Sequence[int] | np.ndarray | None = None, *, seed: int = 0,
