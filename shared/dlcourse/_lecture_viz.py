@@ -132,6 +132,10 @@ def capture_activations(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec
 
     Yields:
         a :class:`Captured` dict ``{layer name: tensor}``.
+
+    Raises:
+        TypeError, ValueError: see :func:`resolve_layers`; an unknown ``mode``; a layer whose output is
+            not a tensor (at the forward pass).
     """
     resolved = resolve_layers(model, layers)
     check_choice(mode, "mode", _MODES)
@@ -165,6 +169,17 @@ def capture_gradients(model: nn.Module, layers: LayerSpec | Sequence[LayerSpec],
     ``d score / d output: (N, C, h, w)`` and ``rec.activations[name]`` the (detached) output.
     The gradient is caught with a hook on the output tensor, so in-place ops after the layer
     are safe. Hooks are removed and train/eval flags restored on exit, even on an exception.
+
+    Args:
+        model: the network.
+        layers: names from ``model.named_modules()`` or submodules (see :func:`resolve_layers`).
+        mode: ``"eval"`` (default), ``"train"`` or ``"keep"`` the model's flags.
+
+    Yields:
+        a :class:`GradientRecord`.
+
+    Raises:
+        TypeError, ValueError: see :func:`resolve_layers`; an unknown ``mode``.
     """
     resolved = resolve_layers(model, layers)
     check_choice(mode, "mode", _MODES)
@@ -216,6 +231,10 @@ def cam(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | torch.T
 
     Returns:
         ``(N, H, W)`` (signed: negative where the evidence is against the class).
+
+    Raises:
+        TypeError: ``fc`` is not an ``nn.Linear`` (or see :func:`dlcourse.viz.check_images`).
+        ValueError: a bad batch, target or layer name.
     """
     x, t = _prepare(model, x, target)
     fc_layer = resolve_layers(model, fc)[fc]
@@ -243,6 +262,9 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | to
 
     Returns:
         ``(N, H, W)``, non-negative.
+
+    Raises:
+        ValueError: ``layer`` does not give conv maps ``(N, K, h, w)``, or a bad batch / target.
     """
     x, t = _prepare(model, x, target)
     name = next(iter(resolve_layers(model, layer)))
@@ -257,7 +279,16 @@ def grad_cam(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | to
 
 
 def saliency(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | torch.Tensor) -> torch.Tensor:
-    """Saliency (Simonyan et al., 2014): ``|d y_c / d x|``, max over channels: ``(N, C, H, W) -> (N, H, W)``."""
+    """Saliency (Simonyan et al., 2014): ``|d y_c / d x|``, max over channels: ``(N, C, H, W) -> (N, H, W)``.
+
+    Args:
+        model: a classifier returning logits ``(N, K)``.
+        x: ``(N, C, H, W)``.
+        target: one class index or one per image.
+
+    Returns:
+        ``(N, H, W)``, non-negative.
+    """
     x, t = _prepare(model, x, target)
     with _hooked(model, "eval", {}), torch.enable_grad():
         xg = x.detach().clone().requires_grad_(True)
@@ -312,8 +343,16 @@ def guided_backprop(model: nn.Module, x: torch.Tensor, target: int | Sequence[in
     At every ``nn.ReLU`` module the backward pass keeps only positive gradients at positive
     inputs. (ReLUs written as ``F.relu`` inside ``forward`` are not changed.)
 
+    Args:
+        model: a classifier returning logits ``(N, K)``, with ``nn.ReLU`` modules.
+        x: ``(N, C, H, W)``.
+        target: one class index or one per image.
+
     Returns:
         ``(N, H, W)``: max over channels of the absolute guided gradient.
+
+    Raises:
+        ValueError: the model has no ``nn.ReLU`` module, or a bad batch / target.
     """
     x, t = _prepare(model, x, target)
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
@@ -328,7 +367,16 @@ def guided_backprop(model: nn.Module, x: torch.Tensor, target: int | Sequence[in
 
 def occlusion_starts(size: int, patch: int, stride: int) -> list[int]:
     """Window starts ``k * stride`` for ``k = 0 .. ceil((size - patch) / stride)``: the last window
-    may hang over the border (it is clipped), so every pixel is covered (as Captum's ``Occlusion``)."""
+    may hang over the border (it is clipped), so every pixel is covered (as Captum's ``Occlusion``).
+
+    Args:
+        size: the image side.
+        patch: the window side.
+        stride: the step between window starts.
+
+    Returns:
+        The window starts, ``0`` first.
+    """
     return [k * stride for k in range(math.ceil((size - patch) / stride) + 1)]
 
 
@@ -354,6 +402,10 @@ def occlusion(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | t
 
     Returns:
         ``(N, H, W)`` float32, positive where hiding the pixel lowers the class score.
+
+    Raises:
+        TypeError: a size that is not an int.
+        ValueError: a size < 1, a patch larger than the image, or ``stride > patch``.
     """
     x, t = _prepare(model, x, target)
     n, c, h, w = x.shape
@@ -390,7 +442,17 @@ def occlusion(model: nn.Module, x: torch.Tensor, target: int | Sequence[int] | t
 # --------------------------------------------------------------------------- activations over a data set
 @torch.no_grad()
 def layer_embeddings(model: nn.Module, layer: LayerSpec, images: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
-    """The output of ``layer`` for every image, flattened: ``(N, C, H, W) -> (N, D)`` (eval mode, CPU)."""
+    """The output of ``layer`` for every image, flattened: ``(N, C, H, W) -> (N, D)`` (eval mode, CPU).
+
+    Args:
+        model: the network (its own device).
+        layer: a layer name or submodule.
+        images: ``(N, C, H, W)``.
+        batch_size: images per forward pass.
+
+    Returns:
+        ``(N, D)`` float tensor on the CPU.
+    """
     return torch.cat([a.flatten(1).float().cpu() for _, a in _layer_batches(model, layer, images, batch_size)])
 
 
@@ -407,7 +469,20 @@ def _layer_batches(model: nn.Module, layer: LayerSpec, images: torch.Tensor, bat
 
 @torch.no_grad()
 def channel_maxima(model: nn.Module, layer: LayerSpec, images: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
-    """Each channel's spatial maximum of ``layer`` for every image: ``(N, C, H, W) -> (N, K)``."""
+    """Each channel's spatial maximum of ``layer`` for every image: ``(N, C, H, W) -> (N, K)``.
+
+    Args:
+        model: the network (its own device).
+        layer: a conv layer name or submodule.
+        images: ``(N, C, H, W)``.
+        batch_size: images per forward pass.
+
+    Returns:
+        ``(N, K)`` float tensor on the CPU.
+
+    Raises:
+        ValueError: the layer does not give conv maps ``(N, K, h, w)``.
+    """
     out = []
     for name, a in _layer_batches(model, layer, images, batch_size):
         if a.ndim != 4:
@@ -419,8 +494,16 @@ def channel_maxima(model: nn.Module, layer: LayerSpec, images: torch.Tensor, *, 
 def top_activating(maxima: torch.Tensor, unit: int, k: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` images on which ``unit`` fires most: ``maxima: (N, K)`` from :func:`channel_maxima`.
 
+    Args:
+        maxima: ``(N, K)`` from :func:`channel_maxima`.
+        unit: the channel, in ``0 .. K-1``.
+        k: how many images, in ``1 .. N``.
+
     Returns:
         ``(indices: (k,), values: (k,))``, largest first.
+
+    Raises:
+        ValueError: ``maxima`` is not ``(N, K)`` or ``unit`` / ``k`` is out of range.
     """
     if not torch.is_tensor(maxima) or maxima.ndim != 2:
         raise ValueError(f"maxima must be a (N, K) tensor (channel_maxima), got {getattr(maxima, 'shape', maxima)}")
@@ -437,6 +520,15 @@ def channel_activity(maxima: torch.Tensor) -> torch.Tensor:
 
     A channel with activity 0 is a **dead filter**: after its ReLU it outputs 0 for every image,
     so nothing downstream can use it and no gradient reaches its weights.
+
+    Args:
+        maxima: ``(N, K)`` from :func:`channel_maxima`.
+
+    Returns:
+        ``(K,)`` shares in [0, 1].
+
+    Raises:
+        ValueError: ``maxima`` is not a ``(N, K)`` tensor.
     """
     if not torch.is_tensor(maxima) or maxima.ndim != 2:
         raise ValueError(f"maxima must be a (N, K) tensor (channel_maxima), got {getattr(maxima, 'shape', maxima)}")
@@ -478,10 +570,27 @@ def faithfulness_benchmark(model: nn.Module, randomized: nn.Module, scenes: Any,
     weights, near 1 = it mostly echoes the image). ``curve_n`` limits the deletion / insertion curves to the first scenes
     (default: all ``n_eval``).
 
+    Args:
+        model: the trained multi-label scene model.
+        randomized: the same network, untrained (the sanity check).
+        scenes: a :class:`dlcourse.data.ShapeScenes`.
+        n_eval: scenes scored (default: all).
+        occlusion_patch: occlusion window side.
+        occlusion_stride: occlusion window step.
+        smoothgrad_samples: noisy copies per SmoothGrad map.
+        curve_steps: steps of the deletion / insertion curves.
+        curve_fraction: share of pixels deleted / inserted at the last step.
+        curve_n: scenes the curves are computed on (default: ``n_eval``).
+        methods: names of the rows to compute (default: all).
+
     Returns:
         ``{"n": int, "curve_n": int, "rows": [{"name", "kind", "pointing_game", "on_distractor",
         "deletion_auc", "insertion_auc", "randomized_rank_correlation" (float or None), "seconds"}], "rank_correlation_randomized": float,
         "maps": {name: (N, H, W)}, "deletion": {name: DeletionCurve}, "insertion": {...}}``
+
+    Raises:
+        TypeError: ``scenes`` is not a ShapeScenes.
+        ValueError: ``n_eval`` / ``curve_n`` out of range, or an unknown method.
     """
     from . import data as _data
     from .viz import baseline_maps, deletion_curve, insertion_curve, pointing_game, rank_correlation

@@ -61,7 +61,17 @@ def _stride_text(stride) -> str:
 
 
 def layer_kind(module: nn.Module) -> str:
-    """The kind of a leaf module: ``conv``, ``pool``, ``activation``, ``norm``, ``dense`` or ``other``."""
+    """The kind of a leaf module: ``conv``, ``pool``, ``activation``, ``norm``, ``dense`` or ``other``.
+
+    Args:
+        module: the leaf module.
+
+    Returns:
+        The kind (a key of ``plots.KIND_COLORS``).
+
+    Raises:
+        TypeError: ``module`` is not an ``nn.Module``.
+    """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
     if isinstance(module, nn.modules.conv._ConvNd):
@@ -82,6 +92,15 @@ def describe_module(module: nn.Module) -> str:
 
     The stride is written after a slash when it is not 1 (for pooling: when it differs from the
     window, i.e. overlapping pooling); ``groups`` is named when used.
+
+    Args:
+        module: the leaf module.
+
+    Returns:
+        The label (the class name for layers it does not know).
+
+    Raises:
+        TypeError: ``module`` is not an ``nn.Module``.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
@@ -257,7 +276,17 @@ class ModelGraph:
         return [(i, n.name) for n in self.nodes for i in n.inputs]
 
     def node(self, name: str) -> GraphNode:
-        """The node called ``name`` (``KeyError`` listing the names otherwise)."""
+        """The node called ``name`` (``KeyError`` listing the names otherwise).
+
+        Args:
+            name: the node's name.
+
+        Returns:
+            The :class:`GraphNode`.
+
+        Raises:
+            KeyError: no node of that name (the message lists them).
+        """
         for n in self.nodes:
             if n.name == name:
                 return n

@@ -248,6 +248,12 @@ def measure_stack(settings: ExplorerSettings) -> StackMeasurement:
     average pooling in place of max pooling: same windows, every path visible) on a canvas
     grown from 64 to at most 1024 px until the field no longer touches its border.
 
+    Args:
+        settings: the stack.
+
+    Returns:
+        a :class:`StackMeasurement` (what ``plots.plot_explorer`` draws).
+
     Raises:
         TypeError: ``settings`` is not an ExplorerSettings.
     """

@@ -68,6 +68,14 @@ _MODES = ("eval", "train", "keep")
 def check_images(x: Any, *, channels: int | None = None, name: str = "x") -> torch.Tensor:
     """Check that ``x`` is a floating-point batch ``(N, C, H, W)`` and return it.
 
+    Args:
+        x: the argument.
+        channels: the channel count ``C`` it must have, or ``None`` for any.
+        name: its name, for the messages.
+
+    Returns:
+        ``x`` itself.
+
     Raises:
         TypeError: not a tensor, or not floating point.
         ValueError: not 4-D (a single image ``(C, H, W)`` gets the hint ``x.unsqueeze(0)``),
@@ -89,6 +97,14 @@ def check_images(x: Any, *, channels: int | None = None, name: str = "x") -> tor
 
 def check_targets(target: int | Sequence[int] | torch.Tensor, n: int, num_classes: int) -> torch.Tensor:
     """Turn ``target`` (one class index, or one per image) into a ``(n,)`` int64 tensor.
+
+    Args:
+        target: one class index, or one per image (a sequence or an integer tensor).
+        n: the number of images.
+        num_classes: the model's number of classes ``K``.
+
+    Returns:
+        ``(n,)`` int64 tensor on the CPU.
 
     Raises:
         TypeError: not an int, a sequence of ints or an integer tensor.
@@ -151,6 +167,17 @@ def upsample_maps(maps: torch.Tensor, size: int | tuple[int, int], mode: str = "
     """Resize ``maps: (N, h, w)`` or ``(N, 1, h, w)`` to ``(N, H, W)`` with ``F.interpolate``.
 
     ``mode="bilinear"`` uses ``align_corners=False`` (pixel centres line up with the input).
+
+    Args:
+        maps: ``(N, h, w)`` or ``(N, 1, h, w)`` heat maps.
+        size: ``H`` (square) or ``(H, W)``.
+        mode: an ``F.interpolate`` mode.
+
+    Returns:
+        ``(N, H, W)`` float maps.
+
+    Raises:
+        ValueError: ``maps`` is not a stack of 2-D maps, or contains NaN.
     """
     m = _check_maps(maps, "maps")
     size = (size, size) if isinstance(size, int) else tuple(size)
@@ -200,7 +227,16 @@ def pointing_game_hits(heatmaps: torch.Tensor, boxes: torch.Tensor, *, tolerance
 
 
 def pointing_game(heatmaps: torch.Tensor, boxes: torch.Tensor, *, tolerance: int = 0) -> float:
-    """Share of images (in [0, 1]) whose heat-map maximum falls in the box; see :func:`pointing_game_hits`."""
+    """Share of images (in [0, 1]) whose heat-map maximum falls in the box; see :func:`pointing_game_hits`.
+
+    Args:
+        heatmaps: ``(N, H, W)``, larger = more important.
+        boxes: ``(N, 4)`` pixel boxes ``(x0, y0, x1, y1)``, ``x1``/``y1`` exclusive.
+        tolerance: grow every box by this many pixels on each side.
+
+    Returns:
+        The share of hits, a float in [0, 1].
+    """
     return float(pointing_game_hits(heatmaps, boxes, tolerance=tolerance).float().mean())
 
 
@@ -354,6 +390,18 @@ def insertion_curve(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tens
     :func:`deletion_curve`; at step ``s`` the ``round(s / steps * max_fraction * H * W)``
     highest-ranked pixels come from the image, the rest from ``fill``.
 
+    Args:
+        model: a classifier returning logits ``(N, K)``.
+        images: ``(N, C, H, W)``.
+        heatmaps: ``(N, H, W)`` at the images' resolution.
+        targets: the class whose score is tracked (one int, or ``(N,)``).
+        steps: number of insertion steps (the curve has ``steps + 1`` points).
+        max_fraction: share of the pixels inserted at the last step, in (0, 1].
+        fill: what the other pixels hold: a constant, ``"mean"`` or ``"blur"`` (default).
+        batch_size: images per forward pass.
+        mode: ``"eval"``, ``"train"`` or ``"keep"`` during the passes (flags restored afterwards).
+        output: ``"softmax"``, ``"sigmoid"`` or ``"logit"``.
+
     Returns:
         a :class:`DeletionCurve` (same container; ``fractions`` = share of pixels inserted).
     """
@@ -378,6 +426,9 @@ def baseline_maps(images: torch.Tensor, kind: str, *, seed: int = 0) -> torch.Te
 
     Returns:
         ``(N, H, W)`` float32 on the CPU.
+
+    Raises:
+        TypeError, ValueError: ``images`` is not a floating ``(N, C, H, W)`` batch, or an unknown ``kind``.
     """
     x = check_images(images, name="images").detach().float().cpu()
     n, _, h, w = x.shape
@@ -407,6 +458,16 @@ def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     the trained model with its maps for a randomly re-initialized one: a method that reflects
     what the model learned gives low correlation; one that only echoes the image stays high.
     A constant map has no ranking: its correlation is reported as 0.
+
+    Args:
+        a: ``(N, H, W)`` maps.
+        b: ``(N, H, W)`` maps paired with ``a``.
+
+    Returns:
+        ``(N,)`` float32 correlations in [-1, 1].
+
+    Raises:
+        ValueError: the maps differ in shape, are not ``(N, H, W)`` or contain NaN.
     """
     from scipy.stats import rankdata
 
@@ -428,6 +489,19 @@ def knn_accuracy(features: torch.Tensor | np.ndarray, labels: torch.Tensor | np.
     """Cross-validated k-nearest-neighbour accuracy in an embedding: how separable the classes are.
 
     ``features: (N, D)``, ``labels: (N,)``. Stratified ``folds``-fold CV with scikit-learn.
+
+    Args:
+        features: ``(N, D)`` embeddings.
+        labels: ``(N,)`` class indices.
+        k: neighbours per vote.
+        folds: cross-validation folds (>= 2).
+        seed: seeds the fold split.
+
+    Returns:
+        The mean accuracy over the folds, in [0, 1].
+
+    Raises:
+        ValueError: ``features`` is not 2-D, the label count differs, ``k < 1`` or ``folds < 2``.
     """
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
@@ -456,6 +530,9 @@ def nearest_neighbours(queries: torch.Tensor | np.ndarray, database: torch.Tenso
 
     Returns:
         ``(indices: (Q, k) int, distances: (Q, k) float)``, nearest first.
+
+    Raises:
+        ValueError: the shapes do not match or ``k`` is out of range.
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -480,6 +557,16 @@ def filter_roughness(weight: torch.Tensor) -> torch.Tensor:
     Mean squared difference between neighbouring taps divided by twice the taps' variance:
     about 1 for white noise (an untrained or badly trained filter), near 0 for smooth patterns
     (blobs, edges), up to 2 for a checkerboard.
+
+    Args:
+        weight: ``(C_out, C_in, kH, kW)`` conv weights with ``kH, kW >= 2``.
+
+    Returns:
+        ``(C_out,)`` roughness per filter.
+
+    Raises:
+        TypeError: ``weight`` is not a tensor.
+        ValueError: it is not 4-D with kernels of at least 2x2.
     """
     if not torch.is_tensor(weight):
         raise TypeError(f"weight must be a tensor (C_out, C_in, kH, kW), got {type(weight).__name__}")
@@ -501,6 +588,19 @@ def gap_cnn(in_channels: int = 1, num_classes: int = 5, width: int = 8, first_ke
     (with a second pooling, 8 x 8 cells, Grad-CAM peaks drift 1-2 px off the objects).
     ``fc`` maps the channel means of ``relu3`` to ``num_classes`` logits, so
     ``CAM_c = sum_k fc.weight[c, k] * relu3[k]`` and ``logits = mean(CAM) + fc.bias``.
+
+    Args:
+        in_channels: channels of the input images.
+        num_classes: logits out.
+        width: channels of ``conv1`` (``conv2``: 2x, ``conv3``: 4x).
+        first_kernel: odd side of ``conv1``'s kernel.
+
+    Returns:
+        ``nn.Sequential`` mapping ``(N, in_channels, H, W)`` to ``(N, num_classes)``.
+
+    Raises:
+        TypeError: a size is not an int.
+        ValueError: a size < 1, or an even ``first_kernel``.
     """
     for name, v in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width),
                     ("first_kernel", first_kernel)):
@@ -567,6 +667,17 @@ def scene_accuracy(model: nn.Module, scenes: Any, *, batch_size: int = 512) -> f
     """Share of scenes whose ``M`` highest logits are exactly the ``M`` classes present.
 
     ``scenes``: a :class:`dlcourse.data.ShapeScenes` (``labels: (N, M)``).
+
+    Args:
+        model: a multi-label classifier returning ``(N, K)`` logits.
+        scenes: the scenes to score.
+        batch_size: scenes per forward pass.
+
+    Returns:
+        The share in [0, 1].
+
+    Raises:
+        TypeError: ``scenes`` is not a ShapeScenes.
     """
     from . import data as _data
 
@@ -654,6 +765,14 @@ def pretrained_resnet18(weights: Path | str | None = None, *, download: bool = T
     ``torch.load(weights_only=True)``), the torch hub cache (``torch.hub.get_dir()/checkpoints``),
     a download (when ``download`` and the host answers within ``timeout`` seconds; torchvision
     checks the file's hash).
+
+    Args:
+        weights: a local ``state_dict`` file, or ``None`` for the cache / a download.
+        download: allow a download when nothing is cached.
+        timeout: seconds to wait for the download host to answer.
+
+    Returns:
+        a :class:`Pretrained` (model in eval mode, categories, normalization, source).
 
     Raises:
         FileNotFoundError: ``weights`` names a file that does not exist.

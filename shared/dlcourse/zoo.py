@@ -157,6 +157,18 @@ def reference_model(name: str, *, meta: bool = True, num_classes: int = 1000) ->
     counts, shapes and MACs through :mod:`dlcourse.arch`, no memory and no arithmetic.
     GoogLeNet is built without its two auxiliary classifiers (as used at test time and as counted
     in the paper's Table 1) and without the slow truncated-normal initialisation.
+
+    Args:
+        name: a torchvision builder name or an :data:`ARCHITECTURES` name.
+        meta: build on the ``meta`` device (no memory, no arithmetic).
+        num_classes: logits out.
+
+    Returns:
+        The torchvision model (GoogLeNet without its auxiliary classifiers).
+
+    Raises:
+        ValueError: an unknown name.
+        TypeError: ``num_classes`` is not an int (ValueError when < 1).
     """
     tv_name = TORCHVISION_NAMES.get(name, name)
     if tv_name not in _TV_BUILDERS:
@@ -180,6 +192,15 @@ def torchvision_figures(name: str) -> dict[str, float]:
 
     Read from the weights' metadata (``num_params`` and ``_ops``, which torchvision documents as
     GFLOPS but computes as multiply-accumulates); nothing is downloaded.
+
+    Args:
+        name: a torchvision builder name or an :data:`ARCHITECTURES` name.
+
+    Returns:
+        ``{"params": int, "gmacs": float}``.
+
+    Raises:
+        ValueError: an unknown name.
     """
     tv_name = TORCHVISION_NAMES.get(name, name)
     if tv_name not in _TV_BUILDERS:
@@ -230,6 +251,17 @@ def small_alexnet(in_channels: int = 1, num_classes: int = 10, width: int = 16) 
 
     A large first kernel with a stride (5x5/2 here, 11x11/4 in AlexNet), ReLU, overlapping 3x3/2 max
     pooling, three 3x3 convolutions, and a dropout-regularised two-layer classifier.
+
+    Args:
+        in_channels: channels of the 32x32 input.
+        num_classes: logits out.
+        width: channels of the first convolution.
+
+    Returns:
+        The ``nn.Sequential`` network.
+
+    Raises:
+        TypeError, ValueError: a size that is not a positive int.
     """
     _check_small(in_channels, num_classes, width)
     w = width
@@ -251,6 +283,17 @@ def small_vgg(in_channels: int = 1, num_classes: int = 10, width: int = 16) -> n
 
     ``x: (N, in_channels, 32, 32)`` -> three stages of ``width, 2*width, 4*width`` channels at 16, 8, 4
     pixels -> global average pooling -> ``(N, num_classes)``.
+
+    Args:
+        in_channels: channels of the 32x32 input.
+        num_classes: logits out.
+        width: channels of the first stage.
+
+    Returns:
+        The ``nn.Sequential`` network.
+
+    Raises:
+        TypeError, ValueError: a size that is not a positive int.
     """
     _check_small(in_channels, num_classes, width)
     layers: list[nn.Module] = []

@@ -14,6 +14,12 @@ __all__ = ["pipeline_stages"]
 def pipeline_stages(params: FeatureParams = FeatureParams()) -> list[tuple[str, str]]:
     """``[(step, output shape), ...]`` of the log-mel pipeline for ``params`` (what ``plots.plot_logmel_pipeline`` draws).
 
+    Args:
+        params: the feature parameters.
+
+    Returns:
+        ``[(step, output shape), ...]``, the file first and the CNN input last.
+
     Raises:
         TypeError: ``params`` is not a FeatureParams.
     """

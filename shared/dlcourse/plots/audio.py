@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from .._core import check_int
-from .core import as_array, new_ax, require
+from .core import as_array, as_array_of_ndim, new_ax, require
 
 __all__ = ["plot_waveform", "plot_spectrogram", "plot_log_mel", "plot_logmel_pipeline", "plot_cache_layout"]
 
@@ -38,9 +38,7 @@ def plot_waveform(wave: torch.Tensor | np.ndarray, sample_rate: int, *, ax: Axes
     Raises:
         ValueError: ``wave`` is not 1-D.
     """
-    w = as_array(wave)
-    if w.ndim != 1:
-        raise ValueError(f"wave must be (T,), got shape {w.shape}")
+    w = as_array_of_ndim(wave, 1, "wave", "(T,)")
     sample_rate = check_int(sample_rate, "sample_rate", min=1)
     fig, ax = new_ax(ax, _SIZE)
     ax.plot(np.arange(w.size) / sample_rate, w, lw=0.6)
@@ -69,9 +67,7 @@ def plot_spectrogram(spec_db: torch.Tensor | np.ndarray, sample_rate: int, *, ho
     Raises:
         ValueError: ``spec_db`` is not 2-D.
     """
-    spec = as_array(spec_db)
-    if spec.ndim != 2:
-        raise ValueError(f"spec_db must be (frequency bins, frames) from stft_db, got shape {spec.shape}")
+    spec = as_array_of_ndim(spec_db, 2, "spec_db", "(frequency bins, frames) from stft_db")
     fig, ax = new_ax(ax, _SIZE)
     t_end = (spec.shape[1] - 1) * hop_length / sample_rate
     im = ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=0,

@@ -71,6 +71,14 @@ def as_array(x: Any) -> np.ndarray:
     return np.asarray(to_numpy(x), dtype=np.float32)
 
 
+def as_array_of_ndim(x: Any, ndim: int, name: str, expected: str) -> np.ndarray:
+    """:func:`as_array`, with a ``ValueError`` saying ``expected`` unless the array has ``ndim`` dimensions."""
+    arr = as_array(x)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {expected}, got shape {arr.shape}")
+    return arr
+
+
 def show_image(ax: Axes, img: np.ndarray) -> None:
     """Draw ``img: (C, H, W)`` (C in {1, 3}) or ``(H, W)`` scaled to its own [min, max]."""
     if img.ndim == 3:

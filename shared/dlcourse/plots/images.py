@@ -10,7 +10,7 @@ import torch
 from matplotlib.figure import Figure, SubFigure
 
 from .._core import check_bool, check_int
-from .core import as_array, bare, new_fig, show_image
+from .core import as_array, as_array_of_ndim, bare, new_fig, show_image
 
 __all__ = [
     "plot_image_grid",
@@ -192,17 +192,12 @@ def plot_filters(weights: torch.Tensor | np.ndarray | Mapping[str, torch.Tensor 
     Raises:
         ValueError: no weights, or a weight that is not 4-D.
     """
-    if not isinstance(weights, Mapping):
-        weights = {"": weights}
+    ncols = check_int(ncols, "ncols", min=1)
+    weights = weights if isinstance(weights, Mapping) else {"": weights}
     if not weights:
         raise ValueError("weights is empty")
-    ncols = check_int(ncols, "ncols", min=1)
-    panels = []
-    for label, w in weights.items():
-        arr = as_array(w)
-        if arr.ndim != 4:
-            raise ValueError(f"{label or 'weights'}: weight must be (C_out, C_in, kH, kW), got shape {arr.shape}")
-        panels.append((label, arr))
+    panels = [(label, as_array_of_ndim(w, 4, f"{label or 'weights'}: weight", "(C_out, C_in, kH, kW)"))
+              for label, w in weights.items()]
     nmax = max(a.shape[0] for _, a in panels)
     ncols = min(ncols, nmax)
     nrows = math.ceil(nmax / ncols)
