@@ -348,7 +348,7 @@ class Explorer:
 
 
 def explorer(settings: ExplorerSettings | None = None, *, static: bool | None = None, **kwargs) -> Explorer | Figure:
-    """The live :class:`Explorer` in a notebook kernel; a static :func:`draw_explorer` figure
+    """The live :class:`Explorer` in a notebook kernel; a static ``plots.plot_explorer`` figure
     in FAST mode, outside a kernel, without ipywidgets, or when ``static=True``.
 
     The static figure is closed in pyplot (so the inline backend does not show it a second
