@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from dlcourse import arch, plots, zoo
+from dlcourse import arch, plotting, zoo
 
 
 # ----------------------------------------------------------------------------- arch: existing helpers
@@ -190,17 +190,17 @@ def test_small_variants_train_and_keep_shapes(build):
 
 
 def test_plot_tradeoffs():
-    fig = plots.plot_tradeoffs(["a", "b"], [1e3, 1e5], [0.5, 0.9], [1.0, 3.0], title="T")
+    fig = plotting.plot_tradeoffs(["a", "b"], [1e3, 1e5], [0.5, 0.9], [1.0, 3.0], title="T")
     ax = fig.axes[0]
     assert ax.get_title() == "T" and ax.get_xscale() == "log"
     assert ax.get_xlabel() and ax.get_ylabel()
     plt.close(fig)
     with pytest.raises(ValueError, match="same length"):
-        plots.plot_tradeoffs(["a"], [1, 2], [0.5], [1])
+        plotting.plot_tradeoffs(["a"], [1, 2], [0.5], [1])
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        plots.plot_tradeoffs(["a"], [10], [50.0], [1])
+        plotting.plot_tradeoffs(["a"], [10], [50.0], [1])
     with pytest.raises(ValueError, match="empty"):
-        plots.plot_tradeoffs([], [], [], [])
+        plotting.plot_tradeoffs([], [], [], [])
 
 
 def test_zoo_gives_away_no_assignment_block():

@@ -1,11 +1,11 @@
-"""Diagrams of the audio pipeline (audio.diagrams measures, dlcourse.plots draws) agree with the code."""
+"""Diagrams of the audio pipeline (audio.diagrams measures, dlcourse.plotting draws) agree with the code."""
 from __future__ import annotations
 
 import pytest
 import torch
 from matplotlib.figure import Figure
 
-from dlcourse import plots
+from dlcourse import plotting
 from dlcourse.audio import diagrams, features
 
 
@@ -22,7 +22,7 @@ def test_pipeline_stages_show_the_shapes_the_code_produces(params):
     assert shapes[2] == f"{tuple(spec.shape)} complex".replace("(", "(", 1)
     assert shapes[4] == shapes[5] == str(tuple(feats.shape))
     assert shapes[6] == str((1, *feats.shape))
-    fig = plots.plot_logmel_pipeline(stages)
+    fig = plotting.plot_logmel_pipeline(stages)
     assert isinstance(fig, Figure) and fig.axes[0].get_title()
     texts = {t.get_text() for t in fig.axes[0].texts}
     assert set(shapes) <= texts and {s for s, _ in stages} <= texts  # every stage and shape is drawn
@@ -31,16 +31,16 @@ def test_pipeline_stages_show_the_shapes_the_code_produces(params):
 
 
 def test_cache_layout_draws_the_shape_and_rejects_bad_ones():
-    fig = plots.plot_cache_layout((2000, 4, 40, 63), name="fsdd-abc")
+    fig = plotting.plot_cache_layout((2000, 4, 40, 63), name="fsdd-abc")
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "(2000, 4, 40, 63)" in texts and "38.5 MiB" in texts and "1995 more clips" in texts
     assert "variant 3" in texts and "variant 4" not in texts
     with pytest.raises(ValueError, match="shape"):
-        plots.plot_cache_layout((10, 4, 40))
+        plotting.plot_cache_layout((10, 4, 40))
 
 
 def test_plot_logmel_pipeline_rejects_what_is_not_stages():
     with pytest.raises(ValueError, match="pipeline_stages"):
-        plots.plot_logmel_pipeline([])
+        plotting.plot_logmel_pipeline([])
     with pytest.raises(ValueError, match="pipeline_stages"):
-        plots.plot_logmel_pipeline([("only a step",)])
+        plotting.plot_logmel_pipeline([("only a step",)])

@@ -1,4 +1,4 @@
-"""Unit tests of the dlcourse core: config, device, seed, training, data, arch, fixtures (the plots: test_plots.py)."""
+"""Unit tests of the dlcourse core: config, device, seed, training, data, arch, fixtures (the plots: test_plotting.py)."""
 from __future__ import annotations
 
 import gzip
@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from dlcourse import arch, config, data, device, plots, seed, training
+from dlcourse import arch, config, data, device, plotting, seed, training
 from dlcourse.course import fixtures
 
 matplotlib.use("Agg")
@@ -250,7 +250,7 @@ def test_callbacks_and_liveplot_text(capsys):
     assert calls == ["begin", 1, 2, "end"]
     out = capsys.readouterr().out
     assert "epoch 1: train_loss=" in out and "epoch 2:" in out
-    fig = plots.plot_history(training.History([{"train_loss": 1.0}, {"train_loss": 0.5}]))
+    fig = plotting.plot_history(training.History([{"train_loss": 1.0}, {"train_loss": 0.5}]))
     assert fig.axes[0].get_xlabel() == "epoch" and fig.axes[0].get_ylabel() == "loss"
 
 

@@ -1,4 +1,4 @@
-"""dlcourse.diagrams (measured) and dlcourse.plots (drawn): the drawn boxes and graphs are what the model
+"""dlcourse.diagrams (measured) and dlcourse.plotting (drawn): the drawn boxes and graphs are what the model
 computes, and models are left as found."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle, FancyBboxPatch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from dlcourse import arch, diagrams, plots, zoo  # noqa: E402
+from dlcourse import arch, diagrams, plotting, zoo  # noqa: E402
 
 
 def lenet() -> nn.Sequential:
@@ -96,14 +96,14 @@ def test_stack_shapes_equal_a_forward_pass_layer_by_layer():
 def test_plot_layer_stack_draws_every_box_label_and_shape():
     model = lenet()
     boxes = diagrams.layer_stack(model, (1, 32, 32))
-    fig = plots.plot_layer_stack(diagrams.layer_stack(model, (1, 32, 32)), title="LeNet-5")
+    fig = plotting.plot_layer_stack(diagrams.layer_stack(model, (1, 32, 32)), title="LeNet-5")
     assert isinstance(fig, Figure)
     assert fig not in [plt.figure(n) for n in plt.get_fignums()], "the figure must be detached from pyplot"
     ax = fig.axes[0]
     assert ax.get_title() == "LeNet-5"
     texts = [t.get_text() for t in ax.texts]
     for b in boxes:
-        assert b.label in texts and plots.format_shape(b.output_shape) in texts
+        assert b.label in texts and plotting.format_shape(b.output_shape) in texts
     drawn = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
     assert len(drawn) == len(boxes)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -114,11 +114,11 @@ def test_vertical_and_wrapped_stacks():
     model = lenet()
     n = len(diagrams.layer_stack(model, (1, 32, 32)))
     for kw in ({"orientation": "vertical"}, {"max_per_row": 5}):
-        fig = plots.plot_layer_stack(diagrams.layer_stack(model, (1, 32, 32)), **kw)
+        fig = plotting.plot_layer_stack(diagrams.layer_stack(model, (1, 32, 32)), **kw)
         assert len([p for p in fig.axes[0].patches if isinstance(p, FancyBboxPatch)]) == n
     fig, ax = plt.subplots()
     try:
-        assert plots.plot_layer_stack(diagrams.layer_stack(model, (1, 32, 32)), ax=ax) is fig
+        assert plotting.plot_layer_stack(diagrams.layer_stack(model, (1, 32, 32)), ax=ax) is fig
     finally:
         plt.close(fig)
 
@@ -132,7 +132,7 @@ def test_functional_flatten_is_marked_and_vgg16_on_meta_counts_13_conv_3_fc():
     fc = next(i for i, b in enumerate(boxes) if b.kind == "dense")
     # torchvision's VGG flattens with torch.flatten in forward: the FC's input differs from the box before
     assert boxes[fc].input_shape == (512 * 7 * 7,) and boxes[fc - 1].output_shape == (512, 7, 7)
-    fig = plots.plot_layer_stack(diagrams.layer_stack(vgg, (3, 224, 224)))
+    fig = plotting.plot_layer_stack(diagrams.layer_stack(vgg, (3, 224, 224)))
     assert "⋯" in [t.get_text() for t in fig.axes[0].texts]
 
 
@@ -151,7 +151,7 @@ def test_autoencoder_shapes_go_down_and_up():
     sizes = [b.output_shape[-1] for b in diagrams.layer_stack(ae, (1, 16, 16))]
     assert sizes == [16, 8, 8, 4, 4, 8, 8, 16]
     assert diagrams.describe_module(ae[4]) == "ConvT 2×2/2, 8 ch"
-    plots.plot_layer_stack(diagrams.layer_stack(ae, (1, 16, 16)))
+    plotting.plot_layer_stack(diagrams.layer_stack(ae, (1, 16, 16)))
 
 
 def test_residual_graph_has_an_add_node_with_the_shortcut():
@@ -164,7 +164,7 @@ def test_residual_graph_has_an_add_node_with_the_shortcut():
     with torch.no_grad():
         out = block.eval()(torch.randn(1, 4, 6, 6))
     assert g.node("output").shape == tuple(out.shape[1:])
-    fig = plots.plot_model_graph(diagrams.model_graph(block, (4, 6, 6)))
+    fig = plotting.plot_model_graph(diagrams.model_graph(block, (4, 6, 6)))
     ax = fig.axes[0]
     assert any(isinstance(p, Circle) for p in ax.patches)
     assert "+" in [t.get_text() for t in ax.texts]
@@ -178,7 +178,7 @@ def test_dense_graph_concatenates_and_channels_add_up():
     last = cats[-1]
     assert last.shape == (6 + 3 * 3, 5, 5)
     assert sum(g.node(i).shape[0] for i in last.inputs) == last.shape[0]
-    texts = [t.get_text() for t in plots.plot_model_graph(diagrams.model_graph(block, (6, 5, 5))).axes[0].texts]
+    texts = [t.get_text() for t in plotting.plot_model_graph(diagrams.model_graph(block, (6, 5, 5))).axes[0].texts]
     assert "cat" in texts and "15×5×5" in texts
 
 
@@ -204,8 +204,8 @@ def test_models_are_left_as_found():
     handle = block.conv1.register_forward_hook(lambda *a: calls.append(1))
     try:
         diagrams.model_graph(block, (4, 6, 6))
-        plots.plot_model_graph(diagrams.model_graph(block, (4, 6, 6)))
-        plots.plot_layer_stack(diagrams.layer_stack(block, (4, 6, 6)))
+        plotting.plot_model_graph(diagrams.model_graph(block, (4, 6, 6)))
+        plotting.plot_layer_stack(diagrams.layer_stack(block, (4, 6, 6)))
     finally:
         handle.remove()
     assert [m.training for m in block.modules()] == flags
@@ -242,9 +242,9 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="input_shape"):
         diagrams.layer_stack(lenet(), "1x32x32")
     with pytest.raises(ValueError, match="orientation"):
-        plots.plot_layer_stack(diagrams.layer_stack(lenet(), (1, 32, 32)), orientation="diagonal")
+        plotting.plot_layer_stack(diagrams.layer_stack(lenet(), (1, 32, 32)), orientation="diagonal")
     with pytest.raises(ValueError, match="max_per_row"):
-        plots.plot_layer_stack(diagrams.layer_stack(lenet(), (1, 32, 32)), max_per_row=0)
+        plotting.plot_layer_stack(diagrams.layer_stack(lenet(), (1, 32, 32)), max_per_row=0)
     with pytest.raises(ValueError, match="cannot be traced"):
         diagrams.model_graph(DataDependent(), (1, 5, 5))
 
@@ -295,5 +295,5 @@ def test_method_calls_and_products_are_drawn_as_operations():
     assert kinds.count("mul") == 1 and kinds.count("add") == 2 and "activation" in kinds
     (mul,) = [n for n in g.nodes if n.kind == "mul"]
     assert mul.label == "×" and {g.node(i).shape for i in mul.inputs} == {(3, 4, 4), (3, 1, 1)}
-    fig = plots.plot_model_graph(diagrams.model_graph(Gate(3), (3, 4, 4)))
+    fig = plotting.plot_model_graph(diagrams.model_graph(Gate(3), (3, 4, 4)))
     assert sum(isinstance(p, Circle) for p in fig.axes[0].patches) == 3

@@ -30,20 +30,20 @@ def _images(cell) -> int:
 def executed():
     return _run(
         # 0-2: dlcourse figures as the cell's value
-        "import numpy as np, torch\nfrom dlcourse import plots, rf_explorer\n"
-        "fig = plots.plot_image_grid(np.random.rand(4, 8, 8), ['a', 'b', 'c', 'd'], title='grid')\nfig",
-        "plots.plot_waveform(torch.randn(800), 8000)",
+        "import numpy as np, torch\nfrom dlcourse import plotting, rf_explorer\n"
+        "fig = plotting.plot_image_grid(np.random.rand(4, 8, 8), ['a', 'b', 'c', 'd'], title='grid')\nfig",
+        "plotting.plot_waveform(torch.randn(800), 8000)",
         "rf_explorer.explorer(static=True)",
         # 3: a dlcourse figure passed to display() and then another cell value
-        "from IPython.display import display\ndisplay(plots.plot_bars(['x', 'y'], [1.0, 2.0], title='t'))\n1 + 1",
+        "from IPython.display import display\ndisplay(plotting.plot_bars(['x', 'y'], [1.0, 2.0], title='t'))\n1 + 1",
         # 4: the classic mistake: a pyplot figure that is also the cell's value
         "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.plot([1, 2])\nfig",
         # 5: a cell that ends with a Legend object
         "fig, ax = plt.subplots()\nax.plot([1, 2], label='line')\nax.legend()",
         # 6: the fix for both: plt.show()
         "fig, ax = plt.subplots()\nax.plot([1, 2], label='line')\nax.legend()\nplt.show()",
-        # 7: plots.subplots is detached: shown once as the value
-        "fig, ax = plots.subplots()\nax.plot([3, 1])\nfig",
+        # 7: plotting.subplots is detached: shown once as the value
+        "fig, ax = plotting.subplots()\nax.plot([3, 1])\nfig",
     )
 
 

@@ -70,17 +70,17 @@ def test_image_grid_vrange_pins_one_scale_for_every_image():
     """Lecture 5 shows half-contrast and blank inputs: with vrange=(0, 1) they must look dark, not stretched."""
     import matplotlib.pyplot as plt
 
-    from dlcourse import plots
+    from dlcourse import plotting
 
     imgs = torch.stack([torch.full((1, 4, 4), 0.5), torch.zeros(1, 4, 4), torch.rand(1, 4, 4)])
     imgs[0, 0, 0, 0] = 0.2                                   # not constant: autoscale would stretch it to 0..1
-    fig = plots.plot_image_grid(imgs, normalize=False, vrange=(0, 1))
+    fig = plotting.plot_image_grid(imgs, normalize=False, vrange=(0, 1))
     clims = [ax.images[0].get_clim() for ax in fig.axes if ax.images]
     assert clims == [(0, 1)] * 3
-    auto = plots.plot_image_grid(imgs, normalize=False)
+    auto = plotting.plot_image_grid(imgs, normalize=False)
     assert [ax.images[0].get_clim() for ax in auto.axes if ax.images][0] == pytest.approx((0.2, 0.5))
     for bad in ((1, 0), (0, 0), (0,)):
         with pytest.raises(ValueError, match="vrange"):
-            plots.plot_image_grid(imgs, normalize=False, vrange=bad)
+            plotting.plot_image_grid(imgs, normalize=False, vrange=bad)
     plt.close(fig)
     plt.close(auto)

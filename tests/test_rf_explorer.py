@@ -1,5 +1,5 @@
 """Unit tests of dlcourse.rf_explorer (the receptive-field / output-size explorer) and the plots of
-dlcourse.plots.receptive_fields; the design checklist's are in test_checklist.py. Oracles: PyTorch layers run on tensors, and dlcourse.arch's gradient
+dlcourse.plotting.receptive_fields; the design checklist's are in test_checklist.py. Oracles: PyTorch layers run on tensors, and dlcourse.arch's gradient
 measurement; no analytic formula is trusted here."""
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from torch import nn
 
 matplotlib.use("Agg")
 
-from dlcourse import arch, plots, rf_explorer  # noqa: E402
-from dlcourse.plots import receptive_fields as rf_plots  # noqa: E402
+from dlcourse import arch, plotting, rf_explorer  # noqa: E402
+from dlcourse.plotting import receptive_fields as rf_plots  # noqa: E402
 
 
 def _torch_sizes(settings: rf_explorer.ExplorerSettings) -> list[int]:
@@ -159,7 +159,7 @@ class TestMeasureStack:
 
 class TestDrawAndExplorer:
     def test_draw_returns_a_labelled_figure(self):
-        fig = plots.plot_explorer(rf_explorer.measure_stack(rf_explorer.ExplorerSettings(pool=True, input_size=30)))
+        fig = plotting.plot_explorer(rf_explorer.measure_stack(rf_explorer.ExplorerSettings(pool=True, input_size=30)))
         try:
             assert isinstance(fig, Figure)
             axes = fig.axes
@@ -172,7 +172,7 @@ class TestDrawAndExplorer:
             matplotlib.pyplot.close(fig)
 
     def test_draw_marks_an_impossible_stack(self):
-        fig = plots.plot_explorer(rf_explorer.measure_stack(
+        fig = plotting.plot_explorer(rf_explorer.measure_stack(
             rf_explorer.ExplorerSettings(kernel_size=5, stride=2, depth=4, padding=0, input_size=20)))
         try:
             assert "cannot run" in fig.axes[1].get_title()
@@ -183,13 +183,13 @@ class TestDrawAndExplorer:
         with pytest.raises(TypeError):
             rf_explorer.explorer(kernel=3, static=True)
         with pytest.raises(TypeError, match="StackMeasurement"):
-            plots.plot_explorer(rf_explorer.ExplorerSettings())
+            plotting.plot_explorer(rf_explorer.ExplorerSettings())
 
     def test_draw_into_a_given_figure(self):
-        fig = plots.figure(figsize=(8, 3))
+        fig = plotting.figure(figsize=(8, 3))
         m = rf_explorer.measure_stack(rf_explorer.ExplorerSettings(depth=2))
-        assert plots.plot_explorer(m, fig=fig) is fig and len(fig.axes) == 2
-        assert plots.plot_explorer(m, fig=fig) is fig and len(fig.axes) == 2  # redrawn, not added
+        assert plotting.plot_explorer(m, fig=fig) is fig and len(fig.axes) == 2
+        assert plotting.plot_explorer(m, fig=fig) is fig and len(fig.axes) == 2  # redrawn, not added
 
     def test_static_in_fast_mode_and_outside_a_kernel(self, monkeypatch):
         monkeypatch.setenv("DLCOURSE_FAST", "1")
@@ -255,13 +255,13 @@ class TestStackedFieldMap:
         import matplotlib.pyplot as plt
 
         before = plt.get_fignums()
-        fig = plots.plot_field_map(rf_explorer.stacked_field_map(3))
+        fig = plotting.plot_field_map(rf_explorer.stacked_field_map(3))
         assert isinstance(fig, Figure) and plt.get_fignums() == before
         ax = fig.axes[0]
         assert "7x7" in ax.get_title()
         assert any(t.get_text() == "49" for t in ax.texts)  # centre pixel of three 3x3 convs: 7 x 7 paths
         with pytest.raises(TypeError):
-            plots.plot_field_map("not a map")
+            plotting.plot_field_map("not a map")
 
 
 class TestFieldPyramid:
@@ -279,7 +279,7 @@ class TestFieldPyramid:
             rf_explorer.field_pyramid(2, 2)
 
     def test_plot(self):
-        fig = plots.plot_field_pyramid(rf_explorer.field_pyramid(3))
+        fig = plotting.plot_field_pyramid(rf_explorer.field_pyramid(3))
         ax = fig.axes[0]
         assert "7 input pixels" in ax.get_title()
         labels = {t.get_text() for t in ax.texts}
@@ -301,7 +301,7 @@ class TestStackPattern:
             rf_explorer.stack_pattern_tokens(**kw)
 
     def test_plot_one_box_per_layer(self):
-        fig = plots.plot_stack_pattern(rf_explorer.stack_pattern_tokens(2, 3, 1))
+        fig = plotting.plot_stack_pattern(rf_explorer.stack_pattern_tokens(2, 3, 1))
         ax = fig.axes[0]
         assert sum(t.get_text() == "CONV" for t in ax.texts) == 6
         assert sum(t.get_text() == "POOL" for t in ax.texts) == 3

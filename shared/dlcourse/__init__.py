@@ -1,6 +1,6 @@
 """dlcourse: helper package of the CNN / visualization / autoencoder / audio course kit.
 
-Import the modules you need (``from dlcourse import training, plots``); importing the
+Import the modules you need (``from dlcourse import training, plotting``); importing the
 package itself is cheap and chooses no device.
 """
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
 """Architecture diagrams measured from the model object itself, so a diagram cannot disagree with the code.
 
-Two measurements, each drawn by :mod:`dlcourse.plots` (``plots.plot_layer_stack``,
-``plots.plot_model_graph``; ordinary detached matplotlib figures that render the same on Colab,
+Two measurements, each drawn by :mod:`dlcourse.plotting` (``plotting.plot_layer_stack``,
+``plotting.plot_model_graph``; ordinary detached matplotlib figures that render the same on Colab,
 in JupyterLab and on the HTML build):
 
 * :func:`layer_stack`: one box per leaf module, in the order the forward pass calls them
@@ -67,7 +67,7 @@ def layer_kind(module: nn.Module) -> str:
         module: the leaf module.
 
     Returns:
-        The kind (a key of ``plots.KIND_COLORS``).
+        The kind (a key of ``plotting.KIND_COLORS``).
 
     Raises:
         TypeError: ``module`` is not an ``nn.Module``.

@@ -8,11 +8,11 @@ the analytic formulas are what the lectures derive and assignment 1 asks student
 * receptive field: the gradient of the centre output unit with respect to the input of a
   large canvas; the non-zero region is the field and its bounding box its size.
 
-:func:`measure_stack` measures one stack; ``plots.plot_explorer`` draws the measurement (works
+:func:`measure_stack` measures one stack; ``plotting.plot_explorer`` draws the measurement (works
 anywhere, e.g. in FAST mode or in a rendered notebook); :class:`Explorer` puts sliders in front of
 it (ipywidgets) and redraws on every change; :func:`explorer` picks one or the other. The static
 figures of lectures 1 and 2 are measured here too (:func:`stacked_field_map`, :func:`field_pyramid`,
-:func:`stack_pattern_tokens`) and drawn by ``dlcourse.plots.receptive_fields``.
+:func:`stack_pattern_tokens`) and drawn by ``dlcourse.plotting.receptive_fields``.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from torch import nn
 
 from . import config
 from ._core import check_bool, check_choice, check_int, in_notebook, model_device, train_mode
-from .plots.receptive_fields import plot_explorer
+from .plotting.receptive_fields import plot_explorer
 
 __all__ = [
     "ExplorerSettings",
@@ -252,7 +252,7 @@ def measure_stack(settings: ExplorerSettings) -> StackMeasurement:
         settings: the stack.
 
     Returns:
-        a :class:`StackMeasurement` (what ``plots.plot_explorer`` draws).
+        a :class:`StackMeasurement` (what ``plotting.plot_explorer`` draws).
 
     Raises:
         TypeError: ``settings`` is not an ExplorerSettings.
@@ -292,7 +292,7 @@ def _figure_png(fig: Figure) -> bytes:
 
 class Explorer:
     """Sliders (kernel size, stride, padding, dilation, depth, input size, pooling) in front of
-    ``plots.plot_explorer``; the figure is redrawn on every change.
+    ``plotting.plot_explorer``; the figure is redrawn on every change.
 
     Displayed in a notebook it is the live widget; viewers without a live kernel (a rendered
     notebook, GitHub) get a PNG of the current figure from the same display bundle.
@@ -348,7 +348,7 @@ class Explorer:
 
 
 def explorer(settings: ExplorerSettings | None = None, *, static: bool | None = None, **kwargs) -> Explorer | Figure:
-    """The live :class:`Explorer` in a notebook kernel; a static ``plots.plot_explorer`` figure
+    """The live :class:`Explorer` in a notebook kernel; a static ``plotting.plot_explorer`` figure
     in FAST mode, outside a kernel, without ipywidgets, or when ``static=True``.
 
     The static figure is closed in pyplot (so the inline backend does not show it a second

@@ -436,7 +436,7 @@ class LivePlot:
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        from .plots import plot_history
+        from .plotting import plot_history
 
         fig = plot_history(history, metrics=self.metrics, title=self.title)
         if self._handle is None:

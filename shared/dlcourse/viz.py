@@ -19,7 +19,7 @@ hooks, gradients at a layer, occlusion, saliency, CAM / Grad-CAM, embedding extr
   a local file, the torch cache, or a download when online);
 
 The plots of lecture 4 (heat-map grids, deletion curves, filters, embeddings, image rows) are
-in :mod:`dlcourse.plots`; they draw what the functions here compute.
+in :mod:`dlcourse.plotting`; they draw what the functions here compute.
 """
 from __future__ import annotations
 
@@ -823,5 +823,5 @@ def pretrained_resnet18(weights: Path | str | None = None, *, download: bool = T
 
 def mean_roughness(weights: Mapping[str, torch.Tensor]) -> dict[str, float]:
     """The mean :func:`filter_roughness` of each entry of ``{label: (C_out, C_in, kH, kW)}``
-    (what ``plots.plot_filters(weights, roughness=...)`` writes under each panel)."""
+    (what ``plotting.plot_filters(weights, roughness=...)`` writes under each panel)."""
     return {label: float(filter_roughness(torch.as_tensor(w)).mean()) for label, w in weights.items()}

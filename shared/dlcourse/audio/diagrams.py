@@ -1,8 +1,8 @@
 """The stages of the audio pipeline, computed from the numbers that define it (so a diagram cannot disagree).
 
 :func:`pipeline_stages` lists file -> waveform -> STFT -> power -> mel bands -> log -> CNN input,
-each with the shape it produces; ``plots.plot_logmel_pipeline`` draws them, and
-``plots.plot_cache_layout`` draws the feature cache of a given ``cache.shape``.
+each with the shape it produces; ``plotting.plot_logmel_pipeline`` draws them, and
+``plotting.plot_cache_layout`` draws the feature cache of a given ``cache.shape``.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["pipeline_stages"]
 
 
 def pipeline_stages(params: FeatureParams = FeatureParams()) -> list[tuple[str, str]]:
-    """``[(step, output shape), ...]`` of the log-mel pipeline for ``params`` (what ``plots.plot_logmel_pipeline`` draws).
+    """``[(step, output shape), ...]`` of the log-mel pipeline for ``params`` (what ``plotting.plot_logmel_pipeline`` draws).
 
     Args:
         params: the feature parameters.

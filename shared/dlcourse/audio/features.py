@@ -1,4 +1,4 @@
-"""Log-mel features (torchaudio transforms, batched); ``dlcourse.plots`` draws waveform, spectrogram and log-mel.
+"""Log-mel features (torchaudio transforms, batched); ``dlcourse.plotting`` draws waveform, spectrogram and log-mel.
 
 A spoken word becomes an image: ``wave: (N, T)`` -> ``log_mel: (N, n_mels, frames)`` with
 ``frames = 1 + T // hop_length`` (centred STFT frames). The log keeps quiet and loud parts

@@ -244,7 +244,7 @@ def output_problems(nb) -> list[str]:
                 h = hashlib.sha1("".join(png).encode()).hexdigest()
                 if h in seen:
                     problems.append(f"cell {i}: the same image is shown twice (end the cell with the figure "
-                                    "of a detached dlcourse.plots.subplots, or with plt.show(), not both)")
+                                    "of a detached dlcourse.plotting.subplots, or with plt.show(), not both)")
                 seen.add(h)
             text = "".join(data.get("text/plain", ""))
             if out.get("output_type") == "execute_result" and not png and _JUNK_REPR.match(text):

@@ -1,4 +1,4 @@
-"""Every figure of the course, in one package: ``from dlcourse import plots``.
+"""Every figure of the course, in one package: ``from dlcourse import plotting``.
 
 Compute elsewhere, draw here: the numbers a plot shows come from a compute function of the
 topic's module (``viz``, ``diagrams``, ``rf_explorer``, ``audio``, ``training``) and are passed in;
@@ -14,7 +14,7 @@ Conventions:
 * the figures made here are *detached* from pyplot (:func:`subplots`, :func:`figure`), so a
   notebook shows each once.
 
-Submodules by topic: :mod:`~dlcourse.plots.core` (detached figures), :mod:`~.training` (learning
+Submodules by topic: :mod:`~dlcourse.plotting.core` (detached figures), :mod:`~.training` (learning
 curves, confusion matrix, bars), :mod:`~.images` (image grids, feature maps, filters, image rows),
 :mod:`~.embeddings`, :mod:`~.attribution` (heat maps, deletion / insertion curves),
 :mod:`~.architectures` (layer stacks, dataflow graphs, trade-offs), :mod:`~.receptive_fields`

@@ -1,4 +1,4 @@
-"""The ground of :mod:`dlcourse.plots`: detached figures, the one-axes / several-panels helpers.
+"""The ground of :mod:`dlcourse.plotting`: detached figures, the one-axes / several-panels helpers.
 
 Jupyter's inline backend shows every open pyplot figure at the end of a cell, so a pyplot
 figure that is also the cell's value would be drawn twice. The figures made here are
