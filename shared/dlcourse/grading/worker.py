@@ -119,24 +119,22 @@ def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
         for g, p in manual.items():
             res["cells"][g] = {"score": 0.0, "max_score": p, "auto": False, "verdict": verdict, "message": None}
 
+    def give_up(status: str, note: str, verdict: str) -> dict:
+        res["status"] = status
+        res["notes"].append(note)
+        zero_all(verdict)
+        return res
+
     path = nbspec.get("submitted")
     if not path:
-        res["status"] = "missing"
-        res["notes"].append(f"no {name}.ipynb in the submission")
-        zero_all("not submitted")
-        return res
+        return give_up("missing", f"no {name}.ipynb in the submission", "not submitted")
     try:
         cells, read_notes = rebuild.read_submission(path)
     except rebuild.Malformed as e:
-        res["status"] = "malformed"
-        res["notes"].append(str(e))
-        zero_all("the notebook could not be read")
-        return res
+        return give_up("malformed", str(e), "the notebook could not be read")
     except OSError as e:
-        res["status"] = "malformed"
-        res["notes"].append(f"{Path(path).name} could not be read: {e.strerror}")
-        zero_all("the notebook could not be read")
-        return res
+        return give_up("malformed", f"{Path(path).name} could not be read: {e.strerror}",
+                       "the notebook could not be read")
     canon = rebuild.build(source, release, cells)
     edition = Edition.of_submission(path, nbspec["source"])  # graded alike, shown in the student's edition
     edition.translate(canon.nb)
