@@ -78,6 +78,7 @@ def ablation_rows(default: Recipe, epochs: int) -> dict[str, Recipe]:
         "old + mixup 0.3": replace(old, mixup_alpha=0.3),
         "old + test-time warps": replace(old, tta_warps=(0.92, 1.0, 1.08)),
         "old + ensemble of 3": replace(old, ensemble=3),
+        "old + max pool over time": replace(old, time_pool="max"),
         "old - SpecAugment": replace(old, spec_augment=False),
         "old - noise in the cache": replace(old, augment=replace(old.augment, p_noise=0.0)),
         "old - speed in the cache": replace(old, augment=replace(old.augment, p_speed=0.0)),
@@ -86,6 +87,8 @@ def ablation_rows(default: Recipe, epochs: int) -> dict[str, Recipe]:
     }
     if d.features.peak_level is not None:
         rows["default - peak level"] = replace(d, features=replace(d.features, peak_level=None))
+    if d.time_pool != "mean":
+        rows["default - max pool over time"] = replace(d, time_pool="mean")
     if d.utterance_norm:
         rows["default - utterance norm"] = replace(d, utterance_norm=None)
     if d.max_warp:

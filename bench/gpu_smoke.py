@@ -58,7 +58,8 @@ def audio_path(dev: torch.device, n_clips: int, tmp: str) -> dict:
 
     per = max(1, n_clips // (8 * 10))
     clips = datasets.load_generated(f"{tmp}/words", "all", n_speakers=8, takes=per, seed=0)
-    fp = features.FeatureParams()
+    recipe = Recipe()
+    fp = recipe.features                 # the default recipe's front end (peak level included)
     waves = torch.stack(list(_waves(clips, fp)))
     out = {}
     for name, d in (("cpu", torch.device("cpu")), (dev.type, dev)):
@@ -73,9 +74,8 @@ def audio_path(dev: torch.device, n_clips: int, tmp: str) -> dict:
         out[f"features_{name}"] = (len(w) / (time.perf_counter() - t), feats.cpu())
     if dev.type != "cpu":
         out["max_feature_diff"] = float((out[f"features_{dev.type}"][1] - out["features_cpu"][1]).abs().max())
-    c = cache.build_cache(clips, f"{tmp}/cache", augment=augment.AugmentConfig(), n_variants=2, verbose=False,
+    c = cache.build_cache(clips, f"{tmp}/cache", features=fp, augment=recipe.augment, n_variants=2, verbose=False,
                           device=dev)
-    recipe = Recipe()
     for name, d in (("cpu", torch.device("cpu")), (dev.type, dev)):
         torch.manual_seed(0)
         model = build_model(len(c.class_names), c.features, recipe, band_mean=c.band_mean,
