@@ -16,13 +16,17 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 __all__ = [
     "SETUP_TAG",
+    "CourseConfig",
+    "course_config",
     "course_settings",
+    "badge_url",
     "find_course_root",
     "assignments",
     "lectures",
@@ -76,17 +80,76 @@ def lectures(root: Path | str) -> list[Path]:
     return sorted((Path(root) / "lectures").glob("*.ipynb"))
 
 
-def course_settings(root: Path | str) -> tuple[str, str]:
-    """Return ``(repository, branch)`` from ``root/course.toml``."""
+@dataclass(frozen=True)
+class CourseConfig:
+    """The ``[course]`` table of ``course.toml``: two repositories, one source.
+
+    Attributes:
+        title: the course's name (the site's title).
+        student_repository: ``owner/name`` of the public student repository on GitHub; every Colab
+            badge, setup cell and nbgitpuller link points at it.
+        term_tag: the git tag of this term in the student repository (badges, setup cells and
+            launch links never follow a moving branch).
+        instructor_repository: ``owner/name`` of the private repository with solutions and hidden
+            tests ("" when the course names none).
+        hub_url: the course JupyterHub's address ("" when there is none): nbgitpuller links go there.
+    """
+
+    title: str
+    student_repository: str
+    term_tag: str
+    instructor_repository: str = ""
+    hub_url: str = ""
+
+
+_REPO_RE = re.compile(r"[\w.-]+/[\w.-]+")
+_REF_RE = re.compile(r"[\w][\w.+/-]*")
+
+
+def course_config(root: Path | str) -> CourseConfig:
+    """Read ``root/course.toml``'s ``[course]`` table.
+
+    An older one-repository course.toml (``repository`` and ``branch``) is read as a course whose
+    student repository is that repository at that ref.
+
+    Args:
+        root: the course root (the folder holding ``course.toml``).
+
+    Returns:
+        The course's :class:`CourseConfig`.
+
+    Raises:
+        ValueError: a missing key, a repository that is not ``owner/name``, a tag that is not a git
+            ref name, or a hub URL that is not http(s).
+    """
     data = tomllib.loads((Path(root) / "course.toml").read_text())
-    try:
-        course = data["course"]
-        repo, branch = course["repository"], course["branch"]
-    except KeyError as e:
-        raise ValueError(f"course.toml needs [course] repository and branch; missing {e}") from None
-    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
-        raise ValueError(f"course.toml repository must be 'owner/name', got {repo!r}")
-    return repo, branch
+    course = data.get("course", {})
+    repo = course.get("student_repository", course.get("repository"))
+    ref = course.get("term_tag", course.get("branch"))
+    if not repo or not ref:
+        raise ValueError("course.toml needs [course] student_repository (owner/name on GitHub) and term_tag "
+                         f"(the term's git tag); found keys {sorted(course)}")
+    for key in ("student_repository", "instructor_repository"):
+        value = course.get(key, repo if key == "student_repository" else "")
+        if value and not _REPO_RE.fullmatch(value):
+            raise ValueError(f"course.toml {key} must be 'owner/name', got {value!r}")
+    if not _REF_RE.fullmatch(ref) or ".." in ref or ref.endswith((".", "/", ".lock")):
+        raise ValueError(f"course.toml term_tag must be a git tag name (letters, digits, . _ - /), got {ref!r}")
+    hub = course.get("hub_url", "")
+    if hub and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", hub):
+        raise ValueError(f"course.toml hub_url must be the hub's http(s) address, got {hub!r}")
+    return CourseConfig(title=course.get("title", "Course"), student_repository=repo, term_tag=ref,
+                        instructor_repository=course.get("instructor_repository", ""), hub_url=hub.rstrip("/"))
+
+
+def course_settings(root: Path | str) -> tuple[str, str]:
+    """Return ``(student_repository, term_tag)`` of ``root/course.toml``: what badges and setup cells name.
+
+    Raises:
+        ValueError: as :func:`course_config`.
+    """
+    cfg = course_config(root)
+    return cfg.student_repository, cfg.term_tag
 
 
 def badge_target(nb_path: Path | str, root: Path | str) -> str:
@@ -106,20 +169,54 @@ def badge_markdown(rel_path: str, repo: str, branch: str) -> str:
 
 
 def setup_cell_source(repo: str, branch: str) -> str:
-    """Source of the Colab-only setup cell."""
+    """Source of the setup cell: on Colab it installs ``dlcourse`` from ``repo`` at ``branch`` (the term's tag).
+
+    The install keeps the torch, torchvision and torchaudio that Colab already has (a pip constraint
+    on each installed version), so nothing of torch is downloaded again; on any machine the cell
+    then prints the versions it found (Python, torch, torchvision, torchaudio, dlcourse and where
+    dlcourse came from).
+
+    Args:
+        repo: ``owner/name`` of the student repository on GitHub.
+        branch: the git ref to install from (the term's tag).
+
+    Returns:
+        The cell's Python source.
+    """
     spec = f"dlcourse @ git+https://github.com/{repo}@{branch}#subdirectory=shared"
     return (
-        "# Setup: on Colab, install the course helper package `dlcourse`;\n"
-        "# on the course JupyterHub or your laptop it is already installed (see README).\n"
+        "# Setup: on Colab, install the course helper `dlcourse` of this term, keeping Colab's own torch;\n"
+        "# on the course JupyterHub or your laptop it is already installed (see README). Prints the versions.\n"
+        "import json\n"
         "import sys\n"
+        "from importlib import metadata\n"
+        "\n"
+        "\n"
+        "def _version(name):\n"
+        "    try:\n"
+        "        return metadata.version(name)\n"
+        "    except metadata.PackageNotFoundError:\n"
+        "        return None\n"
+        "\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         "    import subprocess\n"
+        "    import tempfile\n"
         "\n"
+        '    keep = [f"{n}=={_version(n)}" for n in ("torch", "torchvision", "torchaudio") if _version(n)]\n'
+        '    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:\n'
+        '        constraints.write("\\n".join(keep))  # pip must keep these: no second torch download\n'
         "    subprocess.run(\n"
-        f'        [sys.executable, "-m", "pip", "install", "-q", "{spec}"],\n'
+        f'        [sys.executable, "-m", "pip", "install", "-q", "-c", constraints.name, "{spec}"],\n'
         "        check=True,\n"
-        "    )"
+        "    )\n"
+        'origin = json.loads(metadata.distribution("dlcourse").read_text("direct_url.json") or "{}") if _version("dlcourse") else {}\n'
+        'vcs = origin.get("vcs_info", {})\n'
+        'found = [f"python {sys.version.split()[0]}"]\n'
+        'found += [f"{n} {_version(n)}" for n in ("torch", "torchvision", "torchaudio", "dlcourse")]\n'
+        'if vcs.get("requested_revision"):\n'
+        '    found.append(f"dlcourse from {origin[\'url\']}@{vcs[\'requested_revision\']} ({vcs[\'commit_id\'][:10]})")\n'
+        'print(" | ".join(found))'
     )
 
 
