@@ -19,6 +19,7 @@ from babel.messages.pofile import read_po
 
 from dlcourse import lang
 from dlcourse.course import i18n
+from dlcourse.course.conventions import badge_url, course_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,7 +134,9 @@ def test_spanish_notebook_shares_code_cells_ids_and_grading_metadata(src, out):
             assert a.source == b.source, f"cell {a.id} differs between the editions"
     translated = [b for a, b in zip(en.cells, es.cells) if a.cell_type == "markdown" and a.source != b.source]
     assert translated, "no markdown cell was translated"
-    assert "/blob/main/" + out.relative_to(ROOT).as_posix() in es.cells[0].source, "the Colab badge opens the Spanish notebook"
+    repo, tag = course_settings(ROOT)
+    want = badge_url(out.relative_to(ROOT).as_posix(), repo, tag)
+    assert want in es.cells[0].source, f"the Colab badge must open the Spanish notebook at the term's tag: {want}"
 
 
 def test_tr_picks_the_language_and_formats(monkeypatch, tmp_path):
