@@ -238,3 +238,13 @@ def test_in_notebook_recognizes_kernels_not_terminals(monkeypatch):
                             (TerminalInteractiveShell(), False), (CustomKernelShell(), True)):
         _fake_ipython(monkeypatch, shell)
         assert _core.in_notebook() is expected, type(shell).__name__
+
+
+def test_importing_the_core_does_not_import_torch():
+    """The grader and its sandboxed workers never load torch, and they use the core's checks."""
+    import subprocess
+    import sys
+
+    code = "import sys, dlcourse._core as c; c.check_int(1, 'n'); c.atomic_write_text; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False", "dlcourse._core imported torch at import time"

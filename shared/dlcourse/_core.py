@@ -14,21 +14,26 @@ One place for the jobs that used to be written in several modules:
   never sees half of it and a crash leaves the old file in place.
 * :func:`in_notebook` - whether the code runs in a Jupyter kernel (not a terminal IPython).
 
-Depends on nothing else in dlcourse, so every module may import it.
+Depends on nothing else in dlcourse, so every module may import it, and it does not import torch
+at import time: the grader and its sandboxed workers (which never load torch) use its argument
+checks and atomic writes too. The functions that take a model import torch when called.
 """
 from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:  # only for annotations: importing this module never imports torch
+    import torch
+    from torch import nn
 
 __all__ = [
     "model_device",
@@ -58,6 +63,9 @@ def model_device(model: nn.Module) -> torch.device:
         TypeError: ``model`` is not an ``nn.Module``.
         ValueError: its tensors are spread over several devices.
     """
+    import torch
+    from torch import nn
+
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     devices = {p.device for p in model.parameters()} | {b.device for b in model.buffers()}
@@ -85,6 +93,10 @@ def train_mode(model: nn.Module, train: bool = False) -> Iterator[nn.Module]:
     Yields:
         The model itself.
     """
+    from torch import nn
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_bool(train, "train")
     flags = [(m, m.training) for m in model.modules()]
     model.train(train)
@@ -205,7 +217,8 @@ def to_numpy(x: Any) -> np.ndarray:
     Floating tensors of half or bfloat16 precision become float32 (NumPy has no bfloat16);
     other dtypes keep theirs.
     """
-    if torch.is_tensor(x):
+    torch = sys.modules.get("torch")  # a tensor exists only once torch is imported
+    if torch is not None and torch.is_tensor(x):
         x = x.detach().cpu()
         if x.dtype in (torch.float16, torch.bfloat16):
             x = x.float()
