@@ -1,4 +1,4 @@
-"""The import graph of ``dlcourse``, built from the code: no cycle, and ``course`` below ``grading``.
+"""The import graph of ``dlcourse``, built from the code: no cycle, the layers of DESIGN.md §3, ``course`` below ``grading``.
 
 Every ``import`` and ``from ... import`` of every module counts (absolute and relative, at module
 level or inside a function, under ``if TYPE_CHECKING`` too), so a cycle that only bites when a
@@ -96,6 +96,44 @@ def test_grading_uses_course():
     graph = import_graph(PACKAGE_DIR)
     used = {d for m, deps in graph.items() if m.startswith("dlcourse.grading") for d in deps}
     assert "dlcourse.course.nbgrader_api" in used, "grading should release through dlcourse.course.nbgrader_api"
+
+
+#: The layers of DESIGN.md §3, from the ground up: a module imports only from its own layer or below.
+LAYERS = (
+    ("ground", {"dlcourse", "_core", "config", "device", "seed", "lang"}),
+    ("plotting", {"plotting"}),
+    ("training and data", {"training", "data"}),
+    ("lecture helpers", {"arch", "checklist", "zoo", "viz", "_lecture_viz", "rf_explorer", "diagrams",
+                         "anomaly_data", "restoration", "compression"}),
+    ("audio", {"audio"}),
+    ("course", {"course"}),
+    ("grading", {"grading"}),
+)
+
+
+def layer_of(module: str) -> int:
+    """Index in :data:`LAYERS` of a dlcourse module (by its first name below ``dlcourse``)."""
+    top = module.split(".")[1] if "." in module else "dlcourse"
+    for i, (_, names) in enumerate(LAYERS):
+        if top in names:
+            return i
+    raise KeyError(f"{module} is in no layer of DESIGN.md §3: add it to LAYERS in {Path(__file__).name}")
+
+
+def test_every_import_goes_down_or_sideways_never_up():
+    graph = import_graph(PACKAGE_DIR)
+    up = sorted(f"{m} ({LAYERS[layer_of(m)][0]}) imports {d} ({LAYERS[layer_of(d)][0]})"
+                for m, deps in graph.items() for d in deps if layer_of(d) > layer_of(m))
+    assert not up, "imports that go up a layer (DESIGN.md §3):\n" + "\n".join(up)
+
+
+def test_the_layer_check_catches_an_upward_import():
+    graph = {"dlcourse.training": {"dlcourse.plotting.core"}, "dlcourse.plotting.core": {"dlcourse.viz"},
+             "dlcourse.viz": set()}
+    up = [(m, d) for m, deps in graph.items() for d in deps if layer_of(d) > layer_of(m)]
+    assert up == [("dlcourse.plotting.core", "dlcourse.viz")]
+    with pytest.raises(KeyError, match="no layer"):
+        layer_of("dlcourse.brand_new_module")
 
 
 def _write(root: Path, files: dict[str, str]) -> Path:
