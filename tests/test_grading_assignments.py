@@ -1,5 +1,8 @@
 """Every assignment, graded through the grading CLI: solution full marks, blank release 0,
-every mistake fixture (tests/mistakes/<id>/*.py) loses the points it names.
+every mistake fixture (tests/mistakes/<id>/*.py) loses the points it names; and, where the
+assignment has a Spanish edition (assignments/es/<id>/), the Spanish solution (the Spanish
+release with the reference answers typed in) full marks and the Spanish blank release 0, in
+the same batch, the same gradebook, the same grade ids and points, feedback in Spanish.
 
 One ``python -m dlcourse.grading autograde --workers 2`` call per assignment grades all its
 submissions (the reference solution, the blank release and each mistake as a student), in
@@ -9,6 +12,7 @@ before assignments exist.
 """
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -26,6 +30,18 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "grading_course"
 
 
+def with_answers(release_nb, solution_nb):
+    """A copy of a release notebook with the answer cells of ``solution_nb`` typed in (matched by grade id)."""
+    nb = copy.deepcopy(release_nb)
+    answers = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c.source for c in solution_nb.cells
+               if (c.metadata.get("nbgrader") or {}).get("solution")}
+    for c in nb.cells:
+        gid = (c.metadata.get("nbgrader") or {}).get("grade_id")
+        if gid in answers:
+            c.source = answers[gid]
+    return nb
+
+
 def grade_through_cli(course: Path, aid: str, tests_dir: Path, tmp: Path) -> tuple[dict, list, subprocess.CompletedProcess]:
     """Grade solution, blank release and every mistake of ``aid`` in one CLI call; return report, mistakes, process."""
     subs = tmp / "submitted"
@@ -34,6 +50,13 @@ def grade_through_cli(course: Path, aid: str, tests_dir: Path, tmp: Path) -> tup
         release = nbg.generate_release(course / "solutions", aid, tmp / "release")
     shutil.copytree(course / "solutions" / aid, subs / "solution" / aid)
     shutil.copytree(release, subs / "blank" / aid)
+    es_release = course / "assignments" / "es" / aid
+    if es_release.is_dir():  # the Spanish edition, graded in the same batch as the English one
+        shutil.copytree(es_release, subs / "blank-es" / aid)
+        shutil.copytree(es_release, subs / "solution-es" / aid)
+        for path in sorted((subs / "solution-es" / aid).glob("*.ipynb")):
+            nbformat.write(with_answers(nbformat.read(path, as_version=4),
+                                        nbformat.read(course / "solutions" / aid / path.name, as_version=4)), path)
     mistakes = fixtures.load_mistakes(tests_dir, aid)
     for m in mistakes:
         fixtures.write_mistake_submission(course / "solutions" / aid, m, subs / f"mistake-{m.name}" / aid)
@@ -62,6 +85,21 @@ def check_round_trip(course: Path, aid: str, tests_dir: Path, tmp: Path) -> None
                   if o.get("output_type") == "error"]
         assert not errors, f"{aid}: the solution raised errors in {path.name}: {errors[:3]}"
     assert blank["score"] == 0, f"{aid}: the blank release earned points\n{table}"
+    if "solution-es" in st:
+        sol_es, blank_es = st["solution-es"], st["blank-es"]
+        assert sol_es["status"] == "ok" and sol_es["score"] == sol_es["max_score"] == sol["max_score"], \
+            f"{aid}: the Spanish solution did not get the English full marks\n{table}\n" + "\n".join(sol_es["notes"][-10:])
+        assert {g: c["max_score"] for g, c in sol_es["cells"].items()} == {g: c["max_score"] for g, c in sol["cells"].items()}
+        assert blank_es["score"] == 0 and blank_es["max_score"] == sol["max_score"], f"{aid}: Spanish blank\n{table}"
+        for sid, want in (("solution-es", "es"), ("blank-es", "es"), ("solution", "en")):
+            pages = sorted((tmp / "out").glob(f"feedback*/{sid}/{aid}/*.html"))
+            assert pages, f"{aid}: no feedback page for {sid}"
+            for page in pages:
+                html = page.read_text()
+                assert f'<html lang="{want}">' in html, f"{aid}: {sid}'s feedback is not in its edition ({want})"
+                if want == "es":
+                    assert "Retroalimentación" in html and "[en] " not in html, \
+                        f"{aid}: {sid}'s feedback shows English (untranslated '[en] ' text or labels)"
     for m in mistakes:
         r = st[f"mistake-{m.name}"]
         kept = [g for g in m.loses if r["cells"][g]["score"] >= r["cells"][g]["max_score"]]
