@@ -391,16 +391,11 @@ def insertion_curve(model: nn.Module, images: torch.Tensor, heatmaps: torch.Tens
     highest-ranked pixels come from the image, the rest from ``fill``.
 
     Args:
-        model: a classifier returning logits ``(N, K)``.
-        images: ``(N, C, H, W)``.
-        heatmaps: ``(N, H, W)`` at the images' resolution.
-        targets: the class whose score is tracked (one int, or ``(N,)``).
+        model, images, heatmaps, targets, batch_size, mode, output: as in :func:`deletion_curve`
+            (``images: (N, C, H, W)``, ``heatmaps: (N, H, W)``, logits ``(N, K)``).
         steps: number of insertion steps (the curve has ``steps + 1`` points).
         max_fraction: share of the pixels inserted at the last step, in (0, 1].
         fill: what the other pixels hold: a constant, ``"mean"`` or ``"blur"`` (default).
-        batch_size: images per forward pass.
-        mode: ``"eval"``, ``"train"`` or ``"keep"`` during the passes (flags restored afterwards).
-        output: ``"softmax"``, ``"sigmoid"`` or ``"logit"``.
 
     Returns:
         a :class:`DeletionCurve` (same container; ``fractions`` = share of pixels inserted).

@@ -18,7 +18,9 @@ and the lecture shows its own small versions in its cells.
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import dataclass
+from importlib import resources
 
 import torch
 from torch import nn
@@ -95,54 +97,21 @@ class Architecture:
     macs: Published | None = None
 
 
-ARCHITECTURES: dict[str, Architecture] = {
-    "LeNet-5": Architecture(
-        "LeNet-5", 1998, "LeCun, Bottou, Bengio, Haffner",
-        "conv -> subsample -> conv -> subsample -> fully connected; learned features replace hand-made ones",
-        None, (1, 32, 32),
-        params=Published(60_000, 1, "60,000 trainable parameters",
-                         "LeCun et al., Gradient-based learning applied to document recognition, 1998, Sec. II.B")),
-    "AlexNet": Architecture(
-        "AlexNet", 2012, "Krizhevsky, Sutskever, Hinton",
-        "a much deeper and wider CNN trained on GPUs: ReLU, dropout, data augmentation, 11x11/4 first layer",
-        "alexnet", (3, 224, 224),
-        params=Published(60e6, 1, "60 million parameters",
-                         "Krizhevsky et al., ImageNet classification with deep CNNs, NIPS 2012, abstract")),
-    "ZFNet": Architecture(
-        "ZFNet", 2013, "Zeiler, Fergus",
-        "AlexNet tuned by looking at its features: 7x7/2 first layer instead of 11x11/4 keeps finer detail",
-        None, (3, 224, 224)),
-    "GoogLeNet": Architecture(
-        "GoogLeNet", 2014, "Szegedy et al.",
-        "Inception modules: parallel 1x1, 3x3, 5x5 and pooling branches, 1x1 convolutions reduce channels first",
-        "googlenet", (3, 224, 224),
-        params=Published(6.8e6, 2, "about 6.8 M (the 'params' column of Table 1)",
-                         "Szegedy et al., Going deeper with convolutions, CVPR 2015, Table 1"),
-        macs=Published(1.5e9, 2, "1.5 billion multiply-adds at inference time",
-                       "Szegedy et al., Going deeper with convolutions, CVPR 2015, Sec. 1")),
-    "VGG16": Architecture(
-        "VGG16", 2014, "Simonyan, Zisserman",
-        "only 3x3 convolutions (stride 1, padding 1) and 2x2 pooling, stacked 16 weight layers deep",
-        "vgg16", (3, 224, 224),
-        params=Published(138e6, 3, "138 million (configuration D)",
-                         "Simonyan & Zisserman, Very deep convolutional networks, ICLR 2015, Table 2")),
-    "ResNet-18": Architecture(
-        "ResNet-18", 2015, "He, Zhang, Ren, Sun",
-        "residual blocks y = F(x) + x: the shortcut is ADDED, so gradients reach early layers",
-        "resnet18", (3, 224, 224),
-        macs=Published(1.8e9, 2, "1.8 x 10^9 FLOPs (multiply-adds)",
-                       "He et al., Deep residual learning for image recognition, CVPR 2016, Table 1")),
-    "ResNet-34": Architecture(
-        "ResNet-34", 2015, "He, Zhang, Ren, Sun",
-        "the same basic blocks, 3-4-6-3 per stage instead of 2-2-2-2",
-        "resnet34", (3, 224, 224),
-        macs=Published(3.6e9, 2, "3.6 x 10^9 FLOPs (multiply-adds)",
-                       "He et al., Deep residual learning for image recognition, CVPR 2016, Table 1")),
-    "DenseNet-121": Architecture(
-        "DenseNet-121", 2017, "Huang, Liu, van der Maaten, Weinberger",
-        "dense blocks: every layer receives the CONCATENATION of all earlier outputs and adds k (growth rate) channels",
-        "densenet121", (3, 224, 224)),
-}
+def _load_architectures() -> dict[str, Architecture]:
+    """The table of ``zoo_architectures.toml`` (shipped beside this module), in lecture order."""
+    with resources.files(__package__).joinpath("zoo_architectures.toml").open("rb") as f:
+        table = tomllib.load(f)
+    out = {}
+    for name, row in table.items():
+        figures = {k: Published(float(row[k]["value"]), int(row[k]["digits"]), row[k]["text"], row[k]["source"])
+                   for k in ("params", "macs") if k in row}
+        out[name] = Architecture(name, int(row["year"]), row["authors"], row["idea"], row.get("torchvision"),
+                                 tuple(int(s) for s in row["input_shape"]), **figures)
+    return out
+
+
+#: name -> :class:`Architecture`, in the order lecture 3 presents them (data: zoo_architectures.toml).
+ARCHITECTURES: dict[str, Architecture] = _load_architectures()
 
 #: torchvision builder name of each architecture torchvision implements.
 TORCHVISION_NAMES: dict[str, str] = {a.name: a.torchvision for a in ARCHITECTURES.values() if a.torchvision}
@@ -285,15 +254,12 @@ def small_vgg(in_channels: int = 1, num_classes: int = 10, width: int = 16) -> n
     pixels -> global average pooling -> ``(N, num_classes)``.
 
     Args:
-        in_channels: channels of the 32x32 input.
-        num_classes: logits out.
-        width: channels of the first stage.
+        in_channels, num_classes: as in :func:`small_alexnet`.
+        width: channels of the first stage (the others have twice and four times as many).
 
     Returns:
-        The ``nn.Sequential`` network.
-
-    Raises:
-        TypeError, ValueError: a size that is not a positive int.
+        The ``nn.Sequential`` network. Raises ``TypeError`` / ``ValueError`` for a size that is
+        not a positive int.
     """
     _check_small(in_channels, num_classes, width)
     layers: list[nn.Module] = []

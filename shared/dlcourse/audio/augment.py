@@ -186,26 +186,25 @@ def _check_cutoff(sample_rate: int, *freqs: float) -> None:
             raise ValueError(f"cutoff {f} Hz must be between 0 and the Nyquist frequency {sample_rate / 2:g} Hz")
 
 
-def lowpass(wave: torch.Tensor, sample_rate: int, cutoff: float, *, order: int = 4) -> torch.Tensor:
-    """Butterworth-like low-pass of even ``order`` (cascaded 2nd-order RBJ biquads, -3 dB at ``cutoff``)."""
+def _butterworth(kind: str, wave: torch.Tensor, sample_rate: int, cutoff: float, order: int) -> torch.Tensor:
     import torchaudio.functional as AF
 
+    biquad = AF.lowpass_biquad if kind == "low" else AF.highpass_biquad
     _check_wave(wave)
     _check_cutoff(sample_rate, cutoff)
     for q in _butterworth_qs(order):
-        wave = AF.lowpass_biquad(wave, sample_rate, cutoff, Q=q)
+        wave = biquad(wave, sample_rate, cutoff, Q=q)
     return wave
+
+
+def lowpass(wave: torch.Tensor, sample_rate: int, cutoff: float, *, order: int = 4) -> torch.Tensor:
+    """Butterworth-like low-pass of even ``order`` (cascaded 2nd-order RBJ biquads, -3 dB at ``cutoff``)."""
+    return _butterworth("low", wave, sample_rate, cutoff, order)
 
 
 def highpass(wave: torch.Tensor, sample_rate: int, cutoff: float, *, order: int = 4) -> torch.Tensor:
     """Butterworth-like high-pass of even ``order`` (cascaded RBJ biquads, -3 dB at ``cutoff``)."""
-    import torchaudio.functional as AF
-
-    _check_wave(wave)
-    _check_cutoff(sample_rate, cutoff)
-    for q in _butterworth_qs(order):
-        wave = AF.highpass_biquad(wave, sample_rate, cutoff, Q=q)
-    return wave
+    return _butterworth("high", wave, sample_rate, cutoff, order)
 
 
 def _butterworth_qs(order: int) -> list[float]:
