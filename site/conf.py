@@ -55,7 +55,7 @@ myst_heading_anchors = 3
 # notebooks whose code changed); the student release of an assignment is never executed.
 nb_execution_mode = "cache"          # overridden by the builder: cache (fast / full) or off
 nb_execution_cache_path = str(ROOT / "build" / "site-cache" / "fast")
-nb_execution_excludepatterns = ["assignments/**"]
+nb_execution_excludepatterns = ["assignments/*/*.ipynb", "assignments/*/*/*.ipynb"]  # matched from the right
 nb_execution_timeout = 1800
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True

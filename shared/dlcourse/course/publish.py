@@ -90,7 +90,11 @@ def student_pyproject(text: str) -> str:
         skip_comment.clear()
         out.append(line)
     new = "\n".join(out + skip_comment).rstrip() + "\n"
-    a, b = tomllib.loads(text), tomllib.loads(new)
+    a = tomllib.loads(text)
+    try:
+        b = tomllib.loads(new)
+    except tomllib.TOMLDecodeError:
+        b = None
     a["project"].pop("scripts", None)
     for extra in drop_extras:
         a["project"].get("optional-dependencies", {}).pop(extra, None)
@@ -124,6 +128,8 @@ def _student_readme(root: Path, out: Path, cfg: CourseConfig, site: bool) -> str
            f"(nbgitpuller copies this repository at `{cfg.term_tag}` into your home and later pulls changes, "
            "keeping your edits).\n" if cfg.hub_url else "")
     spec = f"dlcourse @ git+https://github.com/{cfg.student_repository}@{cfg.term_tag}#subdirectory=shared"
+    es = sorted(p.relative_to(out).as_posix() for p in [*out.glob("lectures/es/*.ipynb"), *out.glob("assignments/es/*/*.ipynb")])
+    spanish = ("En español: " + ", ".join(f"[{Path(p).stem}]({p})" for p in es) + ".\n") if es else ""
     return f"""# {cfg.title}: student materials ({cfg.term_tag})
 
 Lectures and assignments of the course, with the helper package `dlcourse` they import.
@@ -139,6 +145,7 @@ Lectures and assignments of the course, with the helper package `dlcourse` they 
 | kind | notebook | open |
 |---|---|---|
 {chr(10).join(rows)}
+{spanish}
 
 ## Hand in an assignment
 Work in the notebook of `assignments/<assignment>/`, keep the cells you were given (the grader runs
@@ -200,13 +207,19 @@ def check_tree(root: Path | str, out: Path | str) -> list[str]:
         if meta.get("scripts"):
             problems.append(f"shared/pyproject.toml: installs commands {sorted(meta['scripts'])} of modules not published")
     fixture_lines = _mistake_secrets(root)
+    ids = set(_assignment_ids(root))
     for f in sorted(out.rglob("*")):
         if f.is_file() and f.suffix in rel._TEXT_SUFFIXES:
             text = rel._notebook_text(f) if f.suffix == ".ipynb" else f.read_text(errors="replace")
+            parts = f.relative_to(out).parts
+            if len(parts) > 3 and parts[0] == "assignments" and parts[1] not in ids and parts[2] in ids:
+                # a translated release (assignments/es/<id>/): as strict as the English one
+                problems += [f"{f.relative_to(out).as_posix()}: {p}"
+                             for p in rel.leaks_in_text(text, rel.course_secrets(root, [parts[2]]))]
             problems += [f"{f.relative_to(out).as_posix()}: mistake fixture {p.removeprefix('solution line ')}"
                          for p in rel.leaks_in_text(text, fixture_lines) if p.startswith("solution line")]
     cfg = course_config(out)
-    for nb_path in sorted([*out.glob("lectures/*.ipynb"), *out.glob("assignments/*/*.ipynb")]):
+    for nb_path in sorted([*out.glob("lectures/**/*.ipynb"), *out.glob("assignments/**/*.ipynb")]):
         relpath = nb_path.relative_to(out).as_posix()
         nb = nbformat.read(nb_path, as_version=4)
         first = nb.cells[0].source.splitlines()[0] if nb.cells and nb.cells[0].source else ""
@@ -250,11 +263,10 @@ def publish(root: Path | str, out: Path | str, *, force: bool = False, site_mode
                          + "; ".join(stale[:5]) + " (run `make release`)")
     cfg = course_config(root)
     out.mkdir(parents=True)
-    (out / "lectures").mkdir()
-    for nb in lectures(root):
-        shutil.copy2(nb, out / "lectures" / nb.name)
+    shutil.copytree(root / "lectures", out / "lectures", ignore=_IGNORE)  # with the generated editions (es/)
     for aid in _assignment_ids(root):
-        shutil.copytree(root / "assignments" / aid, out / "assignments" / aid, ignore=_IGNORE)
+        for release_dir in [root / "assignments" / aid, *sorted((root / "assignments").glob(f"*/{aid}"))]:
+            shutil.copytree(release_dir, out / release_dir.relative_to(root), ignore=_IGNORE)
     shared = out / "shared"
     shutil.copytree(root / "shared" / "dlcourse", shared / "dlcourse",
                     ignore=lambda d, names: [*_IGNORE(d, names), *(n for n in names if Path(d).name == "dlcourse"
