@@ -93,6 +93,14 @@ class TransactionsData:
 
         ``fractions`` must be positive and sum to 1; e.g. ``train, val, test = data.split()``.
 
+        Args:
+            fractions: the share of the rows in each part, in order (two or more).
+            seed: seeds the shuffle; the same seed gives the same parts.
+
+        Returns:
+            ``len(fractions)`` :class:`TransactionsData`, rows shuffled within each part; the
+            fraud and normal rows are each cut at the cumulative fractions (rounded).
+
         Raises:
             ValueError: fewer than two fractions, one not positive, or a sum other than 1.
         """

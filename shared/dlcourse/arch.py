@@ -311,6 +311,9 @@ def compare_models(models: Mapping[str, nn.Module], input_shape: Sequence[int] |
 def format_summaries(summaries: Sequence[ModelSummary]) -> str:
     """A plain-text table: parameters, MMACs, activation and weight MiB per image, one line per model.
 
+    Returns:
+        the table: a header, a rule, then one line per summary (names cut to 18 characters).
+
     Raises:
         ValueError: ``summaries`` is empty.
     """
@@ -330,6 +333,9 @@ def on_meta(build: Callable[[], nn.Module]) -> nn.Module:
     Parameters, output shapes and MACs of a meta model are exact (``layer_table``/``summarize`` run
     on it) while nothing is allocated or computed: VGG16's 138 M parameters cost no memory.
     The model cannot produce numbers; build it normally to train or run it.
+
+    Returns:
+        the module ``build()`` returned, every parameter and buffer on the ``meta`` device.
 
     Raises:
         TypeError: ``build`` is a module or not callable, or does not return a module.
@@ -356,6 +362,7 @@ def copy_weights(src: nn.Module, dst: nn.Module) -> list[tuple[str, str]]:
         the ``(src_name, dst_name)`` pairs that were copied.
 
     Raises:
+        TypeError: ``src`` or ``dst`` is not an ``nn.Module``.
         ValueError: when the number of tensors or a shape differs, listing both sides so the
             mismatched layer (wrong order, missing ``bias=False``, BatchNorm on the wrong side of a
             convolution, ...) can be found.

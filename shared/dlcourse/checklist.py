@@ -210,6 +210,13 @@ def check_design(model: nn.Module, input_shape: Sequence[int], *, seed: int = 0)
 def worst_statuses(findings: Sequence[Finding]) -> dict[str, str]:
     """Worst status per rule: ``{"input-even": "ok", "stride-1": "warn", ...}``.
 
+    Args:
+        findings: :func:`check_design` findings (several per rule allowed).
+
+    Returns:
+        ``{rule: status}`` for every rule that has a finding, ``"warn"`` over ``"note"`` over
+        ``"ok"``.
+
     Raises:
         TypeError: an item is not a :class:`Finding`.
     """
@@ -228,6 +235,12 @@ _MARK = {"ok": "[ok]  ", "note": "[note]", "warn": "[WARN]"}
 
 def format_findings(findings: Sequence[Finding]) -> str:
     """The checklist as plain text, one line per finding.
+
+    Args:
+        findings: :func:`check_design` findings, printed in their order.
+
+    Returns:
+        the lines ``[WARN] rule  layer: message`` joined by newlines (empty for no findings).
 
     Raises:
         TypeError: an item is not a :class:`Finding`.

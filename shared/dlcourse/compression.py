@@ -82,7 +82,8 @@ def quantize_uniform(z: torch.Tensor, bits: int, lo: torch.Tensor | float, hi: t
         z: ``(N, L)`` latent codes (any shape that ``lo``/``hi`` broadcast against).
         bits: bits per number, 1 to 16.
         lo: lowest level, a number or a tensor broadcasting against ``z`` (e.g. ``(L,)``).
-        hi: highest level, greater than ``lo`` everywhere.
+        hi: highest level, greater than ``lo`` everywhere: a number or a tensor broadcasting
+            against ``z`` (e.g. ``(L,)``).
 
     Returns:
         The quantized codes, ``z``'s shape, dtype and device.

@@ -21,6 +21,10 @@ _FALSE = {"", "0", "false", "no", "off"}
 def fast_mode() -> bool:
     """Return True when FAST mode is on (``DLCOURSE_FAST`` is 1/true/yes/on).
 
+    Returns:
+        True for 1/true/yes/on, False for 0/false/no/off or an unset or empty variable (case and
+        surrounding spaces ignored).
+
     Raises:
         ValueError: if the variable holds something that is neither true nor false.
     """

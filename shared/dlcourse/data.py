@@ -215,9 +215,18 @@ def make_shape_scenes(n: int = 1000, size: int = 40, *, seed: int = 0, objects: 
         seed: the same seed gives the same scenes.
         objects: shapes per image (2 .. number of classes).
         channels: 1 or 3 (the same scene in every channel).
+        noise: standard deviation of the Gaussian pixel noise (images are then clipped to [0, 1]).
+        contrast: ``(low, high)``, ``0 < low <= high <= 0.65``: each object differs from the
+            background level by a value drawn from this range, darker or brighter.
+        classes: the shapes to draw, distinct names from :data:`SHAPE_CLASSES`; ``labels``
+            index into it.
+        min_radius: smallest object radius in pixels (default 0.11 of ``size``; at least 2).
+        max_radius: largest radius in pixels (default 0.22 of ``size``; at least ``min_radius``).
+        gap: least distance in pixels between two objects' boxes (>= 0).
 
     Returns:
-        a :class:`ShapeScenes`.
+        a :class:`ShapeScenes` with ``images: (n, channels, size, size)``, ``labels: (n, objects)``,
+        ``boxes: (n, objects, 4)`` and ``polarity: (n, objects)`` (+1 brighter, -1 darker).
 
     Raises:
         TypeError: ``n``, ``size``, ``objects`` or ``gap`` not an int.
@@ -485,6 +494,15 @@ def get_dataset(name: str, split: str = "train", *, seed: int = 0, n: int | None
 def train_val_split(dataset: Dataset, val_fraction: float = 0.2, *, seed: int = 0) -> tuple[Subset, Subset]:
     """Random split into ``(train, val)`` with a fixed seed.
 
+    Args:
+        dataset: any sized map-style data set.
+        val_fraction: share of the items in the validation part, in (0, 1); at least one item.
+        seed: seed of the permutation (the split depends only on it and ``len(dataset)``).
+
+    Returns:
+        ``(train, val)`` :class:`torch.utils.data.Subset` views, ``round(N * val_fraction)``
+        (at least 1) items in ``val`` and the rest in ``train``.
+
     Raises:
         TypeError: ``val_fraction`` is not a number.
         ValueError: ``val_fraction`` outside (0, 1).
@@ -577,6 +595,14 @@ def real_or_offline(preferred: tuple[str, ...] | list[str] = ("fashion-mnist", "
     ``fallback`` (``"digits"`` or ``"shapes"``, at ``fallback_size`` pixels) is used and ``note``
     says why, naming the first reason.
 
+    Args:
+        preferred: names from ``TORCHVISION_DATASETS``, tried in order.
+        fallback: the offline data set used when none can be had (``"digits"`` or ``"shapes"``).
+        root: the cache folder; default :func:`dlcourse.config.data_dir`.
+        download: try to download a data set missing from the cache.
+        timeout: seconds to wait for a download host before calling the machine offline.
+        fallback_size: image side of the fallback (``None``: its native size).
+
     Returns:
         a :class:`DataChoice`; ``note`` is one printable line ("data: fashion-mnist (real, ...)" or
         "data: offline fallback to digits: ...").
@@ -616,6 +642,7 @@ def to_tensor_dataset(dataset: Dataset, *, n: int | None = None, size: int | Non
         n: number of items (a random subset drawn with ``seed``); ``None`` keeps all, in order.
         size: side of the square output images (bilinear, antialiased); ``None`` keeps the size.
         channels: 1 (RGB averaged to grey) or 3 (grey repeated); ``None`` keeps the channels.
+        seed: seed of the random subset (unused when ``n`` is None).
 
     Returns:
         ``TensorDataset(x: (n, C, S, S) float32, y: (n,) int64)``.

@@ -87,6 +87,10 @@ def _detected() -> str:
 def language() -> str:
     """Language of the running notebook: ``"en"`` or ``"es"`` (see the module docstring).
 
+    Returns:
+        ``DLCOURSE_LANG`` when it is set (lower-cased), else the ``language`` field of the
+        running notebook's metadata (looked up once per process, then cached), else ``"en"``.
+
     Raises:
         ValueError: ``DLCOURSE_LANG`` holds a language the course does not have.
     """
@@ -109,6 +113,14 @@ def _package_catalog(lang: str) -> dict[str, str]:
 
 def catalog(lang: str) -> dict[str, str]:
     """English message -> translation for ``lang`` (package catalog, then ``DLCOURSE_MESSAGES``).
+
+    Args:
+        lang: a course language (``"en"`` or ``"es"``).
+
+    Returns:
+        ``{english: translation}``: the package's ``locale/<lang>.json``, updated with the JSON
+        object in ``DLCOURSE_MESSAGES`` (the grader puts hidden-test messages there); empty for
+        ``"en"``.
 
     Raises:
         ValueError: ``lang`` is not a course language, or ``DLCOURSE_MESSAGES`` is not a JSON object.

@@ -353,6 +353,18 @@ def explorer(settings: ExplorerSettings | None = None, *, static: bool | None = 
 
     The static figure is closed in pyplot (so the inline backend does not show it a second
     time); it still renders through its own display and ``savefig``.
+
+    Args:
+        settings: the stack to start from; ``None`` builds one from ``kwargs``.
+        static: ``True`` always draws the static figure, ``False`` asks for the live explorer
+            (still static without ipywidgets); ``None`` is static in FAST mode or outside a
+            notebook kernel.
+        **kwargs: fields of :class:`ExplorerSettings` (``kernel_size=5, depth=4, ...``), used
+            only when ``settings`` is None; a bad value raises its ``TypeError`` /
+            ``ValueError``.
+
+    Returns:
+        the live :class:`Explorer`, or the static figure of the measured stack.
     """
     settings = settings or ExplorerSettings(**kwargs)
     if static is None:

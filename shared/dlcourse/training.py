@@ -80,6 +80,11 @@ class History:
 
     @property
     def last(self) -> dict[str, float]:
+        """The metrics of the last finished epoch (``{"train_loss": ..., "val_loss": ...}``).
+
+        Raises:
+            IndexError: the history is empty (no epoch finished).
+        """
         if not self.records:
             raise IndexError("the history is empty (no epoch finished)")
         return self.records[-1]

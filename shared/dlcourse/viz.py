@@ -99,7 +99,8 @@ def check_targets(target: int | Sequence[int] | torch.Tensor, n: int, num_classe
     """Turn ``target`` (one class index, or one per image) into a ``(n,)`` int64 tensor.
 
     Args:
-        target: one class index, or one per image (a sequence or an integer tensor).
+        target: one class index, or one per image: a sequence of ints or an integer tensor
+            ``(n,)`` (a one-element tensor is repeated ``n`` times).
         n: the number of images.
         num_classes: the model's number of classes ``K``.
 
@@ -518,7 +519,8 @@ def nearest_neighbours(queries: torch.Tensor | np.ndarray, database: torch.Tenso
     """The ``k`` nearest database vectors of each query (scikit-learn ``NearestNeighbors``).
 
     Args:
-        queries: ``(Q, D)`` embeddings; database: ``(N, D)``.
+        queries: ``(Q, D)`` embeddings.
+        database: ``(N, D)`` embeddings searched (same ``D``).
         k: neighbours per query (1 <= k <= N, or N - 1 with ``exclude_self``).
         metric: any scikit-learn metric (``"cosine"``, ``"euclidean"``, ...).
         exclude_self: the queries are rows of the database; drop each query's own row.
@@ -640,10 +642,15 @@ def train_shapes_cnn(train: Any, *, epochs: int, val: Any | None = None, width: 
         train: a :class:`dlcourse.data.ShapesData` (``images: (N, C, H, W)``, ``labels: (N,)``).
         epochs: passes over ``train`` (0 returns the initialized network).
         val: optional ``ShapesData`` evaluated after each epoch.
+        width: channels of ``conv1`` (see :func:`gap_cnn`).
+        lr: AdamW's initial learning rate (decayed to 0 over ``epochs`` by a cosine).
         weight_decay: AdamW's decoupled weight decay (it also wipes the initial noise out of
             filters that the data does not use).
+        batch_size: images per training batch (the shuffle is seeded).
         seed: seeds Python, NumPy and PyTorch (``seed.seed_everything``) before building the model.
         device: where to train (default: the CPU).
+        progress: show a progress bar (``training.fit``).
+        callbacks: passed to ``training.fit`` (e.g. ``training.LivePlot()``).
 
     Returns:
         ``(model, history)``; the model is left in eval mode.
@@ -702,8 +709,14 @@ def train_scenes_cnn(train: Any, *, epochs: int, val: Any | None = None, width: 
         train: a :class:`dlcourse.data.ShapeScenes`.
         epochs: passes over ``train`` (an int >= 0; 0 returns the initialized network).
         val: optional ``ShapeScenes`` evaluated after each epoch.
+        width: channels of ``conv1`` (see :func:`gap_cnn`).
+        lr: AdamW's initial learning rate (decayed to 0 over ``epochs`` by a cosine).
+        weight_decay: AdamW's decoupled weight decay.
+        batch_size: images per training batch (the shuffle is seeded).
         seed: seeds Python, NumPy and PyTorch before building the model.
         device: where to train (default: the CPU).
+        progress: show a progress bar (``training.fit``).
+        callbacks: passed to ``training.fit`` after the one that records ``val_acc``.
 
     Returns:
         ``(model, history)``; the model is left in eval mode.

@@ -161,10 +161,31 @@ def badge_target(nb_path: Path | str, root: Path | str) -> str:
 
 
 def badge_url(rel_path: str, repo: str, branch: str) -> str:
+    """The Colab address that opens ``rel_path`` of ``repo`` at ``branch`` from GitHub.
+
+    Args:
+        rel_path: the notebook's path inside the repository, with ``/`` separators
+            (e.g. ``assignments/a1_conv_arithmetic/a1_conv_arithmetic.ipynb``).
+        repo: ``owner/name`` of the student repository on GitHub.
+        branch: the branch or tag to open (the term's tag, ``CourseConfig.term_tag``).
+
+    Returns:
+        ``https://colab.research.google.com/github/<repo>/blob/<branch>/<rel_path>``.
+    """
     return f"https://colab.research.google.com/github/{repo}/blob/{branch}/{rel_path}"
 
 
 def badge_markdown(rel_path: str, repo: str, branch: str) -> str:
+    """The "Open In Colab" badge of a notebook, as Markdown (the first cell of every notebook).
+
+    Args:
+        rel_path: the notebook's path inside the repository (see :func:`badge_url`).
+        repo: ``owner/name`` of the student repository on GitHub.
+        branch: the branch or tag the badge opens (the term's tag).
+
+    Returns:
+        ``[![Open In Colab](<badge image>)](<badge_url(...)>)``.
+    """
     return f"[![Open In Colab]({BADGE_IMG})]({badge_url(rel_path, repo, branch)})"
 
 

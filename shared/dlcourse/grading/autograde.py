@@ -399,6 +399,12 @@ def autograde(
     """Grade every student in ``submissions`` (``<student_id>/<assignment>/*.ipynb``).
 
     Args:
+        course_root: the course root; the assignment's nbgrader source is
+            ``course_root/solutions/<assignment>/``.
+        assignment: the assignment id (letters, digits, ``_ . -``).
+        submissions: folder of ``<student_id>/<assignment>/`` submissions (as ``collect`` writes).
+        out: where the CSV, the JSON report, the autograded notebooks, the feedback pages and
+            (by default) the gradebook go; created when missing.
         workers: students graded at the same time (each in its own sandbox).
         limits: per-notebook limits (memory, processes, CPU, time, output).
         env: extra environment variables for the kernels (``{"DLCOURSE_FAST": "1"}``).
@@ -407,6 +413,7 @@ def autograde(
         scheduler: address (or scheduler file) of a Dask distributed scheduler: each submission
             becomes one task on its workers (:mod:`.cluster`); ``workers`` is then unused. Results
             are recorded as they arrive and a rerun grades only what is missing.
+        log: called with each progress line (skipped folders, one line per student, failures).
 
     Raises:
         ClusterLost: with ``scheduler``, the scheduler went away (what arrived is recorded).

@@ -131,6 +131,10 @@ def grade_bundle(bundle: dict, timeout: float) -> dict:
 
     Raises:
         SandboxRefused: this worker has no working sandbox and the job is not ``unsafe``.
+        ValueError: a file of the bundle has a path with ``..`` (it would land outside the
+            task's folder).
+        RuntimeError: the worker process wrote no result (it crashed, or ran past ``timeout``
+            and was killed); the message has the last line of its stderr.
     """
     from .sandbox import sandbox_info, sweep_jails
 
@@ -205,6 +209,16 @@ class Journal:
         return entry.get("result") if entry.get("digest") == digest else None
 
     def record(self, student: str, digest: str, result: dict) -> None:
+        """Journal ``student``'s ``result`` for the task ``digest``, replacing an earlier entry.
+
+        The entry is written to a temporary file and moved into place, so a batch killed
+        mid-write leaves the old entry or the new one, never half of one.
+
+        Args:
+            student: the student id (the entry is ``<student>.json``).
+            digest: :func:`job_digest` of the task that produced ``result``.
+            result: the worker's result dict (JSON-serializable).
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = self.dir / f".{student}.json.{os.getpid()}.tmp"
         tmp.write_text(json.dumps({"digest": digest, "result": result}))
@@ -263,6 +277,7 @@ def run_on_cluster(jobs: Iterable[tuple[str, dict]], address: str, *, timeout: f
         timeout: seconds a single job may take on a worker.
         out: the autograde ``--out`` folder.
         on_result: called once per new result, before it is journaled.
+        log: called with progress lines (how many tasks went to how many workers).
 
     Yields:
         One :class:`TaskOutcome` per student, in the order results arrive.

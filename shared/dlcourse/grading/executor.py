@@ -364,11 +364,18 @@ def execute(
     """Execute the code cells of ``nb`` (modified in place) in a fresh sandboxed kernel.
 
     Args:
+        nb: an ``nbformat`` notebook node; its code cells' outputs and execution counts are
+            replaced by this run's.
         roles: one per cell: ``"test"`` (autograded test cell: guarded), ``"instructor"``
             (course code: the names in ``names[i]`` it binds are protected for the tests),
             ``"student"`` or ``"skip"`` (not executed).
+        limits: the sandbox's resource limits (memory, processes, CPU, cell and notebook
+            time, output size, disk).
         home_files: files of the assignment placed read-only in the student's home.
         protect: packages imported before any student code and guarded.
+        names: for an ``"instructor"`` cell ``i``, the names it binds that the tests rely on
+            (the guard records them after the cell runs; a test cell that changes them has
+            its points voided).
         env: extra environment of the kernel (e.g. ``{"DLCOURSE_FAST": "1"}``).
         unsafe: run the kernel without bubblewrap (trusted notebooks only).
         job_name: names the sandbox and its work folder.

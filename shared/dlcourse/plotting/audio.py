@@ -27,7 +27,7 @@ def plot_waveform(wave: torch.Tensor | np.ndarray, sample_rate: int, *, ax: Axes
     """Plot ``wave: (T,)`` against time in seconds.
 
     Args:
-        wave: the samples.
+        wave: the samples, ``(T,)`` (a tensor or an array).
         sample_rate: samples per second.
         ax: draw into this Axes; ``None`` makes a new detached figure.
         title: the Axes title.
@@ -85,7 +85,8 @@ def plot_log_mel(features: torch.Tensor | np.ndarray, params: Any, *, ax: Axes |
     """Show ``features: (n_mels, frames)`` (or ``(1, n_mels, frames)``) with time in seconds.
 
     Args:
-        features: a log-mel spectrogram (``audio.features.log_mel``).
+        features: a log-mel spectrogram ``(n_mels, frames)`` or ``(1, n_mels, frames)``
+            (``audio.features.log_mel``), a tensor or an array.
         params: the ``FeatureParams`` it was computed with (``hop_length``, ``sample_rate``).
         ax: draw into this Axes; ``None`` makes a new detached figure.
         title: the Axes title.

@@ -21,8 +21,8 @@ def plot_embedding(points: torch.Tensor | np.ndarray, labels: torch.Tensor | np.
     """Scatter ``points: (N, 2)`` coloured by integer ``labels: (N,)``.
 
     Args:
-        points: the 2-D coordinates.
-        labels: one class index per point.
+        points: the 2-D coordinates, ``(N, 2)``.
+        labels: one class index per point, ``(N,)`` (any shape with ``N`` elements is flattened).
         class_names: ``class_names[c]`` names class ``c`` in the legend (default: the index).
         ax: draw into this Axes; ``None`` makes a new detached figure.
         title: the Axes title.

@@ -28,7 +28,7 @@ def plot_image_grid(images: torch.Tensor | np.ndarray, labels: Sequence[Any] | N
     """Show ``images: (N, C, H, W)`` (C in {1, 3}) or ``(N, H, W)`` as a grid with optional captions.
 
     Args:
-        images: the images.
+        images: the images, ``(N, C, H, W)`` with C in {1, 3} or ``(N, H, W)``.
         labels: one caption per image, or ``None``.
         ncols: images per row (at most ``N``).
         title: the figure's title.
@@ -89,7 +89,7 @@ def plot_feature_maps(maps: torch.Tensor | np.ndarray, *, max_maps: int = 16, nc
     """Show the channels of one activation ``maps: (C, H, W)`` (or ``(1, C, H, W)``), each on its own scale.
 
     Args:
-        maps: the activation of one image.
+        maps: the activation of one image, ``(C, H, W)`` or ``(1, C, H, W)``.
         max_maps: channels shown (the first ones).
         ncols: maps per row.
         title: the figure's title.

@@ -29,6 +29,7 @@ def plot_history(history: Any, metrics: Sequence[Sequence[str]] = (("train_loss"
         The figure drawn into.
 
     Raises:
+        TypeError: ``history`` is neither a ``training.History`` nor a mapping.
         ValueError: none of the metrics is in the history.
     """
     if hasattr(history, "keys") and hasattr(history, "records"):
