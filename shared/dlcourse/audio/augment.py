@@ -73,7 +73,16 @@ def signal_power(wave: torch.Tensor) -> torch.Tensor:
 def snr_db(clean: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
     """Signal-to-noise ratio of ``noisy`` against ``clean`` in dB: ``10 log10(P_clean / P_(noisy - clean))``.
 
-    ``clean, noisy: (..., T)`` -> ``(...)``.
+    Args:
+        clean: the signal, ``(..., T)`` float.
+        noisy: the signal plus noise, ``(..., T)``, the same shape as ``clean``.
+
+    Returns:
+        ``(...)``: one SNR in dB per clip (``+inf`` where ``noisy == clean``).
+
+    Raises:
+        TypeError: ``clean`` is not a floating-point tensor.
+        ValueError: ``clean`` has no samples, or ``noisy`` has another shape.
     """
     _check_wave(clean)
     if noisy.shape != clean.shape:
@@ -85,6 +94,19 @@ def time_shift(wave: torch.Tensor, shift: int, *, mode: str = "zero") -> torch.T
     """Shift ``wave: (..., T)`` by ``shift`` samples (positive = later).
 
     ``mode="zero"`` fills the gap with silence; ``"roll"`` wraps the samples around.
+
+    Args:
+        wave: ``(..., T)`` float samples.
+        shift: samples to move by, an int (negative = earlier); with ``"zero"``,
+            ``|shift| >= T`` gives silence.
+        mode: ``"zero"`` or ``"roll"``.
+
+    Returns:
+        the shifted samples, ``(..., T)`` (a new tensor).
+
+    Raises:
+        TypeError: ``wave`` is not a floating-point tensor, or ``shift`` not an int.
+        ValueError: ``wave`` has no samples, or ``mode`` is neither ``"zero"`` nor ``"roll"``.
     """
     _check_wave(wave)
     shift = check_int(shift, "shift (samples)")
@@ -113,14 +135,23 @@ def add_noise(wave: torch.Tensor, snr: float | torch.Tensor, *, noise: torch.Ten
               generator: torch.Generator | None = None) -> torch.Tensor:
     """Add ``noise`` (default white Gaussian) scaled so that ``10 log10(P_wave / P_noise) = snr`` dB.
 
-    Args:
-        wave: ``(..., T)``.
-        snr: dB, a number or a tensor of shape ``wave.shape[:-1]`` (one SNR per clip).
-        noise: ``(..., T)`` broadcastable to ``wave``; any level (it is rescaled).
-
     The scaling uses powers (squared amplitudes), so 20 dB means the noise has 1/100 of the
     signal's power (1/10 of its RMS). Uses ``torchaudio.functional.add_noise``. Runs on
     ``wave``'s device (white noise is drawn on the ``generator``'s device, then moved).
+
+    Args:
+        wave: ``(..., T)`` float samples.
+        snr: dB, a number or one SNR per clip: ``(N,)`` for a batch ``(N, T)``, in general a
+            tensor of shape ``wave.shape[:-1]``.
+        noise: ``(..., T)`` broadcastable to ``wave``; any level (it is rescaled).
+        generator: draws the white noise (when ``noise`` is None), for reproducible results.
+
+    Returns:
+        ``wave`` plus the scaled noise, ``wave``'s shape, dtype and device.
+
+    Raises:
+        TypeError: ``wave`` is not a floating-point tensor, or ``noise`` is not a tensor.
+        ValueError: ``wave`` has no samples, or ``noise`` has another number of samples.
     """
     import torchaudio.functional as AF
 
@@ -144,6 +175,20 @@ def speed(wave: torch.Tensor, sample_rate: int, factor: float, *, keep_length: b
 
     With ``keep_length`` the result is centre-cropped or zero-padded back to ``T`` samples;
     otherwise it has about ``T / factor`` samples. Uses ``torchaudio.functional.speed``.
+
+    Args:
+        wave: ``(..., T)`` float samples.
+        sample_rate: samples per second (Hz).
+        factor: speed ratio in [0.5, 2] (2 = twice as fast, an octave higher).
+        keep_length: crop or pad the result back to ``T`` samples, centred.
+
+    Returns:
+        ``(..., T)`` with ``keep_length``, else ``(..., about T / factor)``; a copy when
+        ``factor == 1``.
+
+    Raises:
+        TypeError: ``wave`` is not a floating-point tensor, or ``sample_rate`` not an int.
+        ValueError: ``wave`` has no samples, ``sample_rate < 1``, or ``factor`` outside [0.5, 2].
     """
     import torchaudio.functional as AF
 
@@ -162,6 +207,20 @@ def tempo(wave: torch.Tensor, factor: float, *, n_fft: int = 256, hop_length: in
     """Change the duration of ``wave: (..., T)`` by ``1 / factor`` at constant pitch (phase vocoder).
 
     Uses ``torch.stft`` + ``torchaudio.functional.phase_vocoder`` + ``torch.istft``.
+
+    Args:
+        wave: ``(..., T)`` float samples.
+        factor: tempo ratio in [0.5, 2] (2 = twice as fast, half as long).
+        n_fft: FFT size of the STFT (Hann window of the same length).
+        hop_length: samples between STFT frames.
+        keep_length: crop or pad the result back to ``T`` samples, centred.
+
+    Returns:
+        ``(..., T)`` with ``keep_length``, else ``(..., round(T / factor))``.
+
+    Raises:
+        TypeError: ``wave`` is not a floating-point tensor.
+        ValueError: ``wave`` has no samples, or ``factor`` outside [0.5, 2].
     """
     import torchaudio.functional as AF
 
@@ -198,12 +257,35 @@ def _butterworth(kind: str, wave: torch.Tensor, sample_rate: int, cutoff: float,
 
 
 def lowpass(wave: torch.Tensor, sample_rate: int, cutoff: float, *, order: int = 4) -> torch.Tensor:
-    """Butterworth-like low-pass of even ``order`` (cascaded 2nd-order RBJ biquads, -3 dB at ``cutoff``)."""
+    """Butterworth-like low-pass of even ``order`` (cascaded 2nd-order RBJ biquads, -3 dB at ``cutoff``).
+
+    Args:
+        wave: ``(..., T)`` float samples.
+        sample_rate: samples per second (Hz).
+        cutoff: the -3 dB frequency in Hz, between 0 and ``sample_rate / 2``.
+        order: the filter's order, an even int >= 2 (``order / 2`` biquads; the slope is
+            ``6 * order`` dB per octave).
+
+    Returns:
+        the filtered samples, ``(..., T)``.
+
+    Raises:
+        TypeError: ``wave`` is not a floating-point tensor, or ``sample_rate`` / ``order`` not an int.
+        ValueError: ``wave`` has no samples, ``cutoff`` outside (0, Nyquist), or ``order`` odd or < 2.
+    """
     return _butterworth("low", wave, sample_rate, cutoff, order)
 
 
 def highpass(wave: torch.Tensor, sample_rate: int, cutoff: float, *, order: int = 4) -> torch.Tensor:
-    """Butterworth-like high-pass of even ``order`` (cascaded RBJ biquads, -3 dB at ``cutoff``)."""
+    """Butterworth-like high-pass of even ``order`` (cascaded RBJ biquads, -3 dB at ``cutoff``).
+
+    Args:
+        wave: ``(..., T)`` float samples.
+        sample_rate, cutoff, order: as in :func:`lowpass`; frequencies below ``cutoff`` are cut.
+
+    Returns:
+        the filtered samples, ``(..., T)``; raises as :func:`lowpass` does.
+    """
     return _butterworth("high", wave, sample_rate, cutoff, order)
 
 
@@ -215,7 +297,22 @@ def _butterworth_qs(order: int) -> list[float]:
 
 
 def bandpass(wave: torch.Tensor, sample_rate: int, low: float, high: float, *, order: int = 4) -> torch.Tensor:
-    """Keep ``low`` .. ``high`` Hz: a high-pass at ``low`` then a low-pass at ``high`` (each of ``order``)."""
+    """Keep ``low`` .. ``high`` Hz: a high-pass at ``low`` then a low-pass at ``high`` (each of ``order``).
+
+    Args:
+        wave: ``(..., T)`` float samples.
+        sample_rate: samples per second (Hz).
+        low: lower -3 dB edge in Hz.
+        high: upper -3 dB edge in Hz (``low < high < sample_rate / 2``).
+        order: order of each of the two filters (even, >= 2).
+
+    Returns:
+        the filtered samples, ``(..., T)``.
+
+    Raises:
+        ValueError: an edge outside (0, Nyquist) or ``low >= high`` (and the errors of
+            :func:`lowpass` for ``wave`` and ``order``).
+    """
     _check_cutoff(sample_rate, low, high)
     if not low < high:
         raise ValueError(f"need low < high, got low={low}, high={high}")
@@ -230,7 +327,22 @@ def telephone(wave: torch.Tensor, sample_rate: int) -> torch.Tensor:
 def impulse_response(sample_rate: int, rt60: float, *, generator: torch.Generator | None = None,
                      direct: float = 1.0) -> torch.Tensor:
     """A synthetic room response ``(L,)``, ``L = rt60 * sample_rate``: a direct path plus Gaussian
-    noise whose amplitude decays by 60 dB in ``rt60`` seconds; unit energy."""
+    noise whose amplitude decays by 60 dB in ``rt60`` seconds; unit energy.
+
+    Args:
+        sample_rate: samples per second (Hz).
+        rt60: reverberation time in seconds, in (0, 3]: the tail falls by 60 dB in it.
+        generator: draws the noise tail, for reproducible responses.
+        direct: amplitude of the first (direct-path) sample before normalizing, against a tail
+            that starts at 0.1 times a standard Gaussian.
+
+    Returns:
+        ``(L,)`` float32 with ``L = max(2, int(rt60 * sample_rate))`` and unit L2 norm.
+
+    Raises:
+        TypeError: ``sample_rate`` is not an int.
+        ValueError: ``sample_rate < 1``, or ``rt60`` outside (0, 3].
+    """
     _check_rate(sample_rate)
     if not 0 < rt60 <= 3:
         raise ValueError(f"rt60 must be in (0, 3] seconds, got {rt60}")
@@ -244,7 +356,22 @@ def impulse_response(sample_rate: int, rt60: float, *, generator: torch.Generato
 def reverb(wave: torch.Tensor, sample_rate: int, rt60: float = 0.3, *, ir: torch.Tensor | None = None,
            generator: torch.Generator | None = None) -> torch.Tensor:
     """Convolve ``wave: (..., T)`` with a room response (``ir: (L,)`` or ``(..., L)``, else
-    :func:`impulse_response`), keep the first ``T`` samples and the input's power."""
+    :func:`impulse_response`), keep the first ``T`` samples and the input's power.
+
+    Args:
+        wave: ``(..., T)`` float samples.
+        sample_rate: samples per second (Hz); used only to make a response when ``ir`` is None.
+        rt60: reverberation time in seconds of the generated response (ignored with ``ir``).
+        ir: a room response ``(L,)`` or ``(..., L)`` broadcasting against ``wave``.
+        generator: draws the generated response.
+
+    Returns:
+        ``(..., T)``: the reverberant samples, scaled to the power of each input clip.
+
+    Raises:
+        TypeError: ``wave`` is not a floating-point tensor (or, without ``ir``, ``sample_rate`` not an int).
+        ValueError: ``wave`` has no samples (or, without ``ir``, a bad ``sample_rate`` / ``rt60``).
+    """
     _check_wave(wave)
     if ir is None:
         ir = impulse_response(sample_rate, rt60, generator=generator)
@@ -276,6 +403,19 @@ class SpecAugment(nn.Module):
         self.mask_value = float(mask_value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Mask ``x`` in training mode; return it unchanged in eval mode.
+
+        Args:
+            x: features ``(N, n_mels, frames)`` or ``(N, 1, n_mels, frames)``.
+
+        Returns:
+            ``x``'s shape: ``freq_masks`` bands of up to ``freq_width`` mel bins and
+            ``time_masks`` spans of up to ``time_width`` frames set to ``mask_value``, drawn
+            independently for each item (``x`` itself in eval mode).
+
+        Raises:
+            ValueError: ``x`` is neither 3-D nor 4-D (checked in training mode).
+        """
         import torchaudio.functional as AF
 
         if not self.training:
@@ -365,6 +505,20 @@ def random_variants(waves: torch.Tensor, sample_rate: int, config: AugmentConfig
     variants. Rows that draw the same speed factor / filter are processed together (batched).
     Runs on ``waves``' device (the random numbers are drawn on the CPU, so a CUDA run makes the
     same choices as a CPU run).
+
+    Args:
+        waves: ``(N, T)`` float clips, all of the same length.
+        sample_rate: samples per second (Hz).
+        config: the probabilities and ranges of each step (see :class:`AugmentConfig`).
+        rng: ``numpy.random.Generator`` that draws every choice; it is advanced.
+
+    Returns:
+        ``(N, T)``: row ``i`` is ``waves[i]`` through speed, filter, reverberation, gain, noise
+        and time shift as drawn for it (``waves`` is not changed).
+
+    Raises:
+        TypeError: ``waves`` is not a floating-point tensor, or ``config`` not an ``AugmentConfig``.
+        ValueError: ``waves`` is not ``(N, T)`` with ``T > 0``.
     """
     _check_wave(waves)
     if waves.ndim != 2:
@@ -439,6 +593,10 @@ def warp_frequency(x: torch.Tensor, alpha: float | torch.Tensor, centers: torch.
 
     Returns:
         The warped features, same shape, dtype and device as ``x``.
+
+    Raises:
+        ValueError: ``x`` is not a float 3-D or 4-D tensor, ``centers`` is not ``(n_mels,)``,
+            ``alpha`` is neither one number nor ``(N,)``, or a factor is outside [0.5, 2].
     """
     if not torch.is_tensor(x) or x.ndim not in (3, 4) or not x.is_floating_point():
         raise ValueError(f"x must be float features (N, 1, n_mels, frames) or (N, n_mels, frames), got "
@@ -495,7 +653,21 @@ class FreqWarp(nn.Module):
 
 def shift_frames(x: torch.Tensor, shift: int | torch.Tensor) -> torch.Tensor:
     """Shift features ``(..., frames)`` by ``shift`` frames (an int, or ``(N,)`` per item), filling the gap
-    with each item's quietest value (what silence looks like in log-mel)."""
+    with each item's quietest value (what silence looks like in log-mel).
+
+    Args:
+        x: features ``(N, ..., frames)``, e.g. ``(N, 1, n_mels, frames)``.
+        shift: frames to move by (positive = later): one int for every item, or an integer
+            tensor ``(N,)``, one per item.
+
+    Returns:
+        ``x``'s shape; the frames shifted in from outside hold the item's minimum over all its
+        values.
+
+    Raises:
+        ValueError: ``x`` is not a tensor of at least 2 dimensions, or ``shift`` is neither one
+            number nor ``(N,)``.
+    """
     if not torch.is_tensor(x) or x.ndim < 2:
         raise ValueError(f"x must be a tensor (N, ..., frames), got {getattr(x, 'shape', type(x).__name__)}")
     t = x.shape[-1]
@@ -533,14 +705,24 @@ def mixup(x: torch.Tensor, y: torch.Tensor, n_classes: int, alpha: float = 0.2, 
           generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Mixup (Zhang et al., 2018): ``lam * x + (1 - lam) * x[perm]`` with ``lam ~ Beta(alpha, alpha)``.
 
+    Each item is mixed with the item a random permutation pairs it with and keeps the larger
+    share (``lam`` is replaced by ``max(lam, 1 - lam)``).
+
     Args:
-        x: a batch ``(N, ...)``; ``y``: ``(N,)`` class indices.
+        x: a batch ``(N, ...)``.
+        y: ``(N,)`` class indices in ``[0, n_classes)``.
         n_classes: width of the soft targets.
         alpha: Beta parameter (> 0); small values keep most mixes close to one of the two items.
+        generator: draws the permutation; ``lam`` is drawn from torch's global generator
+            (seed it with ``torch.manual_seed`` for a reproducible mix).
 
     Returns:
         ``(mixed x (N, ...), soft targets (N, n_classes))`` on ``x``'s device; the targets' rows sum to 1
         (``torch.nn.CrossEntropyLoss`` accepts them).
+
+    Raises:
+        ValueError: ``x`` or ``y`` is not a tensor, ``y`` is not ``(N,)`` for ``N = len(x)``, or
+            ``alpha <= 0``.
     """
     if not torch.is_tensor(x) or not torch.is_tensor(y) or y.ndim != 1 or y.shape[0] != x.shape[0]:
         raise ValueError("x must be (N, ...) and y (N,) class indices")
