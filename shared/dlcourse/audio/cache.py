@@ -108,6 +108,20 @@ def cache_key(clips: ClipSet, features: FeatureParams, augment: AugmentConfig | 
     """SHA-256 (hex) over everything a cache's content depends on (see the module docstring).
 
     Files are identified by absolute path, size and modification time (``stat``, no reading).
+
+    Args:
+        clips: the files, labels and class names; a missing file enters the key as missing.
+        features: the log-mel parameters.
+        augment: how variants are drawn (left out of the key when ``n_variants`` is 0).
+        n_variants: augmented variants per clip (``K``).
+        seed: seed of the variants.
+        extra_id: the id of an extra augmentation function (its qualified name and source hash,
+            or the ``extra_id`` the caller gave), or None.
+        batch_size: clips per build batch (variants are drawn batch by batch; left out when
+            ``n_variants`` is 0).
+
+    Returns:
+        64 hexadecimal digits; equal inputs (and unchanged files) give the same key.
     """
     h = hashlib.sha256()
     head = {"version": CACHE_VERSION, "features": features.to_dict(),
@@ -200,10 +214,27 @@ def compute_variants(clips: ClipSet, *, features: FeatureParams = FeatureParams(
                      ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """The same features as :func:`build_cache`, held in RAM (the pipeline the cache replaces).
 
-    ``device``: where the augmentations and features are computed (default the CPU); the
-    result is a NumPy array either way.
+    Args:
+        clips: the files and labels (:mod:`.datasets`).
+        features: log-mel parameters.
+        augment: how variants are drawn (needed when ``n_variants > 0``).
+        n_variants: augmented variants per clip (``K``), besides the clean one.
+        seed: variants are reproducible from it (and from ``batch_size``).
+        extra_augment: optional ``f(waves (B, T), rng) -> (B, T)`` applied after the built-in chain.
+        batch_size: clips read and augmented together.
+        workers: threads that read audio files.
+        device: where the augmentations and features are computed (default the CPU); the
+            result is a NumPy array either way.
 
-    Returns ``(features (N, 1+K, n_mels, frames) float32, labels (N,) int64, skipped)``.
+    Returns:
+        ``(features (N, 1+K, n_mels, frames) float32, labels (N,) int64, skipped)``, where
+        ``N`` counts the readable clips and ``skipped`` lists ``(path, reason)`` of the others.
+
+    Raises:
+        TypeError: ``clips``, ``features`` or ``augment`` of the wrong type, or ``n_variants`` /
+            ``seed`` not ints.
+        ValueError: ``clips`` empty, ``n_variants > 0`` without ``augment``, or ``extra_augment``
+            returned a tensor of another shape.
     """
     _check_args(clips, features, augment, n_variants, seed)
     feats, labels, skipped = [], [], []
@@ -252,11 +283,17 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
     Args:
         clips: the files and labels (:mod:`.datasets`).
         cache_dir: parent folder; the cache goes into ``cache_dir/<name>-<key[:16]>/``.
-        features: log-mel parameters; ``augment``: how variants are drawn (needed when ``n_variants > 0``).
+        features: log-mel parameters.
+        augment: how variants are drawn (needed when ``n_variants > 0``).
+        n_variants: augmented variants per clip (``K``); the cache holds ``V = 1 + K`` per clip.
         seed: variants are reproducible from it.
         extra_augment: optional ``f(waves (B, T), rng) -> (B, T)`` applied after the built-in chain
             (e.g. your own augmentation); its source code (or ``extra_id``) is part of the key.
+        extra_id: a version name for ``extra_augment`` used in the key instead of its source
+            (needed when its source cannot be read, e.g. a function typed in a console).
+        batch_size: clips read and augmented together (part of the key when ``n_variants > 0``).
         workers: threads that read audio files.
+        verbose: print one line on a warm or cold result (and a count of skipped files).
         device: where augmentations and features are computed (``"cuda"`` on a GPU machine;
             default the CPU). Not part of the key: the random choices are drawn on the CPU
             either way, so a GPU build holds the same variants up to float rounding.
@@ -264,6 +301,12 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
     Returns:
         The :class:`FeatureCache`; ``cache.stats`` says whether it was built (``"cold"``) or found
         (``"warm"``), the seconds, the clips per second and ``features_computed``.
+
+    Raises:
+        TypeError: ``clips``, ``features`` or ``augment`` of the wrong type, or ``n_variants`` /
+            ``seed`` not ints.
+        ValueError: ``clips`` empty, ``n_variants > 0`` without ``augment``, ``extra_augment``
+            without a readable source and no ``extra_id``, or no clip could be read.
     """
     _check_args(clips, features, augment, n_variants, seed)
     t0 = time.perf_counter()
@@ -388,7 +431,18 @@ class FeatureCache:
 
     @classmethod
     def open(cls, path: Path | str) -> "FeatureCache":
-        """Open and validate a cache folder. Raises :class:`CorruptCache` when it is not complete."""
+        """Open and validate a cache folder.
+
+        Args:
+            path: the cache folder (``<cache_dir>/<name>-<key16>/``).
+
+        Returns:
+            the cache, its labels loaded; the features stay on disk until read.
+
+        Raises:
+            CorruptCache: the manifest is missing, unreadable, of another version or marks an
+                incomplete build, or the features file or labels do not match its shape.
+        """
         path = Path(path)
         try:
             manifest = json.loads((path / _MANIFEST).read_text())
@@ -670,6 +724,24 @@ def make_loader(dataset: VariantDataset, *, batch_size: int = 64, shuffle: bool 
 
     ``pin_memory=True`` (for a CUDA model) lets :func:`dlcourse.training.fit` copy batches with
     ``non_blocking=True``.
+
+    Args:
+        dataset: the cached (or in-RAM) features.
+        batch_size: clips per batch (> 0).
+        shuffle: a new order every epoch.
+        variants: ``"random"`` (one of the ``V`` variants per clip per epoch, the clean one
+            included) or ``"clean"`` (always variant 0, for evaluation).
+        seed: epoch ``e`` draws order and variants from ``numpy.random.default_rng([seed, e])``.
+        num_workers: DataLoader worker processes (each opens the cache file itself).
+        drop_last: leave out a last, smaller batch.
+        pin_memory: put batches in page-locked memory.
+
+    Returns:
+        the DataLoader; each batch is ``(x: (B, 1, n_mels, frames) float32, y: (B,) int64)``.
+
+    Raises:
+        TypeError: ``dataset`` is not a :class:`VariantDataset`.
+        ValueError: ``batch_size`` not positive, the dataset empty, or an unknown ``variants``.
     """
     if not isinstance(dataset, VariantDataset):
         raise TypeError(f"dataset must be a VariantDataset, got {type(dataset).__name__}")

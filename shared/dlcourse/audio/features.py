@@ -101,6 +101,20 @@ class LogMel(nn.Module):
                                f_max=params.f_max, n_stft=params.n_fft // 2 + 1, norm="slaney", mel_scale="slaney")
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        """Log-mel features of ``wave``.
+
+        Args:
+            wave: ``(..., T)`` float samples at ``params.sample_rate``, with
+                ``T >= n_fft // 2 + 1``.
+
+        Returns:
+            ``(..., n_mels, 1 + T // hop_length)``: ``log(mel power + log_floor)``, natural log.
+
+        Raises:
+            TypeError: ``wave`` is not a floating-point tensor.
+            ValueError: ``wave`` is shorter than ``n_fft // 2 + 1`` samples (the centred STFT's
+                reflection padding needs that many).
+        """
         if not torch.is_tensor(wave) or not wave.is_floating_point():
             raise TypeError(f"wave must be a floating-point tensor (..., T), got {type(wave).__name__}")
         if wave.shape[-1] < self.params.n_fft // 2 + 1:
@@ -122,6 +136,19 @@ def log_mel(wave: torch.Tensor, params: FeatureParams = FeatureParams()) -> torc
 
     Computed on ``wave``'s device (CPU, CUDA, MPS) and returned there, float32. The mel filter
     bank is built once per ``params`` and device and reused.
+
+    Args:
+        wave: ``(N, T)`` or ``(T,)`` float samples at ``params.sample_rate`` (converted to
+            float32), ``T >= n_fft // 2 + 1``.
+        params: the feature settings (:class:`FeatureParams`).
+
+    Returns:
+        ``(N, n_mels, 1 + T // hop_length)`` or ``(n_mels, 1 + T // hop_length)`` float32 (see
+        :class:`LogMel`), computed without gradients.
+
+    Raises:
+        TypeError: ``wave`` is not a floating-point tensor, or ``params`` not a ``FeatureParams``.
+        ValueError: ``wave`` is too short (see :meth:`LogMel.forward`).
     """
     if not torch.is_tensor(wave) or not wave.is_floating_point():
         raise TypeError(f"wave must be a floating-point tensor (N, T) or (T,), got "
@@ -137,7 +164,20 @@ def log_mel(wave: torch.Tensor, params: FeatureParams = FeatureParams()) -> torc
 
 @torch.no_grad()
 def stft_db(wave: torch.Tensor, n_fft: int = 256, hop_length: int = 64) -> torch.Tensor:
-    """Power spectrogram in dB (re. max): ``wave: (T,)`` -> ``(n_fft // 2 + 1, frames)``, on ``wave``'s device."""
+    """Power spectrogram in dB (re. max): ``wave: (T,)`` -> ``(n_fft // 2 + 1, frames)``, on ``wave``'s device.
+
+    Args:
+        wave: one clip ``(T,)`` (converted to float32).
+        n_fft: FFT size (Hann window of the same length).
+        hop_length: samples between frames (centred frames: ``frames = 1 + T // hop_length``).
+
+    Returns:
+        ``(n_fft // 2 + 1, frames)``: ``10 log10(power / max power + 1e-10)``, so 0 dB at the
+        loudest bin and about -100 dB at the floor.
+
+    Raises:
+        ValueError: ``wave`` is not a 1-D tensor.
+    """
     if not torch.is_tensor(wave) or wave.ndim != 1:
         raise ValueError(f"wave must be a (T,) tensor, got {getattr(wave, 'shape', type(wave).__name__)}")
     spec = torch.stft(wave.float(), n_fft, hop_length, window=torch.hann_window(n_fft, device=wave.device),

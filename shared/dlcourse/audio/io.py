@@ -67,6 +67,20 @@ def write_audio(path: Path | str, wave: torch.Tensor | np.ndarray, sample_rate: 
 
     ``subtype`` defaults to ``"PCM_16"`` (both formats); ``"FLOAT"`` keeps float32 WAV samples.
     Samples outside [-1, 1] are clipped by the PCM encoders.
+
+    Args:
+        path: the file to write, ending in ``.wav`` or ``.flac``; missing folders are created.
+        wave: ``(T,)`` or ``(C, T)`` float samples in [-1, 1], a tensor (any device) or an array.
+        sample_rate: samples per second (Hz).
+        subtype: a soundfile subtype (``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``, ...).
+
+    Returns:
+        ``path`` as a :class:`pathlib.Path`.
+
+    Raises:
+        ValueError: another extension, ``sample_rate < 1``, or ``wave`` not ``(T,)`` / ``(C, T)``
+            with ``T > 0``.
+        TypeError: ``sample_rate`` is not an int.
     """
     path = Path(path)
     if path.suffix.lower() not in AUDIO_EXTENSIONS:
@@ -87,7 +101,18 @@ def _check_rate(sample_rate) -> None:
 
 
 def to_mono(wave: torch.Tensor) -> torch.Tensor:
-    """Average the channels: ``(C, T) -> (T,)``; a ``(T,)`` input is returned as is."""
+    """Average the channels: ``(C, T) -> (T,)``; a ``(T,)`` input is returned as is.
+
+    Args:
+        wave: ``(C, T)`` or ``(T,)`` samples.
+
+    Returns:
+        ``(T,)``: the mean over channels (``wave`` itself when it is already 1-D).
+
+    Raises:
+        TypeError: ``wave`` is not a tensor.
+        ValueError: ``wave`` is neither 1-D nor 2-D.
+    """
     if not torch.is_tensor(wave):
         raise TypeError(f"wave must be a torch.Tensor, got {type(wave).__name__}")
     if wave.ndim == 1:
@@ -98,7 +123,19 @@ def to_mono(wave: torch.Tensor) -> torch.Tensor:
 
 
 def resample(wave: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
-    """Resample ``wave: (..., T)`` from ``orig_rate`` to ``new_rate`` Hz (torchaudio's windowed sinc)."""
+    """Resample ``wave: (..., T)`` from ``orig_rate`` to ``new_rate`` Hz (torchaudio's windowed sinc).
+
+    Args:
+        wave: ``(..., T)`` float samples.
+        orig_rate: the samples' rate in Hz.
+        new_rate: the rate wanted in Hz.
+
+    Returns:
+        ``(..., ceil(T * new_rate / orig_rate))``; ``wave`` itself when the rates are equal.
+
+    Raises:
+        TypeError, ValueError: a rate is not an int >= 1.
+    """
     import torchaudio.functional as AF
 
     _check_rate(orig_rate)
