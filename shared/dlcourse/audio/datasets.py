@@ -108,7 +108,18 @@ class ClipSet:
                 f"{len(set(self.speakers))} speakers)")
 
     def subset(self, index: Sequence[int] | np.ndarray) -> "ClipSet":
-        """The clips at ``index`` (integer positions or a boolean mask), same classes."""
+        """The clips at ``index`` (integer positions or a boolean mask), same classes.
+
+        Args:
+            index: integer positions (in the order wanted; repeats allowed) or a boolean mask
+                ``(N,)``.
+
+        Returns:
+            a new :class:`ClipSet` with the same ``class_names`` and ``name`` and a copy of ``info``.
+
+        Raises:
+            ValueError: a boolean mask whose shape is not ``(N,)``.
+        """
         idx = np.asarray(index)
         if idx.dtype == bool:
             if idx.shape != (len(self),):
@@ -122,7 +133,18 @@ class ClipSet:
         return sorted(set(self.speakers))
 
     def only_speakers(self, speakers: Sequence[str], *, exclude: bool = False) -> "ClipSet":
-        """Clips of the given speakers (or of all other speakers with ``exclude=True``)."""
+        """Clips of the given speakers (or of all other speakers with ``exclude=True``).
+
+        Args:
+            speakers: speaker ids, each present in this set.
+            exclude: keep every clip *not* spoken by ``speakers`` instead.
+
+        Returns:
+            a new :class:`ClipSet` (see :meth:`subset`), clips in their original order.
+
+        Raises:
+            ValueError: a speaker this set does not have (the message lists those it has).
+        """
         wanted = set(speakers)
         unknown = wanted - set(self.speakers)
         if unknown:
@@ -157,11 +179,24 @@ def load_fsdd(root: Path | str, split: str = "all", *, scheme: str = "standard",
               class_names: Sequence[str] | None = None) -> ClipSet:
     """FSDD files under ``root`` (the repository, its ``recordings/`` folder, or a folder holding ``fsdd/``).
 
+    Files not named ``{digit}_{speaker}_{take}.wav`` are ignored with a warning.
+
     Args:
+        root: where the recordings are (see above); ``~`` is expanded.
         split: ``"train"``, ``"test"`` or ``"all"``.
         scheme: ``"standard"`` (takes ``0 .. test_takes-1`` are test, the FSDD README's split) or
             ``"speaker"`` (``test_speakers`` are test, every other speaker is train).
+        test_speakers: the test speakers of ``scheme="speaker"`` (required there).
+        test_takes: with ``scheme="standard"``, takes below it are test (default 5: takes 0-4).
         class_names: names of the digit labels (default ``"0" .. "9"``, or as many as the largest label).
+
+    Returns:
+        a :class:`ClipSet` named ``"fsdd"``, sorted by file name, with speakers and takes.
+
+    Raises:
+        DatasetUnavailable: no FSDD recordings under ``root``.
+        ValueError: an unknown ``split`` or ``scheme``, too few ``class_names``, ``test_takes <= 0``,
+            or ``test_speakers`` missing or unknown.
     """
     _check_split(split)
     if scheme not in ("standard", "speaker"):
@@ -205,7 +240,17 @@ def load_fsdd(root: Path | str, split: str = "all", *, scheme: str = "standard",
 
 
 def leave_one_speaker_out(clips: ClipSet) -> Iterator[tuple[str, ClipSet, ClipSet]]:
-    """Yield ``(speaker, train, test)`` once per speaker: test holds only that speaker's clips."""
+    """Yield ``(speaker, train, test)`` once per speaker: test holds only that speaker's clips.
+
+    Args:
+        clips: a set with at least two speakers.
+
+    Yields:
+        ``(speaker, train, test)`` in sorted speaker order; ``train`` holds every other speaker.
+
+    Raises:
+        ValueError: fewer than two speakers (raised at the first ``next``).
+    """
     speakers = clips.speaker_set()
     if len(speakers) < 2:
         raise ValueError(f"leave-one-speaker-out needs at least two speakers, got {speakers}")
@@ -231,8 +276,18 @@ def load_speechcommands(root: Path | str | None = None, split: str = "train", *,
         split: ``"train"`` (in neither list), ``"validation"``, ``"test"`` or ``"all"``.
         subset: ``"core10"`` (yes/no/up/down/left/right/on/off/stop/go) or ``"all"`` (35 words).
         download: fetch the archive (2.3 GB) when ``root`` does not hold it.
+        timeout: seconds to wait for the download host before calling the machine offline.
 
     The speaker of a clip is the hash before ``_nohash_`` in its file name.
+
+    Returns:
+        a :class:`ClipSet` named ``"speechcommands"``: classes are the words (sorted; the ten
+        core words in their usual order with ``"core10"``).
+
+    Raises:
+        ValueError: an unknown ``split`` or ``subset``.
+        DatasetUnavailable: the set is not under ``root`` and ``download`` is False (or the
+            download fails), core words are missing, or ``split`` has no clip.
     """
     from .. import config
 
@@ -298,7 +353,17 @@ def download_speechcommands(dest: Path | str, *, url: str = SPEECHCOMMANDS_URL, 
     """Download (resuming a partial ``.part`` file), verify the SHA-256 and extract into ``dest``.
 
     The archive is extracted into a temporary folder beside ``dest`` and renamed into place, so
-    an interrupted extraction never looks complete. Returns ``dest``.
+    an interrupted extraction never looks complete. The archive is kept beside ``dest``; a
+    verified one is not downloaded again.
+
+    Args:
+        dest: the folder to extract into (``~`` expanded; its parent is created).
+        url: where the archive is.
+        sha256: the archive's expected SHA-256 (hex).
+        timeout: seconds to wait for the host before calling the machine offline.
+
+    Returns:
+        ``dest``, or the folder under it that already holds the set (then nothing is downloaded).
 
     Raises:
         DatasetUnavailable: the host is unreachable (fails within ``timeout`` seconds), or the
@@ -347,6 +412,16 @@ def load_folder(root: Path | str, *, extensions: Sequence[str] = AUDIO_EXTENSION
     Classes are the sorted sub-folder names (those starting with ``_`` or ``.`` are skipped, like
     Speech Commands' ``_background_noise_``). The speaker of a clip is the part of its file name
     before the first ``_`` (FSDD and Speech Commands style) or ``""``.
+
+    Args:
+        root: the tree's top folder (``~`` expanded).
+        extensions: file endings counted as audio (case ignored); hidden files are skipped.
+
+    Returns:
+        a :class:`ClipSet` named ``"folder"``, files sorted within each class.
+
+    Raises:
+        DatasetUnavailable: ``root`` is not a folder, or no class folder holds an audio file.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -374,11 +449,19 @@ def copy_to_local(src: Path | str, dst: Path | str, *, extensions: Sequence[str]
     (``/content``), then build the feature cache there. A file counts as present when ``dst``
     has it with the same size; a second call copies nothing.
 
+    Args:
+        src: the tree to copy (``~`` expanded).
+        dst: the local folder; created as needed. Each file is written as ``.<name>.part`` and
+            renamed, so a crash never leaves a truncated file under its real name.
+        extensions: file endings copied (case ignored); hidden files are skipped.
+
     Returns:
-        ``{"copied": int, "present": int, "bytes": int, "seconds": float}``.
+        ``{"copied": int, "present": int, "bytes": int, "seconds": float}`` (``bytes`` counts the
+        copied files only).
 
     Raises:
         DatasetUnavailable: ``src`` is not a folder or holds no audio file.
+        ValueError: ``src`` and ``dst`` are the same folder.
     """
     import shutil
     import time
@@ -498,6 +581,22 @@ def synthesize_word(label: int, traits: SpeakerTraits, rng: np.random.Generator,
     plosives, cross-faded segment by segment. The class sets only the phonemes and their order:
     the word's duration, its loudness (``loudness_db`` dBFS RMS, random in [-32, -14] by default)
     and the silence around it (``pad`` seconds, random by default) are drawn independently of it.
+
+    Args:
+        label: the class, an index into :data:`WORDS`.
+        traits: the speaker (:func:`speaker_traits`): pitch, formant scale, rate, tilt, breath.
+        rng: NumPy generator that draws every random choice (it is advanced).
+        sample_rate: samples per second, at least 8000 Hz.
+        loudness_db: RMS level of the word in dBFS; ``None`` draws it in [-32, -14].
+        pad: ``(before, after)`` seconds of near-silence around the word; ``None`` draws each in
+            [0.05, 0.3].
+
+    Returns:
+        ``(T,)`` float32 in [-1, 1]: the word (0.40 to 0.60 s divided by ``traits.rate``) between
+        its two pads, with a faint noise floor (-70 to -55 dBFS) everywhere.
+
+    Raises:
+        ValueError: ``label`` outside ``[0, len(WORDS))`` or ``sample_rate < 8000``.
     """
     from scipy.signal import lfilter
 
@@ -566,6 +665,23 @@ def make_spoken_words(root: Path | str, *, n_speakers: int = 8, takes: int = 10,
     ``n_speakers`` speakers (``spk00``, ``spk01``, ... from ``first_speaker``) say each of the first
     ``n_classes`` words ``takes`` times. Deterministic in ``seed``; ``root/generated.json`` records
     the parameters, so a second call with the same ones writes nothing. Returns ``root``.
+
+    Args:
+        root: the folder to write (``~`` expanded; created).
+        n_speakers: synthetic speakers (>= 1).
+        takes: clips per speaker and word (>= 1).
+        seed: seeds the speakers' traits and every clip.
+        sample_rate: samples per second of the files (at least 8000 Hz).
+        n_classes: how many of :data:`WORDS` to use, from the first (1 .. ``len(WORDS)``).
+        first_speaker: index of the first speaker (another range of indices gives new speakers).
+
+    Returns:
+        ``root`` as a :class:`pathlib.Path`.
+
+    Raises:
+        TypeError: ``n_speakers``, ``takes`` or ``n_classes`` is not an int.
+        ValueError: one of them is < 1, ``n_classes > len(WORDS)``, ``sample_rate < 8000``, or
+            ``root`` already holds a generated set made with other parameters.
     """
     for name, v in (("n_speakers", n_speakers), ("takes", takes), ("n_classes", n_classes)):
         check_int(v, name, min=1)
@@ -608,6 +724,25 @@ def load_generated(root: Path | str | None = None, split: str = "all", *, n_spea
     then only apply to a new one). ``scheme="speaker"`` (default) holds out speakers:
     ``test_speakers`` is how many (the last ones) or their names; ``scheme="standard"`` holds
     out takes 0-4 as FSDD does. ``root`` defaults to ``$DLCOURSE_DATA/generated-words``.
+
+    Args:
+        root: the set's folder; ``None`` uses the default above.
+        split: ``"train"``, ``"test"`` or ``"all"``.
+        n_speakers: speakers of a new set (see :func:`make_spoken_words`).
+        takes: clips per speaker and word of a new set.
+        seed: seed of a new set.
+        sample_rate: sample rate of a new set.
+        n_classes: words of a new set.
+        test_speakers: with ``scheme="speaker"``, the number of held-out speakers (the last
+            ones, 1 .. speakers - 1) or their names (``"spk06"``, ...).
+        scheme: ``"speaker"`` or ``"standard"`` (see :func:`load_fsdd`).
+
+    Returns:
+        a :class:`ClipSet` named ``"generated"``.
+
+    Raises:
+        ValueError: ``test_speakers`` a count outside [1, speakers - 1] (and the errors of
+            :func:`make_spoken_words` and :func:`load_fsdd`).
     """
     from .. import config
 
@@ -637,6 +772,21 @@ def get_clips(dataset: str, root: Path | str | None, split: str = "all", **optio
 
     ``options`` go to the loader (e.g. ``scheme``/``test_speakers`` for FSDD, ``subset`` for
     Speech Commands). ``folder`` has no split of its own: ``split`` must be ``"all"``.
+
+    Args:
+        dataset: one of :data:`AUDIO_DATASETS`.
+        root: the data's folder; required for ``fsdd`` and ``folder``, ``None`` means the
+            default folder for ``speechcommands`` and ``generated``.
+        split: passed to the loader (``"all"`` only for ``folder``).
+        **options: keyword arguments of the loader (:func:`load_fsdd`,
+            :func:`load_speechcommands`, :func:`load_folder`, :func:`load_generated`).
+
+    Returns:
+        the loader's :class:`ClipSet`.
+
+    Raises:
+        ValueError: an unknown ``dataset``, no ``root`` for ``fsdd`` / ``folder``, or a split
+            other than ``"all"`` for ``folder``.
     """
     if dataset not in AUDIO_DATASETS:
         raise ValueError(f"unknown audio dataset {dataset!r}; expected one of {', '.join(AUDIO_DATASETS)}")
