@@ -110,6 +110,18 @@ class AudioCNN(nn.Module):
         self.classifier = nn.Linear(c * (n_mels >> n_pool), n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of a batch of log-mel features.
+
+        Args:
+            x: ``(N, 1, n_mels, frames)`` raw log-mel features (any number of frames); the
+                augmentations run only in training mode, the normalization always.
+
+        Returns:
+            ``(N, n_classes)`` logits.
+
+        Raises:
+            ValueError: ``x`` is not ``(N, 1, n_mels, frames)`` for this model's ``n_mels``.
+        """
         if x.ndim != 4 or x.shape[1] != 1 or x.shape[2] != self.config["n_mels"]:
             raise ValueError(f"x must be (N, 1, {self.config['n_mels']}, frames), got {tuple(x.shape)}")
         z = self.norm(self.frame_shift(self.freq_warp(x)))    # augment raw log-mel, then normalize per band
@@ -151,6 +163,28 @@ def fit_within(model: nn.Module, loader: Iterable, *, max_epochs: int, time_budg
 
     ``mixup_alpha > 0`` trains on :func:`~.augment.mixup` batches (soft targets; the history then
     has no ``train_acc``, since a mixed item has no single label).
+
+    Args:
+        model: the network (trained where its parameters are).
+        loader: batches ``(x: (B, 1, n_mels, frames), y: (B,))`` (e.g. :func:`~.cache.make_loader`).
+        max_epochs: most epochs (>= 1); the cosine runs over this many when there is no budget.
+        time_budget: seconds for the whole run (> 0), or ``None`` for no limit.
+        lr: AdamW's learning rate in the first epoch.
+        weight_decay: AdamW's decoupled weight decay.
+        val_loader: evaluated after every epoch (``val_loss``, ``val_acc``) when given.
+        callbacks: objects whose ``on_epoch_end(history)`` is called after each epoch.
+        final_lr_fraction: the learning rate of the last planned epoch, as a share of ``lr``.
+        mixup_alpha: Beta parameter of mixup (0 = off); needs a model with
+            ``config["n_classes"]`` (an :class:`AudioCNN`).
+
+    Returns:
+        the :class:`~dlcourse.training.History`, one record per epoch with ``epoch`` and
+        ``seconds``; ``stop_reason`` says when the budget ended it.
+
+    Raises:
+        TypeError: ``max_epochs`` is not an int.
+        ValueError: ``max_epochs < 1``, ``time_budget <= 0``, ``mixup_alpha < 0``, or mixup on a
+            model without ``config["n_classes"]``.
     """
     check_int(max_epochs, "max_epochs", min=1)
     if time_budget is not None and time_budget <= 0:
@@ -192,7 +226,22 @@ def fit_within(model: nn.Module, loader: Iterable, *, max_epochs: int, time_budg
 def save_model(model: AudioCNN, folder: Path | str, *, class_names: Sequence[str], features: FeatureParams,
                history=None, **meta: Any) -> Path:
     """Write ``folder/model.pt`` (weights, via :func:`dlcourse.training.save_checkpoint`) and
-    ``folder/model.json`` (architecture, class names, feature parameters, ``meta``)."""
+    ``folder/model.json`` (architecture, class names, feature parameters, ``meta``).
+
+    Args:
+        model: the trained network.
+        folder: where the two files go (created).
+        class_names: the name of each output class, in order.
+        features: the log-mel parameters the model was trained on (needed to predict).
+        history: its training :class:`~dlcourse.training.History`, stored with the weights.
+        **meta: further JSON-serializable facts written into ``model.json`` (data set, accuracy, ...).
+
+    Returns:
+        ``folder`` as a :class:`pathlib.Path`.
+
+    Raises:
+        TypeError: ``model`` is not an :class:`AudioCNN`.
+    """
     if not isinstance(model, AudioCNN):
         raise TypeError(f"save_model saves an AudioCNN, got {type(model).__name__}")
     folder = Path(folder)
@@ -209,7 +258,21 @@ def save_model(model: AudioCNN, folder: Path | str, *, class_names: Sequence[str
 
 
 def load_model(folder: Path | str, device: torch.device | str = "cpu") -> tuple[AudioCNN, dict]:
-    """Load what :func:`save_model` wrote; returns ``(model in eval mode, info dict)``."""
+    """Load what :func:`save_model` wrote; returns ``(model in eval mode, info dict)``.
+
+    Args:
+        folder: the folder holding ``model.json`` and ``model.pt``.
+        device: where to put the model.
+
+    Returns:
+        ``(model, info)``: the :class:`AudioCNN` in eval mode on ``device`` (without its
+        training-time augmentations) and the contents of ``model.json``.
+
+    Raises:
+        FileNotFoundError: ``model.json`` or ``model.pt`` is missing (the message says how to
+            train one).
+        ValueError: ``model.pt`` is not a checkpoint of this architecture.
+    """
     folder = Path(folder)
     if not (folder / "model.json").is_file() or not (folder / "model.pt").is_file():
         raise FileNotFoundError(f"{folder} holds no trained model (model.json + model.pt); run "

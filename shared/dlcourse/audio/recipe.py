@@ -97,7 +97,20 @@ class Recipe:
 
 def build_model(n_classes: int, features: FeatureParams, recipe: Recipe, *, band_mean=None,
                 band_std=None) -> AudioCNN:
-    """The :class:`~.models.AudioCNN` of ``recipe`` for ``features`` (training-mode augmentations included)."""
+    """The :class:`~.models.AudioCNN` of ``recipe`` for ``features`` (training-mode augmentations included).
+
+    Args:
+        n_classes: number of words (>= 2).
+        features: the log-mel parameters of the inputs (``n_mels``, and the band centres of VTLP).
+        recipe: the model settings (``channels``, ``dropout``, ``time_pool``, ``utterance_norm``) and
+            the training-mode augmentations (``spec_augment``, ``max_warp``, ``frame_shift``).
+        band_mean: ``(n_mels,)`` per-band mean of the training features (``cache.band_mean``), or
+            None for no shift.
+        band_std: ``(n_mels,)`` per-band standard deviation, or None for no scaling.
+
+    Returns:
+        a new, untrained :class:`~.models.AudioCNN` on the CPU.
+    """
     return AudioCNN(n_classes, features.n_mels, channels=recipe.channels, dropout=recipe.dropout,
                     band_mean=band_mean, band_std=band_std,
                     spec_augment=SpecAugment() if recipe.spec_augment else None,
@@ -111,8 +124,22 @@ def train_models(cache, recipe: Recipe, indices: Sequence[int] | np.ndarray | No
                  callbacks: Sequence = (), device: torch.device | str | None = None) -> tuple[list[AudioCNN], list]:
     """Train ``recipe.ensemble`` models on the clips ``indices`` of ``cache`` (a :class:`~.cache.FeatureCache`).
 
-    Returns ``(models in eval mode, their histories)``. Each model gets ``time_budget / ensemble``
-    seconds and its own seed.
+    Each model gets ``time_budget / ensemble`` seconds and its own seed.
+
+    Args:
+        cache: the :class:`~.cache.FeatureCache` to train on (class names, features, band
+            statistics and the variants).
+        recipe: what to build and how to train it.
+        indices: positions of the training clips in ``cache``; ``None`` uses all.
+        seed: model ``k`` is trained with seed ``seed + k`` (initialization, shuffle, variants).
+        callbacks: passed to :func:`~.models.fit_within` for every model.
+        device: where to train; ``None`` keeps the CPU.
+
+    Returns:
+        ``(models in eval mode, their histories)``: ``recipe.ensemble`` of each.
+
+    Raises:
+        TypeError: ``recipe`` is not a :class:`Recipe`.
     """
     from .cache import make_loader
 
@@ -143,6 +170,21 @@ def predict_proba(models: AudioCNN | Sequence[AudioCNN], x: torch.Tensor, *, tta
 
     ``features`` (the parameters ``x`` was made with) places the mel bands for the warps; default
     ``FeatureParams(n_mels=x.shape[2])``.
+
+    Args:
+        models: one :class:`~.models.AudioCNN` or several (an ensemble), on one device; each is
+            run in eval mode and left in the mode it was in.
+        x: features ``(N, 1, n_mels, frames)``, on any device.
+        tta_warps: frequency warp factors of the test-time variants (1.0 = none).
+        tta_shifts: frame shifts of the test-time variants (0 = none).
+        features: see above.
+        batch_size: items per forward pass.
+
+    Returns:
+        ``(N, n_classes)`` probabilities (rows sum to 1) on the models' device.
+
+    Raises:
+        ValueError: no model, or ``x`` is not a 4-D tensor.
     """
     models = [models] if isinstance(models, AudioCNN) else list(models)
     if not models:
