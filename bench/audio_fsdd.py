@@ -205,6 +205,12 @@ def merge(paths: list[Path]) -> dict:
             if ab["epochs"] != r["ablation"]["epochs"]:
                 raise ValueError(f"{p} ran the ablation with {r['ablation']['epochs']} epochs, not {ab['epochs']}")
             ab["rows"].update(r["ablation"]["rows"])
+    if "ablation" in out:   # which rows of the full table no file had (a run stopped early, or split unevenly)
+        ab = out["ablation"]
+        wanted = list(ablation_rows(Recipe(), ab["epochs"]))
+        ab["missing"] = [name for name in wanted if name not in ab["rows"]]
+        ab["rows"] = {name: ab["rows"][name] for name in wanted if name in ab["rows"]} | \
+            {name: row for name, row in ab["rows"].items() if name not in wanted}
     if speakers:
         accs = {s: v["accuracy"] for s, v in sorted(speakers.items())}
         worst = min(accs, key=accs.get)
@@ -248,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Ablation, {result['ablation']['epochs']} epochs per model:")
             for name, row in result["ablation"]["rows"].items():
                 print_row(name, row)
+            if result["ablation"]["missing"]:
+                print(f"  not measured in these files: {', '.join(result['ablation']['missing'])}")
         print(json.dumps(result))
         if args.json_out:
             write_json(args.json_out, result)
