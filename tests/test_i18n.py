@@ -176,14 +176,19 @@ def _with_answers(release_nb, solution_nb):
 
 def test_spanish_a1_round_trip_in_a_mixed_batch(tmp_path):
     """One CLI call, one gradebook: the English solution, the Spanish solution (the Spanish release with
-    the answers typed in), the Spanish blank release. Same points; feedback in each student's edition."""
+    the answers typed in), the Spanish blank release, and the Spanish solution with one mistake (the
+    off-by-one fixture). Same points; feedback in each student's edition, hidden-test messages included."""
     aid = "a1_conv_arithmetic"
     name = f"{aid}.ipynb"
     solution = nbformat.read(ROOT / "solutions" / aid / name, as_version=4)
     es_release = nbformat.read(ROOT / "assignments" / "es" / aid / name, as_version=4)
     subs = tmp_path / "submitted"
     shutil.copytree(ROOT / "solutions" / aid, subs / "sol-en" / aid)
-    for sid, nb in (("sol-es", _with_answers(es_release, solution)), ("blank-es", es_release)):
+    from dlcourse.course.fixtures import apply_mistake, load_mistakes
+
+    off_by_one = next(m for m in load_mistakes(ROOT / "tests", aid) if m.name == "off_by_one_output_size")
+    mistaken = apply_mistake(_with_answers(es_release, solution), off_by_one)
+    for sid, nb in (("sol-es", _with_answers(es_release, solution)), ("blank-es", es_release), ("mistake-es", mistaken)):
         (subs / sid / aid).mkdir(parents=True)
         nbformat.write(nb, subs / sid / aid / name)
     out = tmp_path / "out"
@@ -215,4 +220,12 @@ def test_spanish_a1_round_trip_in_a_mixed_batch(tmp_path):
     assert '<html lang="es">' in page_es and "Retroalimentación" in page_es and "Tarea 1" in page_es
     assert "superada" in page_es and "Assignment 1" not in page_es
     assert '<html lang="en">' in page_en and "Assignment 1" in page_en and "Tarea 1" not in page_en
+    # a hidden test's failure message, from the private catalog (translations/es/hidden/), in Spanish: the
+    # blank's hidden tests stop at NotImplementedError, so the off-by-one answer shows one
+    hidden_fail = st["mistake-es"]["cells"]["test_output_size_hidden"]
+    assert hidden_fail["score"] == 0 and "PyTorch da" in (hidden_fail["message"] or ""), hidden_fail
+    assert "PyTorch gives" not in hidden_fail["message"] and "[en]" not in hidden_fail["message"], hidden_fail
+    page_mistake = next(out.rglob(f"feedback*/mistake-es/{aid}/*.html")).read_text()
+    assert "PyTorch da" in page_mistake and "[en]" not in page_mistake
+    assert "Retroalimentación" in next(out.rglob(f"feedback*/blank-es/{aid}/*.html")).read_text()
     print(f"\nSpanish a1 round trip, mixed batch in one gradebook ({report['seconds']:.0f} s):\n{table}")

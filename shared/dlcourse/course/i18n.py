@@ -45,6 +45,9 @@ __all__ = [
     "is_prose",
     "sources",
     "catalog_path",
+    "hidden_sources",
+    "hidden_template_for",
+    "edition_release",
     "edition_path",
     "template_for",
     "extract",
@@ -61,6 +64,8 @@ __all__ = [
 ]
 
 MESSAGE_CONTEXT = "message"
+#: Folder of ``translations/<lang>/`` that holds the private catalogs of hidden-test messages.
+HIDDEN_CATALOGS = "hidden"
 #: Languages the course is translated into (English is the source).
 EDITION_LANGUAGES = ("es",)
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -91,13 +96,21 @@ class NotebookStatus:
     """Counts of one notebook's catalog (see :func:`status`)."""
 
     notebook: str
+    """The English notebook, relative to the course root."""
     cells: int = 0
+    """Markdown cells with prose to translate."""
     translated: int = 0
+    """Of those, cells whose every paragraph has a current translation."""
     stale: int = 0
+    """Cells with a translation of an older English text (fuzzy)."""
     missing: int = 0
+    """Cells with a paragraph that has no translation."""
     words: int = 0
+    """English words to translate (prose, messages included)."""
     messages: int = 0
+    """``tr()`` messages of the notebook's code."""
     messages_translated: int = 0
+    """Of those, messages with a current translation."""
     stale_cells: list[str] = field(default_factory=list)
     missing_cells: list[str] = field(default_factory=list)
 
@@ -176,14 +189,56 @@ def sources(root: Path | str) -> list[Path]:
 
 
 def catalog_path(root: Path | str, notebook: Path | str, lang: str = "es") -> Path:
-    """``translations/<lang>/<notebook path relative to root>.po``."""
+    """``translations/<lang>/<notebook path relative to root>.po``; for an instructor notebook
+    ``solutions/<id>/<name>.ipynb``, its private catalog of hidden-test messages
+    ``translations/<lang>/hidden/<id>/<name>.po`` (never published).
+
+    Args:
+        root: course root.
+        notebook: an English notebook under ``root`` (a lecture, a student release or an
+            instructor notebook); relative paths are resolved against the working directory.
+        lang: language of the edition (``"es"``).
+
+    Returns:
+        the catalog's path (it need not exist yet). ``notebook`` outside ``root`` makes
+        :meth:`pathlib.Path.relative_to` raise ``ValueError``.
+    """
     root = Path(root)
     rel = Path(notebook).resolve().relative_to(root.resolve())
+    if rel.parts[0] == "solutions":
+        rel = Path(HIDDEN_CATALOGS, *rel.parts[1:])
     return root / "translations" / lang / rel.with_suffix(".po")
 
 
+def hidden_sources(root: Path | str) -> list[Path]:
+    """Instructor notebooks ``solutions/<id>/<name>.ipynb`` whose student release is a notebook of the edition."""
+    root = Path(root)
+    return [p for p in sorted((root / "solutions").glob("*/*.ipynb")) if edition_release(root, p).is_file()]
+
+
+def _is_instructor(root: Path, notebook: Path) -> bool:
+    return Path(notebook).resolve().relative_to(root.resolve()).parts[0] == "solutions"
+
+
+def edition_release(root: Path | str, solution: Path | str) -> Path:
+    """The student release ``assignments/<id>/<name>.ipynb`` of the instructor notebook ``solutions/<id>/<name>.ipynb``."""
+    solution = Path(solution)
+    return Path(root) / "assignments" / solution.parent.name / solution.name
+
+
 def edition_path(root: Path | str, notebook: Path | str, lang: str = "es") -> Path:
-    """Where the translated notebook goes: ``lectures/<lang>/x.ipynb``, ``assignments/<lang>/<id>/x.ipynb``."""
+    """Where the translated notebook goes: ``lectures/<lang>/x.ipynb``, ``assignments/<lang>/<id>/x.ipynb``.
+
+    Args:
+        root: course root.
+        notebook: an English notebook under ``root`` (``lectures/x.ipynb`` or
+            ``assignments/<id>/x.ipynb``).
+        lang: language of the edition, inserted after the notebook's top-level folder.
+
+    Returns:
+        ``root/<top folder>/<lang>/<rest of the path>`` (it need not exist yet). ``notebook``
+        outside ``root`` makes :meth:`pathlib.Path.relative_to` raise ``ValueError``.
+    """
     root = Path(root)
     rel = Path(notebook).resolve().relative_to(root.resolve())
     return root / rel.parts[0] / lang / Path(*rel.parts[1:])
@@ -210,12 +265,21 @@ def _messages_in(source: str) -> list[tuple[str, list[str]]]:
 def template_for(root: Path | str, notebook: Path | str):
     """A Babel catalog (template) of the English text of ``notebook``: paragraphs and messages.
 
+    For an instructor notebook (``solutions/<id>/<name>.ipynb``) it is :func:`hidden_template_for`.
+
+    Returns:
+        a ``babel.messages.catalog.Catalog`` with one entry per prose block of each markdown
+        cell (context: the cell id) and one per ``tr(...)`` message of the code cells (context
+        ``MESSAGE_CONTEXT``); answer cells are left out.
+
     Raises:
         ValueError: a markdown cell has no cell id (run ``nbformat``'s normalizer: ids are the keys).
     """
     from babel.messages.catalog import Catalog
 
     root, notebook = Path(root), Path(notebook)
+    if _is_instructor(root, notebook):
+        return hidden_template_for(root, notebook)
     rel = _rel(root, notebook)
     nb = nbformat.read(notebook, as_version=4)
     tmpl = Catalog(project="dlcourse", fuzzy=False)
@@ -235,6 +299,46 @@ def template_for(root: Path | str, notebook: Path | str):
                 old = tmpl.get(msg, context=MESSAGE_CONTEXT)
                 locs = (old.locations if old else []) + [(rel, idx)]
                 tmpl.add(msg, context=MESSAGE_CONTEXT, locations=locs, auto_comments=comments)
+    return tmpl
+
+
+def hidden_template_for(root: Path | str, solution: Path | str):
+    """A Babel catalog (template) of the messages that only the hidden tests of ``solution`` show.
+
+    These are the ``tr()`` messages of the instructor notebook's code cells (answers excluded) that its
+    student release ``assignments/<id>/<name>.ipynb`` lacks: they enter the private catalog
+    ``translations/<lang>/hidden/<id>/<name>.po``, never the public one nor the package's
+    ``locale/<lang>.json``. The grader passes their translations to a Spanish submission's kernel.
+
+    Args:
+        root: course root.
+        solution: ``root/solutions/<id>/<name>.ipynb``.
+
+    Returns:
+        The template: one ``msgctxt "message"`` entry per hidden-test message.
+
+    Raises:
+        ValueError: ``solution`` is not an instructor notebook under ``root/solutions``.
+    """
+    from babel.messages.catalog import Catalog
+
+    root, solution = Path(root), Path(solution)
+    if not _is_instructor(root, solution):
+        raise ValueError(f"{solution} is not an instructor notebook solutions/<id>/<name>.ipynb of {root}")
+    release = edition_release(root, solution)
+    public = {m.id for m in template_for(root, release) if m.id and m.context == MESSAGE_CONTEXT} \
+        if release.is_file() else set()
+    rel = _rel(root, solution)
+    tmpl = Catalog(project="dlcourse", fuzzy=False)
+    for idx, cell in enumerate(nbformat.read(solution, as_version=4).cells):
+        if cell.cell_type != "code" or _is_answer(cell):
+            continue
+        for msg, comments in _messages_in(cell.source):
+            if msg in public:
+                continue
+            old = tmpl.get(msg, context=MESSAGE_CONTEXT)
+            locs = (old.locations if old else []) + [(rel, idx)]
+            tmpl.add(msg, context=MESSAGE_CONTEXT, locations=locs, auto_comments=comments)
     return tmpl
 
 
@@ -311,7 +415,7 @@ def extract(root: Path | str, notebooks: list[Path] | None = None, lang: str = "
     """
     root = Path(root)
     if notebooks is None:
-        notebooks = [nb for nb in sources(root) if catalog_path(root, nb, lang).is_file()]
+        notebooks = [nb for nb in sources(root) + hidden_sources(root) if catalog_path(root, nb, lang).is_file()]
     changed = []
     for nb in notebooks:
         path = catalog_path(root, nb, lang)
@@ -465,6 +569,10 @@ def build(root: Path | str, lang: str = "es", *, draft: bool = False) -> list[Pa
         lang: language of the edition.
         draft: write untranslated cells in English under a banner instead of refusing.
 
+    Returns:
+        the files written this time, in the order written; a file whose text is unchanged is
+        not rewritten and not listed.
+
     Raises:
         IncompleteTranslation: some catalog has missing or stale entries (and ``draft`` is False).
     """
@@ -480,15 +588,25 @@ def build(root: Path | str, lang: str = "es", *, draft: bool = False) -> list[Pa
 
 
 def status(root: Path | str, lang: str = "es") -> list[NotebookStatus]:
-    """Per notebook with a catalog: cells translated / total, stale, missing, words (English prose)."""
+    """Per notebook with a catalog: cells translated / total, stale, missing, words (English prose).
+
+    The private catalog of an assignment's hidden tests has a row of its own (``... (hidden tests)``):
+    messages only, no cells."""
     root = Path(root)
     out = []
-    for nb_path in sources(root):
+    for nb_path in sources(root) + hidden_sources(root):
         path = catalog_path(root, nb_path, lang)
         if not path.is_file():
             continue
         entries = _entries(load_catalog(path, lang))
         st = NotebookStatus(_rel(root, nb_path))
+        if _is_instructor(root, nb_path):  # the private catalog: hidden-test messages only
+            st.notebook += " (hidden tests)"
+            hidden = [m.id for m in hidden_template_for(root, nb_path) if m.id]
+            st.messages = len(hidden)
+            st.messages_translated = sum(_done(entries.get((MESSAGE_CONTEXT, msg))) for msg in hidden)
+            out.append(st)
+            continue
         nb = nbformat.read(nb_path, as_version=4)
         for idx, cell in enumerate(nb.cells):
             if _is_answer(cell):
@@ -522,6 +640,12 @@ def status(root: Path | str, lang: str = "es") -> list[NotebookStatus]:
 def load_glossary(root: Path | str) -> list[GlossaryTerm]:
     """``translations/glossary.csv``: columns ``en``, ``es`` (accepted forms separated by ``;``), ``note``.
 
+    Args:
+        root: course root.
+
+    Returns:
+        one :class:`GlossaryTerm` per row, in file order (forms stripped, empty forms dropped).
+
     Raises:
         ValueError: a row lacks its English term or its translation.
     """
@@ -545,7 +669,7 @@ def glossary_problems(root: Path | str, lang: str = "es") -> list[str]:
     root = Path(root)
     terms = [(t, re.compile(rf"\b{re.escape(t.en.lower())}(?:s|es)?\b")) for t in load_glossary(root)]
     problems = []
-    for nb in sources(root):
+    for nb in sources(root) + hidden_sources(root):
         path = catalog_path(root, nb, lang)
         if not path.is_file():
             continue
@@ -567,7 +691,7 @@ def check(root: Path | str, lang: str = "es") -> list[str]:
     entries, glossary terms not followed, generated files out of date."""
     root = Path(root)
     problems = []
-    for nb in sources(root):
+    for nb in sources(root) + hidden_sources(root):
         path = catalog_path(root, nb, lang)
         if path.is_file():
             have = set(_entries(load_catalog(path, lang)))
@@ -575,6 +699,10 @@ def check(root: Path | str, lang: str = "es") -> list[str]:
             if want - have:
                 problems.append(f"{_rel(root, path)}: {len(want - have)} English paragraph(s)/message(s) not in the "
                                 "catalog: run `python -m dlcourse.course i18n extract`")
+        elif _is_instructor(root, nb) and catalog_path(root, edition_release(root, nb), lang).is_file() \
+                and any(m.id for m in template_for(root, nb)):
+            problems.append(f"{_rel(root, nb)}: its hidden tests show tr() messages but {_rel(root, path)} does not "
+                            f"exist: run `python -m dlcourse.course i18n extract {_rel(root, nb)}`")
     for st in status(root, lang):
         if st.stale or st.missing:
             problems.append(f"{st.notebook}: {st.stale} stale cell(s) {st.stale_cells[:5]}, {st.missing} missing "
@@ -678,35 +806,68 @@ class Edition:
         Args:
             submitted: the student's notebook.
             source: the instructor's notebook ``<root>/solutions/<id>/<name>.ipynb``; its catalog is
-                ``<root>/translations/<lang>/assignments/<id>/<name>.po``.
+                ``<root>/translations/<lang>/assignments/<id>/<name>.po``, and the messages of its hidden
+                tests are in the private catalog ``<root>/translations/<lang>/hidden/<id>/<name>.po``.
 
         Returns:
             The English edition when the submission is English or its catalog is missing (with a note).
+            Otherwise ``env["DLCOURSE_MESSAGES"]`` holds the finished messages of both catalogs.
         """
         from ..lang import notebook_language
 
         lang = notebook_language(submitted) or "en"
         if lang == "en":
-            return cls()
+            return cls(notes=cls.language_note(submitted))
         source = Path(source)
         po = source.parents[2] / "translations" / lang / "assignments" / source.parent.name / f"{source.stem}.po"
         if not po.is_file():
             return cls(notes=[f"the submission is in the {lang!r} edition but {po.name} has no catalog: "
                               "graded and shown in English"])
-        paragraphs, messages = {}, {}
+        paragraphs, messages, notes = {}, {}, []
         for (ctx, msgid), m in _entries(load_catalog(po, lang)).items():
             if _done(m):
                 (messages if ctx == MESSAGE_CONTEXT else paragraphs)[msgid] = m.string
+        hidden = catalog_path(source.parents[2], source, lang)
+        if hidden.is_file():
+            messages.update({msgid: m.string for (ctx, msgid), m in _entries(load_catalog(hidden, lang)).items()
+                             if ctx == MESSAGE_CONTEXT and _done(m)})
+        else:
+            notes.append(f"the {lang!r} edition has no catalog of hidden-test messages ({hidden.name}): "
+                         "those messages are shown in English")
         env = {"DLCOURSE_LANG": lang, "DLCOURSE_MESSAGES": json.dumps(messages, ensure_ascii=False)}
-        return cls(lang, env, paragraphs)
+        return cls(lang, env, paragraphs, notes)
 
-    def translate(self, nb) -> None:
-        """Translate in place the course's markdown paragraphs of a graded notebook (students' text is kept)."""
+    def translated(self, nb):
+        """A copy of a course notebook (source or release) with its markdown in this edition, answer cells kept.
+
+        The grader rebuilds a submission from these copies, so the course's cells it takes (read-only
+        text) are compared and shown in the student's edition, and no student cell is ever translated.
+        """
+        import copy
+
         if self.lang == "en":
-            return
+            return nb
+        nb = copy.deepcopy(nb)
         for cell in nb.cells:
-            if cell.cell_type == "markdown":
+            if cell.cell_type == "markdown" and not _is_answer(cell):
                 cell.source = translate_markdown(cell.source, lambda b: self.paragraphs.get(b, b), [], "")
+        return nb
+
+    @staticmethod
+    def language_note(submitted: Path | str) -> list[str]:
+        """A note when ``metadata.language`` of ``submitted`` is set but is no language of the course."""
+        from ..lang import LANGUAGES
+
+        try:
+            declared = json.loads(Path(submitted).read_text(encoding="utf-8"))["metadata"].get("language", "en")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return []
+        if declared in LANGUAGES:
+            return []
+        shown = repr(declared)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        return [f"metadata.language {shown} is not a language of the course ({', '.join(LANGUAGES)}): "
+                "graded and shown in English"]
 
     def localize_page(self, page: str) -> str:
         """A feedback page of :func:`dlcourse.grading.feedback.render_feedback` with its labels in this edition."""

@@ -341,6 +341,8 @@ def check_published(root: Path, out: Path) -> list[str]:
     for bad in ("solutions", "tests", "source", "autograded", "submitted", "feedback", "nbgrader_config.py"):
         if (out / bad).exists():
             problems.append(f"{bad} must not be published")
+    problems += [f"{p.relative_to(out).as_posix()}: the private catalog of hidden-test messages must not be published"
+                 for p in out.glob("translations/*/hidden")]  # see dlcourse.course.i18n.hidden_template_for
     every = course_secrets(root)
     hidden_asserts = _distinctive_hidden(every)
     long_solution = {s: w for s, w in every.solution.items() if len(s) >= 40}
