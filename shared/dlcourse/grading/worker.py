@@ -135,9 +135,9 @@ def grade_notebook(job: dict, nbspec: dict, limits: Limits) -> dict:
     except OSError as e:
         return give_up("malformed", f"{Path(path).name} could not be read: {e.strerror}",
                        "the notebook could not be read")
-    canon = rebuild.build(source, release, cells)
-    edition = Edition.of_submission(path, nbspec["source"])  # graded alike, shown in the student's edition
-    edition.translate(canon.nb)
+    # graded alike, shown in the student's edition: the course's cells are taken (and compared) in that edition
+    edition = Edition.of_submission(path, nbspec["source"])
+    canon = rebuild.build(edition.translated(source), edition.translated(release), cells)
     res["notes"] += edition.notes
     res["notes"] += read_notes + canon.notes
     if canon.edited:
