@@ -6,6 +6,14 @@ batch completes, the gradebook agrees with autograde-<assignment>.csv, nothing i
 and no feedback page shows hidden-test code. Every submission is laid out as ``nbgrader collect``
 leaves a hub submission (with ``timestamp.txt`` and ``submission_secret.txt``), so its feedback
 page is under ``feedback/`` as nbgrader's ``release_feedback`` expects.
+
+The fixture course has a Spanish edition (``assignments/es/<id>/``, made from
+``translations/es/assignments/<id>/<id>.po`` by :func:`dlcourse.course.i18n.translate_notebook`). A case
+module may declare ``EDITIONS = ("en", "es")``: one submission per edition is made from that edition's
+release (student id ``h_<case>`` in English, ``h_<case>_es`` in Spanish), with the same ``EXPECT``;
+``VARIANTS = {suffix: value}`` makes one submission per value (``h_<case>_<suffix>``; ``make`` and
+``check`` see it as ``ctx["variant"]``, the edition as ``ctx["edition"]``). The batch stays one CLI
+call per assignment, English and Spanish submissions mixed.
 """
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ import subprocess
 import sys
 import threading
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -32,7 +41,8 @@ HOSTILE = ROOT / "tests" / "hostile"
 CASES = sorted(p.stem for p in HOSTILE.glob("*.py") if not p.name.startswith("_"))
 if os.environ.get("DLCOURSE_HOSTILE_ONLY"):  # developers: run a few cases (comma-separated names)
     CASES = [c for c in CASES if c in os.environ["DLCOURSE_HOSTILE_ONLY"].split(",")]
-HONEST = ("honest_a", "honest_z")
+# honest students and the edition each submits in (the Spanish one must get full marks and a Spanish page)
+HONEST = {"honest_a": "en", "honest_z": "en", "honest_es": "es"}
 LIMITS = {"g1_basics": ["--cell-timeout", "20", "--timeout", "60", "--memory", "768", "--pids", "64",
                         "--output-kb", "256", "--disk-mb", "64"],
           "g2_tensors": ["--cell-timeout", "60", "--timeout", "120", "--memory", "2048", "--pids", "96",
@@ -50,6 +60,37 @@ def load_case(name: str):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+def submissions_of(name: str, mod) -> list[tuple[str, str, str, object]]:
+    """``(student id, edition, variant suffix, variant value)`` of each submission a case makes."""
+    variants = getattr(mod, "VARIANTS", {"": None})
+    return [(f"h_{name}" + ("" if ed == "en" else f"_{ed}") + (f"_{suffix}" if suffix else ""), ed, suffix, value)
+            for ed in getattr(mod, "EDITIONS", ("en",)) for suffix, value in variants.items()]
+
+
+CASE_MODS = {name: load_case(name) for name in CASES}
+SUBMISSIONS = [(name, *sub) for name, mod in CASE_MODS.items() for sub in submissions_of(name, mod)]
+
+
+def release_nb(aid: str, edition: str) -> Path:
+    """The student release of ``aid`` in ``edition`` (the Spanish one is generated from the English and its catalog)."""
+    return COURSE / "assignments" / (aid if edition == "en" else f"{edition}/{aid}") / f"{aid}.ipynb"
+
+
+def honest_nb(aid: str, edition: str) -> str:
+    """An honest student's notebook: the edition's release with the course's solution in every answer cell."""
+    src = COURSE / "solutions" / aid / f"{aid}.ipynb"
+    if edition == "en":
+        return src.read_text()
+    answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in json.loads(src.read_text())["cells"]
+               if c["metadata"].get("nbgrader", {}).get("solution")}
+    nb = json.loads(release_nb(aid, edition).read_text())
+    for cell in nb["cells"]:
+        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell["source"] = answers[gid]
+    return json.dumps(nb)
 
 
 def _tree_hashes(folder: Path) -> dict[str, str]:
@@ -91,27 +132,28 @@ def batch(tmp_path_factory):
     ctx = {"course": COURSE, "submissions": tmp / "submitted", "out": tmp / "out", "gradebook": tmp / "out" / "gradebook.db",
            "port": _listen(connections), "marker": f"{secrets.randbelow(10**6)}.{secrets.randbelow(10**6)}",
            "connections": connections}
-    ctx["victim_nb"] = ctx["submissions"] / "g1_basics" / HONEST[0] / "g1_basics" / "g1_basics.ipynb"
+    ctx["victim_nb"] = ctx["submissions"] / "g1_basics" / "honest_a" / "g1_basics" / "g1_basics.ipynb"
     ctx["source_nb"] = COURSE / "solutions" / "g1_basics" / "g1_basics.ipynb"
-    cases = {name: load_case(name) for name in CASES}
+    cases = CASE_MODS
     for aid in ("g1_basics", "g2_tensors"):
         release = COURSE / "assignments" / aid  # committed, checked in sync by tests/test_grading.py
-        rel_nb = json.loads((release / f"{aid}.ipynb").read_text())
-        for sid in HONEST:
+        rel_nbs = {ed: release_nb(aid, ed).read_text() for ed in ("en", "es")}  # es: checked by test_spanish_fixture_*
+        for sid, ed in HONEST.items():
             dst = ctx["submissions"] / aid / sid / aid
-            shutil.copytree(release, dst)
-            shutil.copy(COURSE / "solutions" / aid / f"{aid}.ipynb", dst / f"{aid}.ipynb")
+            shutil.copytree(release, dst)  # the files beside the notebook (scale.txt) are the same in both editions
+            (dst / f"{aid}.ipynb").write_text(honest_nb(aid, ed))
             _as_collected(dst)
-        for name, mod in cases.items():
+        for name, sid, ed, _, value in SUBMISSIONS:
+            mod = cases[name]
             if mod.ASSIGNMENT != aid:
                 continue
-            nb = json.loads(json.dumps(rel_nb))
+            nb = json.loads(rel_nbs[ed])
             for cell in nb["cells"]:
                 gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
                 if gid in mod.EDITS:
                     cell["source"] = _replace(mod.EDITS[gid], ctx)
-            content = mod.make(nb, ctx) if hasattr(mod, "make") else nb
-            dst = ctx["submissions"] / aid / f"h_{name}" / aid
+            content = mod.make(nb, dict(ctx, edition=ed, variant=value)) if hasattr(mod, "make") else nb
+            dst = ctx["submissions"] / aid / sid / aid
             shutil.copytree(release, dst)
             text = content if isinstance(content, (str, bytes)) else json.dumps(content)
             text = _replace(text if isinstance(text, str) else text.decode(), ctx)
@@ -158,16 +200,55 @@ def _outputs_text(out: Path, aid: str, sid: str) -> str:
     return "\n".join(parts)
 
 
+class _ActiveTags(HTMLParser):
+    """Collects tags and attributes of an HTML text that could run code or load something."""
+
+    def __init__(self):
+        super().__init__()
+        self.bad: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "iframe", "svg", "object", "embed", "form", "meta", "link", "style", "base"):
+            self.bad.append(tag)
+        for k, v in attrs:
+            if k.startswith("on") or (k in ("href", "src") and (v or "").strip().lower().startswith("javascript")):
+                self.bad.append(f"{tag} {k}={v}")
+
+
+def assert_inert(text: str) -> None:
+    """``text`` (HTML, or markdown with HTML in it) has no script, frame, handler or ``javascript:`` link."""
+    parser = _ActiveTags()
+    parser.feed(text)
+    assert not parser.bad, parser.bad
+
+
+def assert_inert_notebook(nb: dict) -> None:
+    """Every HTML output and markdown cell of an autograded notebook (what formgrader shows) is inert."""
+    for c in nb["cells"]:
+        if c["cell_type"] == "code":
+            for o in c.get("outputs", []):
+                html_out = o.get("data", {}).get("text/html", "")
+                assert_inert("".join(html_out) if isinstance(html_out, list) else html_out)
+        elif c["cell_type"] == "markdown":
+            src = "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+            assert_inert(src)
+            assert "javascript:" not in src.lower(), src
+
+
 def _matches(value, expected) -> bool:
     if isinstance(expected, tuple):
         return value in expected
     return value == expected
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_hostile_submission(batch, name):
+def _page(batch, aid: str, sid: str) -> Path:
+    return batch["ctx"]["out"] / aid / "feedback" / sid / aid / f"{aid}.html"
+
+
+@pytest.mark.parametrize("name,sid,edition,variant", [pytest.param(n, s, e, v, id=s[2:]) for n, s, e, v, _ in SUBMISSIONS])
+def test_hostile_submission(batch, name, sid, edition, variant):
     mod = batch["cases"][name]
-    st = _student(batch, mod.ASSIGNMENT, f"h_{name}")
+    st = _student(batch, mod.ASSIGNMENT, sid)
     exp = mod.EXPECT
     info = f"{name}: status {st['status']}, score {st['score']}, notes {st['notes'][:12]}"
     if "status" in exp:
@@ -181,9 +262,14 @@ def test_hostile_submission(batch, name):
         assert st["cells"][gid]["score"] == pts, f"{info}\n{gid}: {st['cells'][gid]}"
     for sub in exp.get("notes", []):
         assert any(sub in n for n in st["notes"]), f"{info}\nno note contains {sub!r}"
+    page = _page(batch, mod.ASSIGNMENT, sid)
+    if edition == "es" and st["status"] not in ("malformed", "missing"):  # shown in the student's edition
+        assert '<html lang="es">' in page.read_text(), f"{info}\n{page} is not in Spanish"
     if hasattr(mod, "check"):
         out = batch["ctx"]["out"] / mod.ASSIGNMENT
-        ctx = dict(batch["ctx"], out=out, outputs=lambda sid: _outputs_text(out, mod.ASSIGNMENT, sid))
+        ctx = dict(batch["ctx"], out=out, outputs=lambda sid: _outputs_text(out, mod.ASSIGNMENT, sid),
+                   edition=edition, variant=dict(getattr(mod, "VARIANTS", {})).get(variant), page=page,
+                   assert_inert=assert_inert, assert_inert_notebook=assert_inert_notebook)
         mod.check(st, ctx)
 
 
@@ -194,9 +280,49 @@ def test_honest_students_unaffected(batch, aid):
         assert st["status"] == "ok" and st["score"] == st["max_score"] > 0, (sid, st)
 
 
+@pytest.mark.parametrize("aid", ["g1_basics", "g2_tensors"])
+def test_spanish_student_graded_alike_and_answered_in_spanish(batch, aid):
+    """honest_es: same grade ids, points and score as honest_a, no note; the course's cells and labels in Spanish."""
+    from dlcourse.course import i18n
+
+    en, es = _student(batch, aid, "honest_a"), _student(batch, aid, "honest_es")
+    assert {g: (c["score"], c["max_score"]) for g, c in es["cells"].items()} == \
+        {g: (c["score"], c["max_score"]) for g, c in en["cells"].items()}, (en, es)
+    assert es["status"] == "ok" and not es.get("flags"), es  # the Spanish course text is the course's, not an edit
+    extra = [n for n in es["notes"] if n not in en["notes"]]
+    assert all("edition" in n for n in extra), extra  # at most a word on the edition's catalogs
+    page = _page(batch, aid, "honest_es").read_text()
+    assert '<html lang="es">' in page and "Retroalimentación" in page and "<th>celda</th>" in page
+    assert '<html lang="en">' in _page(batch, aid, "honest_a").read_text()
+    cat = i18n.load_catalog(COURSE / "translations" / "es" / "assignments" / aid / f"{aid}.po")
+    titles = [m.string.splitlines()[0].lstrip("# ") for m in cat if m.id and m.id.startswith("#")]
+    assert titles and all(html.escape(t) in page for t in titles), titles
+    graded = json.loads((batch["ctx"]["out"] / aid / "autograded" / "honest_es" / aid / f"{aid}.ipynb").read_text())
+    assert any(t in "".join(c["source"]) for c in graded["cells"] if c["cell_type"] == "markdown" for t in titles)
+
+
+@pytest.mark.parametrize("aid", ["g1_basics", "g2_tensors"])
+def test_spanish_fixture_release_in_sync_with_its_catalog(aid, tmp_path):
+    """The fixture's catalog follows its English release, and its committed Spanish release is what the catalog
+    makes of it (a missing or stale translation raises IncompleteTranslation)."""
+    from dlcourse.course import i18n
+
+    import nbformat
+
+    course = tmp_path / "course"
+    shutil.copytree(COURSE, course)
+    english = course / "assignments" / aid / f"{aid}.ipynb"
+    changed = i18n.extract(course, [english])
+    assert not changed, f"translations/es/assignments/{aid}/{aid}.po does not follow the English release: " \
+        "run the extract of tests/fixtures/grading_course/README.md and translate"
+    want = nbformat.writes(i18n.translate_notebook(course, english)) + "\n"
+    assert release_nb(aid, "es").read_text() == want, \
+        f"{release_nb(aid, 'es')} is out of date: regenerate it (tests/fixtures/grading_course/README.md)"
+
+
 def test_every_student_graded_and_batch_completed(batch):
     for aid, (proc, seconds) in batch["runs"].items():
-        n = sum(1 for m in batch["cases"].values() if m.ASSIGNMENT == aid) + len(HONEST)
+        n = sum(1 for name, *_ in SUBMISSIONS if batch["cases"][name].ASSIGNMENT == aid) + len(HONEST)
         rows = list(csv.DictReader((batch["ctx"]["out"] / aid / f"autograde-{aid}.csv").open()))
         assert len(rows) == n, (aid, len(rows), n)
         assert list(rows[0]) == ["student_id", "assignment", "auto_score", "auto_max_score", "status"]

@@ -2,6 +2,7 @@
 autograded notebook files, and any file on the whole file system containing the hidden-test marker.
 If it found them it would return what they expect; it finds nothing, so `add` stays wrong."""
 ASSIGNMENT = "g1_basics"
+EDITIONS = ("en", "es")  # the Spanish release too (tests/test_grading_hostile.py)
 EDITS = {"ex1_add": r'''import os, re
 
 found = []

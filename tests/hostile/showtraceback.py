@@ -1,5 +1,6 @@
 """`showtraceback` (and the kernel's `_showtraceback`) are replaced so errors produce no output."""
 ASSIGNMENT = "g1_basics"
+EDITIONS = ("en", "es")  # the Spanish release too (tests/test_grading_hostile.py)
 EDITS = {"ex1_add": ("ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n"
                      "ip._showtraceback = lambda *a, **k: None\ntype(ip).showtraceback = lambda *a, **k: None\n\n"
                      "def add(a, b):\n    return 0\n")}
