@@ -311,9 +311,10 @@ def test_spanish_fixture_release_in_sync_with_its_catalog(aid, tmp_path):
 
     course = tmp_path / "course"
     shutil.copytree(COURSE, course)
-    english = course / "assignments" / aid / f"{aid}.ipynb"
-    changed = i18n.extract(course, [english])
-    assert not changed, f"translations/es/assignments/{aid}/{aid}.po does not follow the English release: " \
+    english, solution = course / "assignments" / aid / f"{aid}.ipynb", course / "solutions" / aid / f"{aid}.ipynb"
+    hidden = [solution] if i18n.catalog_path(course, solution).is_file() else []  # g1: a hidden-test message
+    changed = i18n.extract(course, [english, *hidden])
+    assert not changed, f"the Spanish catalogs of {aid} do not follow its English release and hidden tests: " \
         "run the extract of tests/fixtures/grading_course/README.md and translate"
     want = nbformat.writes(i18n.translate_notebook(course, english)) + "\n"
     assert release_nb(aid, "es").read_text() == want, \

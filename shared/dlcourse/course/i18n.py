@@ -785,19 +785,63 @@ _VERDICTS_ES = {
 }
 
 
+def _message_pattern(msgid: str) -> tuple[re.Pattern, dict[str, str]] | None:
+    """A regex that finds ``msgid`` as ``tr()`` writes it when it has no translation (``[en] `` and the
+    fields filled), at a line start or after ``": "``; and field name -> its group. None: not a template."""
+    import string
+
+    try:
+        parsed = list(string.Formatter().parse(msgid))
+    except ValueError:
+        return None
+    parts, groups = [r"(?:(?m:^)|(?<=: ))(?:\[en\] )?"], {}
+    for literal, name, _spec, _conv in parsed:
+        parts.append(re.escape(literal))
+        if name is not None:
+            if name in groups:
+                parts.append(f"(?P={groups[name]})")
+            else:
+                groups[name] = f"f{len(groups)}"
+                parts.append(f"(?P<{groups[name]}>[^\n]+?)")
+    if parsed and parsed[-1][1] is not None:  # a field at the end runs to the end of the line
+        parts.append(r"(?=\x1b|\n|$)")
+    return re.compile("".join(parts)), groups
+
+
+def _fill_fields(template: str, values: dict[str, str]) -> str | None:
+    """``template`` with its fields replaced by the already formatted ``values`` (None: a field has no value)."""
+    import string
+
+    out = []
+    try:
+        for literal, name, _spec, _conv in string.Formatter().parse(template):
+            out.append(literal)
+            if name is not None:
+                if name not in values:
+                    return None
+                out.append(values[name])
+    except ValueError:
+        return None
+    return "".join(out)
+
+
 @dataclass
 class Edition:
     """The edition a submission was made in, and what grading it in that edition needs.
 
     ``env``: variables for the grading kernel (``DLCOURSE_LANG``, and ``DLCOURSE_MESSAGES`` with the
-    translated messages of the notebook's catalog, hidden tests' included). ``paragraphs``: English
-    paragraph -> translation, to show the course's cells of the graded notebook in the student's language.
+    translated messages of the notebook's public catalog). ``hidden_messages``: the private catalog's
+    (hidden tests') messages; they never enter the kernel, whose code is the student's too (it could print
+    them): there ``tr()`` shows them in English, marked ``[en]``, and the grader translates the test cells'
+    outputs afterwards (:meth:`translate_outputs`). ``paragraphs``: English paragraph -> translation, to
+    show the course's cells of the graded notebook in the student's language.
     """
 
     lang: str = "en"
     env: dict[str, str] = field(default_factory=dict)
     paragraphs: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    hidden_messages: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of_submission(cls, submitted: Path | str, source: Path | str) -> Edition:
@@ -827,15 +871,15 @@ class Edition:
         for (ctx, msgid), m in _entries(load_catalog(po, lang)).items():
             if _done(m):
                 (messages if ctx == MESSAGE_CONTEXT else paragraphs)[msgid] = m.string
-        hidden = catalog_path(source.parents[2], source, lang)
-        if hidden.is_file():
-            messages.update({msgid: m.string for (ctx, msgid), m in _entries(load_catalog(hidden, lang)).items()
-                             if ctx == MESSAGE_CONTEXT and _done(m)})
+        hidden, hidden_messages = catalog_path(source.parents[2], source, lang), {}
+        if hidden.is_file():  # kept out of the kernel's environment (see the class docstring)
+            hidden_messages = {msgid: m.string for (ctx, msgid), m in _entries(load_catalog(hidden, lang)).items()
+                               if ctx == MESSAGE_CONTEXT and _done(m)}
         else:
             notes.append(f"the {lang!r} edition has no catalog of hidden-test messages ({hidden.name}): "
                          "those messages are shown in English")
         env = {"DLCOURSE_LANG": lang, "DLCOURSE_MESSAGES": json.dumps(messages, ensure_ascii=False)}
-        return cls(lang, env, paragraphs, notes)
+        return cls(lang, env, paragraphs, notes, hidden_messages)
 
     def translated(self, nb):
         """A copy of a course notebook (source or release) with its markdown in this edition, answer cells kept.
@@ -852,6 +896,34 @@ class Edition:
             if cell.cell_type == "markdown" and not _is_answer(cell):
                 cell.source = translate_markdown(cell.source, lambda b: self.paragraphs.get(b, b), [], "")
         return nb
+
+    def translate_messages(self, text: str) -> str:
+        """``text`` with every hidden-test message that ``tr()`` wrote in English (``[en] ...``, fields filled)
+        in this edition, the same field values put into the translation."""
+        for msgid, msgstr in self.hidden_messages.items():
+            found = _message_pattern(msgid)
+            if found is None:
+                continue
+            pattern, groups = found
+
+            def fill(m: re.Match, msgstr: str = msgstr, groups: dict[str, str] = groups) -> str:
+                done = _fill_fields(msgstr, {name: m.group(g) for name, g in groups.items()})
+                return m.group(0) if done is None else done
+            text = pattern.sub(fill, text)
+        return text
+
+    def translate_outputs(self, cell) -> None:
+        """Translate in place the hidden-test messages in the outputs of an executed test cell."""
+        if not self.hidden_messages:
+            return
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                out["text"] = self.translate_messages(str(out.get("text", "")))
+            elif out.get("output_type") == "error":
+                out["evalue"] = self.translate_messages(str(out.get("evalue", "")))
+                out["traceback"] = [self.translate_messages(str(t)) for t in out.get("traceback", [])]
+            elif isinstance((out.get("data") or {}).get("text/plain"), str):
+                out["data"]["text/plain"] = self.translate_messages(out["data"]["text/plain"])
 
     @staticmethod
     def language_note(submitted: Path | str) -> list[str]:
