@@ -321,6 +321,45 @@ def test_spanish_fixture_release_in_sync_with_its_catalog(aid, tmp_path):
         f"{release_nb(aid, 'es')} is out of date: regenerate it (tests/fixtures/grading_course/README.md)"
 
 
+def _sample_fields(msgid: str) -> dict | None:
+    """Values for the fields of ``msgid`` that its format specs accept (ints, else floats, else strings)."""
+    import string
+
+    names = sorted({n for _, n, _, _ in string.Formatter().parse(msgid) if n})
+    for kind in (lambda i: 11 + i, lambda i: 0.25 + i, lambda i: f"S{i}"):
+        values = {n: kind(i) for i, n in enumerate(names)}
+        try:
+            msgid.format(**values)
+            return values
+        except (ValueError, TypeError, KeyError, IndexError):
+            continue
+    return None
+
+
+def test_the_grader_translates_every_hidden_test_message():
+    """Hidden-test messages stay out of the kernel (hidden_message.py), so the grader translates what ``tr()``
+    wrote there ("[en] " and the English, fields filled in): every finished message of every private catalog
+    (the course's and the fixture's), and a hint nested in another message's last field."""
+    from dlcourse.course import i18n
+
+    hidden = {}
+    for po in sorted((ROOT / "translations").glob("*/hidden/*/*.po")) + sorted(COURSE.glob("translations/*/hidden/*/*.po")):
+        hidden.update({m.id: m.string for m in i18n.load_catalog(po) if m.id and m.string and not m.fuzzy})
+    assert hidden
+    edition = i18n.Edition("es", hidden_messages=hidden)
+    missed = []
+    for en, es in hidden.items():
+        values = _sample_fields(en)
+        assert values is not None, f"no sample values fit the fields of {en!r}"
+        got = edition.translate_messages(f"AssertionError: [en] {en.format(**values)}\n")
+        if got != f"AssertionError: {es.format(**values)}\n":
+            missed.append((en, got))
+    assert not missed, missed[:5]
+    inner = "inner hint, {x}"
+    nested = i18n.Edition("es", hidden_messages={"{a} is wrong: {hint}": "{a} está mal: {hint}", inner: "pista, {x}"})
+    assert nested.translate_messages("E: [en] 3 is wrong: [en] inner hint, 4") == "E: 3 está mal: pista, 4"
+
+
 def test_every_student_graded_and_batch_completed(batch):
     for aid, (proc, seconds) in batch["runs"].items():
         n = sum(1 for name, *_ in SUBMISSIONS if batch["cases"][name].ASSIGNMENT == aid) + len(HONEST)

@@ -786,15 +786,15 @@ _VERDICTS_ES = {
 
 
 def _message_pattern(msgid: str) -> tuple[re.Pattern, dict[str, str]] | None:
-    """A regex that finds ``msgid`` as ``tr()`` writes it when it has no translation (``[en] `` and the
-    fields filled), at a line start or after ``": "``; and field name -> its group. None: not a template."""
+    """A regex that finds ``msgid`` as ``tr()`` writes it when it has no translation (``[en] `` then the
+    fields filled in), and field name -> its group. None: ``msgid`` is not a format template."""
     import string
 
     try:
         parsed = list(string.Formatter().parse(msgid))
     except ValueError:
         return None
-    parts, groups = [r"(?:(?m:^)|(?<=: ))(?:\[en\] )?"], {}
+    parts, groups = [r"\[en\] "], {}  # tr()'s mark: a leading field cannot swallow the text before it
     for literal, name, _spec, _conv in parsed:
         parts.append(re.escape(literal))
         if name is not None:
