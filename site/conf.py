@@ -8,7 +8,10 @@
 # The builder passes the execution mode, the cache folder and the language with -D overrides.
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import jupyter_server_mathjax
 
 from dlcourse.course.conventions import course_config
 
@@ -63,3 +66,22 @@ nb_merge_streams = True
 
 # Heading-level style notes of MyST ("H1 to H3") are about the notebooks' markdown, not broken output.
 suppress_warnings = ["myst.header"]
+
+# Offline pages: MathJax from the jupyter-server-mathjax package (copied to _static/mathjax/),
+# not from a CDN; no ipywidgets JavaScript from a CDN (progress-bar widgets of the executed
+# lectures are not interactive on a static page: their text fallback is shown).
+MATHJAX_DIR = Path(jupyter_server_mathjax.__file__).parent / "static"
+mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+# the package ships MathJax 2 with the STIX-Web fonts only (as Jupyter's classic notebook configures it)
+mathjax2_config = {"HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None},
+                   "SVG": {"font": "STIX-Web"}}
+nb_ipywidgets_js = {}
+
+
+def _copy_mathjax(app, exception):
+    if exception is None and app.builder.format == "html":
+        shutil.copytree(MATHJAX_DIR, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
+
+
+def setup(app):
+    app.connect("build-finished", _copy_mathjax)

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.xdist_group("lectures")
 @pytest.fixture(scope="module")
 def fast_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site") / "en"
-    res = site.build(ROOT, mode="fast", out=out)
+    res = site.build(ROOT, mode="fast", out=out, fresh=True)
     print(f"FAST site: {res.seconds:.1f} s, {len(res.pages)} pages, {res.executed} executed, {res.cached} from the cache")
     return res
 

@@ -262,7 +262,9 @@ def _index_page(readme: str, cfg: CourseConfig, lecture_paths: list[Path], lectu
 
 @dataclass
 class SiteBuild:
-    """What :func:`build` did: where, how long, how many notebooks ran and how many came from the cache."""
+    """What :func:`build` did: where, how long, and of the notebooks Sphinx read in this run, how many
+    were executed and how many had their outputs from the cache (pages Sphinx did not need to read
+    again count in neither)."""
 
     out: Path
     mode: str
@@ -275,7 +277,8 @@ class SiteBuild:
 
 
 def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Path | str | None = None,
-          only: list[str] | None = None, refresh: bool = False, timeout: float | None = None) -> SiteBuild:
+          only: list[str] | None = None, refresh: bool = False, fresh: bool = False,
+          timeout: float | None = None) -> SiteBuild:
     """Build the ``language`` edition of the course site.
 
     Args:
@@ -285,6 +288,8 @@ def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Pa
         out: the HTML folder (default ``build/site/<language>``).
         only: lecture stems to build (default: all).
         refresh: forget the cached executions of this mode first (every lecture runs again).
+        fresh: forget Sphinx's parsed pages first, so every page is read again (its outputs then come
+            from the cache or a new execution, and ``executed + cached`` counts every lecture).
         timeout: seconds the whole Sphinx run may take (default: no limit).
 
     Returns:
@@ -301,9 +306,13 @@ def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Pa
         raise ValueError(f"{conf} is missing: the site's configuration lives in site/conf.py")
     if refresh and paths.cache.exists():
         shutil.rmtree(paths.cache)
+    if (fresh or refresh) and paths.doctrees.exists():
+        shutil.rmtree(paths.doctrees)
     t0 = time.perf_counter()
     pages = stage_sources(root, paths.src, language=language, mode=mode, only=only)
-    paths.out.mkdir(parents=True, exist_ok=True)
+    if paths.out.exists():  # no page of an earlier build may linger (Sphinx rewrites HTML from its doctrees)
+        shutil.rmtree(paths.out)
+    paths.out.mkdir(parents=True)
     warn_file = paths.doctrees.parent / f"warnings-{language}-{mode}.txt"
     warn_file.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
