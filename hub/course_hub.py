@@ -375,9 +375,12 @@ def nbgitpuller_link(hub_url: str, *, repo: str, branch: str, path: str = "lectu
 
 
 def _course_toml(repo: Path = REPO) -> dict:
-    import tomllib
+    """course.toml's student repository and term tag (what nbgitpuller pulls), as ``repository`` / ``branch``."""
+    sys.path.insert(0, str(repo / "shared"))
+    from dlcourse.course.conventions import course_config
 
-    return tomllib.loads((repo / "course.toml").read_text()).get("course", {})
+    cfg = course_config(repo)
+    return {"repository": cfg.student_repository, "branch": cfg.term_tag, "hub_url": cfg.hub_url}
 
 
 def grading(s: HubSettings, *args: str, timeout: float = 1800) -> str:
