@@ -204,6 +204,46 @@ def test_hidden_extract_keeps_public_messages_out(tmp_path):
     assert (row.messages, row.messages_translated) == (1, 0)
 
 
+def rebinds_tr(source: str) -> list[int]:
+    """Lines of a code cell that bind the name ``tr`` (assignment, loop, import, def, argument): after
+    one, every later ``tr("...")`` of the notebook calls that object instead of the translator."""
+    found = []
+    for node in ast.walk(_parse(source)):
+        if isinstance(node, ast.Name) and node.id == "tr" and isinstance(node.ctx, (ast.Store, ast.Del)):
+            found.append(node.lineno)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == "tr":
+            found.append(node.lineno)
+        elif isinstance(node, ast.arg) and node.arg == "tr":
+            found.append(node.lineno)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            translator = isinstance(node, ast.ImportFrom) and node.module == "dlcourse.lang"
+            found += [node.lineno for a in node.names if (a.asname or a.name) == "tr" and not (translator and a.name == "tr")]
+    return sorted(found)
+
+
+rebinds_tr.__test__ = False
+
+
+def _edition_and_instructor_notebooks() -> list[Path]:
+    return [nb for nb in i18n.sources(ROOT) if i18n.catalog_path(ROOT, nb, LANG).is_file()] + instructor_notebooks()
+
+
+@pytest.mark.parametrize("path", _edition_and_instructor_notebooks(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_no_cell_rebinds_tr(path):
+    """A variable named ``tr`` (``tr, va, te = data.split(...)``) would turn every later message into a
+    TypeError: answers included, since the tests run after them."""
+    nb = nbformat.read(path, as_version=4)
+    problems = [f"cell {idx} ({cell.get('id')}) line {line}" for idx, cell in enumerate(nb.cells)
+                if cell.cell_type == "code" for line in rebinds_tr(cell.source)]
+    assert not problems, f"{path.relative_to(ROOT)} binds the name tr (rename the variable): " + ", ".join(problems)
+
+
+def test_the_rebinding_finder_finds_what_it_must():
+    assert rebinds_tr("tr, va, te = data.split()\nfor tr in x:\n    pass\ndef f(tr):\n    return tr\n") == [1, 2, 4]
+    assert rebinds_tr("import numpy as tr\nfrom x import y as tr\n") == [1, 2]
+    assert rebinds_tr('from dlcourse.lang import tr\nprint(tr("x"))\nz = tr.__name__\n') == []
+
+
 def test_the_test_literal_finder_finds_what_it_must():
     flagged = test_literals(
         'expect_error(ValueError, f, 3, hint="too small")\n'
