@@ -280,16 +280,13 @@ def publish(root: Path | str, out: Path | str, *, force: bool = False, site_mode
     (out / "course.toml").write_text(_student_course_toml(cfg))
     pages = 0
     if site_mode != "off":
-        from .site import build
+        from .site import build, write_language_index
 
         with tempfile.TemporaryDirectory(prefix="dlcourse-site-") as tmp:
             res = build(root, mode=site_mode, out=Path(tmp) / "en")
             shutil.copytree(res.out, out / "site" / "en", ignore=shutil.ignore_patterns(".buildinfo", ".doctrees"))
             pages = len(res.pages)
-        (out / "site" / "index.html").write_text('<!doctype html><html lang="en"><head><meta charset="utf-8">'
-                                                 '<meta http-equiv="refresh" content="0; url=en/index.html">'
-                                                 '<title>Course site</title></head><body>'
-                                                 '<a href="en/index.html">English</a></body></html>\n')
+        write_language_index(out / "site")
     (out / "README.md").write_text(_student_readme(root, out, cfg, site=site_mode != "off"))
     problems = check_tree(root, out)
     if site_mode != "off":

@@ -44,6 +44,7 @@ __all__ = [
     "MODES",
     "EDITIONS",
     "SitePaths",
+    "write_language_index",
     "site_paths",
     "cache_executed",
     "nbgitpuller_link",
@@ -330,14 +331,15 @@ def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Pa
     warnings = [w for w in warn_file.read_text().splitlines() if w.strip()] if warn_file.is_file() else []
     if proc.returncode != 0:
         raise RuntimeError(f"sphinx failed (exit {proc.returncode}):\n{log[-6000:]}")
-    _write_language_index(paths.out.parent)
+    write_language_index(paths.out.parent)
     return SiteBuild(out=paths.out, mode=mode, seconds=time.perf_counter() - t0, pages=pages,
                      executed=log.count("Executing notebook using"), cached=log.count("Using cached notebook"),
                      warnings=warnings, log=log)
 
 
-def _write_language_index(site_dir: Path) -> None:
-    """``build/site/index.html``: sends the visitor to the English edition (the other editions sit beside it)."""
+def write_language_index(site_dir: Path) -> None:
+    """``<site_dir>/index.html`` (``site_dir`` named ``site``): sends the visitor to the English edition
+    in ``en/`` (the other editions sit beside it)."""
     if site_dir.name != "site" or not (site_dir / "en" / "index.html").is_file():
         return
     (site_dir / "index.html").write_text('<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -482,10 +484,11 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         from .conventions import find_course_root
 
         root = find_course_root(Path.cwd())
+    load0 = os.getloadavg()[0]
     res = build(root, mode=args.mode, language=args.language, out=args.out, only=args.only, refresh=args.refresh)
     chk = check_site(res.out, root, res.pages)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"site ({args.language}, {args.mode} mode) built in {res.seconds:.1f} s at load {load:.1f} "
+    print(f"site ({args.language}, {args.mode} mode) built in {res.seconds:.1f} s at load {load0:.1f} -> "
+          f"{os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores: {len(res.pages)} pages ({res.executed} notebooks executed, "
           f"{res.cached} from the cache {site_paths(root, mode=args.mode).cache})")
     print(f"  {len(chk.pages)} HTML pages, {chk.links} internal links and {chk.images} images checked: "
