@@ -203,7 +203,8 @@ def test_student_pyproject_drops_the_grading_command_and_extras():
 
     student = tomllib.loads(pub.student_pyproject(text))["project"]
     assert "scripts" not in student
-    assert not {"grading", "cluster"} & set(student.get("optional-dependencies", {}))
+    assert not {"grading", "cluster", "site"} & set(student.get("optional-dependencies", {}))
+    assert "test" in student["optional-dependencies"]
     assert student["dependencies"] == tomllib.loads(text)["project"]["dependencies"]
     with pytest.raises(ValueError, match="could not drop"):
         pub.student_pyproject(text.replace('grading = [', 'grading = [\n    '))  # an extra over two lines

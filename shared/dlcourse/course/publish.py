@@ -60,19 +60,20 @@ class Published:
 
 
 def student_pyproject(text: str) -> str:
-    """The student copy of ``shared/pyproject.toml``: no ``dlcourse-grade`` command, no grading extras.
+    """The student copy of ``shared/pyproject.toml``: no ``dlcourse-grade`` command, no instructor extras.
 
     Args:
         text: the instructor's ``shared/pyproject.toml``.
 
     Returns:
-        The same file without its ``[project.scripts]`` table and the ``grading`` / ``cluster`` extras.
+        The same file without its ``[project.scripts]`` table and the ``grading``, ``cluster`` and ``site``
+        extras (their modules are not published).
 
     Raises:
         ValueError: the result is not the original minus exactly those entries (the file's layout
             changed in a way this function does not understand).
     """
-    drop_extras = {"grading", "cluster"}
+    drop_extras = {"grading", "cluster", "site"}
     out, table, skip_comment = [], "", []
     for line in text.splitlines():
         s = line.strip()
