@@ -66,7 +66,7 @@ def _visit(page, url: str) -> tuple[list[str], dict]:
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: r.url.startswith(local) and problems.append(f"request failed: {r.url}"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
-    resp = page.goto(url, wait_until="load")
+    resp = page.goto(url, wait_until="networkidle")  # MathJax loads its fonts after the load event
     if resp is None or not resp.ok:
         problems.append(f"{url} answered {resp.status if resp else 'nothing'}")
     info = page.evaluate("""() => ({
