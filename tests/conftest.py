@@ -29,3 +29,17 @@ def root() -> Path:
 @pytest.fixture()
 def fast_env(monkeypatch):
     monkeypatch.setenv("DLCOURSE_FAST", "1")
+
+
+#: test modules that read the executions tests/test_notebooks.py leaves in the site cache
+_SITE_READERS = ("test_site.py", "test_course_site.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the site's tests after the lectures have run (same xdist group, so same worker, in this
+    order): the site is then built from the FAST executions test_notebooks.py cached, instead of
+    executing every lecture a second time. tests/browser/ is collected before test_notebooks.py,
+    hence the reordering (stable: everything else keeps its order)."""
+    readers = [it for it in items if it.path.name in _SITE_READERS]
+    if readers:
+        items[:] = [it for it in items if it.path.name not in _SITE_READERS] + readers
