@@ -407,6 +407,26 @@ def test_mistake_fixture_parsing(tmp_path):
         fixtures.load_mistakes(tmp_path, "a1")
 
 
+def test_with_answers_types_in_the_answer_cells_only():
+    import nbformat
+
+    def nb(cells):
+        out = nbformat.v4.new_notebook()
+        for src, meta in cells:
+            c = nbformat.v4.new_code_cell(src) if meta.get("solution") or "cell" not in meta else nbformat.v4.new_markdown_cell(src)
+            c.metadata["nbgrader"] = {k: v for k, v in meta.items() if k != "cell"}
+            out.cells.append(c)
+        return out
+
+    release = nb([("# Ejercicio 1", {"grade_id": "intro", "cell": "md"}), ("raise NotImplementedError()", {"grade_id": "f", "solution": True}),
+                  ("assert f(1) == 2", {"grade_id": "t", "grade": True, "points": 1})])
+    solution = nb([("# Exercise 1", {"grade_id": "intro", "cell": "md"}), ("def f(x):\n    return x + 1", {"grade_id": "f", "solution": True}),
+                   ("assert f(1) == 2  # changed", {"grade_id": "t", "grade": True, "points": 1})])
+    filled = fixtures.with_answers(release, solution)
+    assert [c.source for c in filled.cells] == ["# Ejercicio 1", "def f(x):\n    return x + 1", "assert f(1) == 2"]
+    assert release.cells[1].source == "raise NotImplementedError()", "the release must not be modified"
+
+
 def test_fit_follows_the_loaders_shuffle_order():
     """fit must iterate a seeded DataLoader exactly like a plain ``for`` loop (one iter() per epoch)."""
     ds = _blobs(64)

@@ -12,7 +12,6 @@ before assignments exist.
 """
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 import subprocess
@@ -30,18 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "grading_course"
 
 
-def with_answers(release_nb, solution_nb):
-    """A copy of a release notebook with the answer cells of ``solution_nb`` typed in (matched by grade id)."""
-    nb = copy.deepcopy(release_nb)
-    answers = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c.source for c in solution_nb.cells
-               if (c.metadata.get("nbgrader") or {}).get("solution")}
-    for c in nb.cells:
-        gid = (c.metadata.get("nbgrader") or {}).get("grade_id")
-        if gid in answers:
-            c.source = answers[gid]
-    return nb
-
-
 def grade_through_cli(course: Path, aid: str, tests_dir: Path, tmp: Path) -> tuple[dict, list, subprocess.CompletedProcess]:
     """Grade solution, blank release and every mistake of ``aid`` in one CLI call; return report, mistakes, process."""
     subs = tmp / "submitted"
@@ -55,7 +42,7 @@ def grade_through_cli(course: Path, aid: str, tests_dir: Path, tmp: Path) -> tup
         shutil.copytree(es_release, subs / "blank-es" / aid)
         shutil.copytree(es_release, subs / "solution-es" / aid)
         for path in sorted((subs / "solution-es" / aid).glob("*.ipynb")):
-            nbformat.write(with_answers(nbformat.read(path, as_version=4),
+            nbformat.write(fixtures.with_answers(nbformat.read(path, as_version=4),
                                         nbformat.read(course / "solutions" / aid / path.name, as_version=4)), path)
     mistakes = fixtures.load_mistakes(tests_dir, aid)
     for m in mistakes:

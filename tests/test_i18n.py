@@ -6,7 +6,6 @@ lecture twice: what differs (generation, staleness, rendering, grading) is teste
 """
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 import subprocess
@@ -163,17 +162,6 @@ def test_tr_picks_the_language_and_formats(monkeypatch, tmp_path):
 
 # ------------------------------------------------------------------ grading: Spanish alone and mixed with English
 
-def _with_answers(release_nb, solution_nb):
-    nb = copy.deepcopy(release_nb)
-    answers = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c.source for c in solution_nb.cells
-               if (c.metadata.get("nbgrader") or {}).get("solution")}
-    for c in nb.cells:
-        gid = (c.metadata.get("nbgrader") or {}).get("grade_id")
-        if gid in answers:
-            c.source = answers[gid]
-    return nb
-
-
 def test_spanish_a1_round_trip_in_a_mixed_batch(tmp_path):
     """One CLI call, one gradebook: the English solution, the Spanish solution (the Spanish release with
     the answers typed in), the Spanish blank release, and the Spanish solution with one mistake (the
@@ -184,11 +172,11 @@ def test_spanish_a1_round_trip_in_a_mixed_batch(tmp_path):
     es_release = nbformat.read(ROOT / "assignments" / "es" / aid / name, as_version=4)
     subs = tmp_path / "submitted"
     shutil.copytree(ROOT / "solutions" / aid, subs / "sol-en" / aid)
-    from dlcourse.course.fixtures import apply_mistake, load_mistakes
+    from dlcourse.course.fixtures import apply_mistake, load_mistakes, with_answers
 
     off_by_one = next(m for m in load_mistakes(ROOT / "tests", aid) if m.name == "off_by_one_output_size")
-    mistaken = apply_mistake(_with_answers(es_release, solution), off_by_one)
-    for sid, nb in (("sol-es", _with_answers(es_release, solution)), ("blank-es", es_release), ("mistake-es", mistaken)):
+    mistaken = apply_mistake(with_answers(es_release, solution), off_by_one)
+    for sid, nb in (("sol-es", with_answers(es_release, solution)), ("blank-es", es_release), ("mistake-es", mistaken)):
         (subs / sid / aid).mkdir(parents=True)
         nbformat.write(nb, subs / sid / aid / name)
     out = tmp_path / "out"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["Mistake", "load_mistakes", "apply_mistake", "write_mistake_submission"]
+__all__ = ["Mistake", "load_mistakes", "apply_mistake", "write_mistake_submission", "with_answers"]
 
 _HEADER = re.compile(r"^#\s*(cell|loses|why|notebook)\s*:\s*(.*?)\s*$")
 
@@ -120,3 +120,28 @@ def write_mistake_submission(solution_dir: Path | str, mistake: Mistake, dest: P
     if applied != 1:
         raise ValueError(f"mistake {mistake.name}: cell {mistake.cell!r} found in {applied} notebooks, expected 1")
     return dest
+
+
+def with_answers(release_nb, solution_nb):
+    """A copy of a release notebook (any edition) with the answer cells of ``solution_nb`` typed in.
+
+    What a student who solved every exercise submits: answer cells (nbgrader ``solution: true``) are
+    matched by grade id; every other cell keeps the release's text (e.g. the Spanish edition's).
+
+    Args:
+        release_nb: the student release notebook (not modified).
+        solution_nb: the instructor's solution notebook of the same assignment.
+
+    Returns:
+        The filled-in copy.
+    """
+    import copy
+
+    nb = copy.deepcopy(release_nb)
+    answers = {(c.metadata.get("nbgrader") or {}).get("grade_id"): c.source for c in solution_nb.cells
+               if (c.metadata.get("nbgrader") or {}).get("solution")}
+    for c in nb.cells:
+        gid = (c.metadata.get("nbgrader") or {}).get("grade_id")
+        if gid in answers:
+            c.source = answers[gid]
+    return nb
