@@ -248,3 +248,17 @@ def test_importing_the_core_does_not_import_torch():
     code = "import sys, dlcourse._core as c; c.check_int(1, 'n'); c.atomic_write_text; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False", "dlcourse._core imported torch at import time"
+
+
+def test_train_mode_none_keeps_the_flags_and_restores_them():
+    from torch import nn
+
+    from dlcourse._core import train_mode
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout())
+    model.train()
+    model[1].eval()
+    with train_mode(model, None):
+        assert [m.training for m in model.modules()] == [True, True, False]
+        model.eval()
+    assert [m.training for m in model.modules()] == [True, True, False]

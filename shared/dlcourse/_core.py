@@ -80,7 +80,7 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 @contextmanager
-def train_mode(model: nn.Module, train: bool = False) -> Iterator[nn.Module]:
+def train_mode(model: nn.Module, train: bool | None = False) -> Iterator[nn.Module]:
     """Set ``model.train(train)`` for the block; afterwards restore every submodule's flag.
 
     ``model.train(flag)`` overwrites the flag of every submodule, so restoring only the top
@@ -88,7 +88,8 @@ def train_mode(model: nn.Module, train: bool = False) -> Iterator[nn.Module]:
 
     Args:
         model: the model.
-        train: the mode inside the block (``False``: evaluation).
+        train: the mode inside the block (``False``: evaluation; ``None``: leave every flag as
+            it is, and still restore them all afterwards).
 
     Yields:
         The model itself.
@@ -97,9 +98,11 @@ def train_mode(model: nn.Module, train: bool = False) -> Iterator[nn.Module]:
 
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    check_bool(train, "train")
+    if train is not None:
+        check_bool(train, "train")
     flags = [(m, m.training) for m in model.modules()]
-    model.train(train)
+    if train is not None:
+        model.train(train)
     try:
         yield model
     finally:

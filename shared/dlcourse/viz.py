@@ -24,8 +24,8 @@ in :mod:`dlcourse.plotting`; they draw what the functions here compute.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -272,21 +272,10 @@ class DeletionCurve:
         return ((y[:, 1:] + y[:, :-1]) / 2 * (x[1:] - x[:-1])).sum(1) / (x[-1] - x[0])
 
 
-@contextmanager
-def _keep_flags(model: nn.Module) -> Iterator[None]:
-    """Leave every submodule's train/eval flag as it is; restore them all on exit."""
-    flags = [(m, m.training) for m in model.modules()]
-    try:
-        yield
-    finally:
-        for m, flag in flags:
-            m.training = flag
-
-
 def _mode_ctx(model: nn.Module, mode: str) -> AbstractContextManager:
-    """The context of ``mode``: ``"eval"`` / ``"train"`` (``_core.train_mode``) or ``"keep"`` the flags."""
+    """The context of ``mode`` (``_core.train_mode``): ``"eval"``, ``"train"`` or ``"keep"`` the flags."""
     check_choice(mode, "mode", _MODES)
-    return _keep_flags(model) if mode == "keep" else train_mode(model, mode == "train")
+    return train_mode(model, None if mode == "keep" else mode == "train")
 
 
 _OUTPUTS = ("softmax", "sigmoid", "logit")
