@@ -10,7 +10,7 @@
   course, the exchange and (for students) the student id; students' ``.jupyter`` also turns off
   nbgrader's instructor tools (Formgrader, Create assignment) for them;
 * ``home/<student>/<course>/``: the published student tree's lectures and helper package
-  (``python -m dlcourse.grading publish``, checked for leaks), copied into every student's home
+  (``dlcourse.course.publish``, as ``python -m dlcourse.grading publish``, checked for leaks), copied into every student's home
   as nbgitpuller would pull it on a real hub: missing files are added, a file the student
   changed is kept;
 * ``home/<instructor>/<course>/``: the instructor's nbgrader course directory: a copy of the
@@ -222,14 +222,16 @@ def _hide_instructor_tools(cfg: Path) -> None:
 
 
 def _publish_student_tree(s: HubSettings, repo: Path) -> Path:
-    """``python -m dlcourse.grading publish`` into the state folder; refuses a tree that leaks."""
+    """The student tree, published into the state folder by ``dlcourse.course.publish.publish`` (the one
+    publish path, with its leak check; no site, and no release comparison: the hub releases from
+    ``solutions/`` itself); refuses a tree whose parts that go into the homes leak."""
     sys.path.insert(0, str(repo / "shared"))
-    from dlcourse.course import release as dlrelease
+    from dlcourse.course import publish as dlpublish
 
     tree = s.state / "student-tree"
-    problems = dlrelease.publish(repo, tree, force=True)
+    res = dlpublish.publish(repo, tree, force=True, site_mode="off", check_release=False)
     # only what goes into the homes matters here (assignments reach students through nbgrader)
-    errors = [p for p in problems if not p.startswith("warning:") and p.split(":")[0].split("/")[0] in STUDENT_TREE_PARTS]
+    errors = [p for p in res.errors if p.split(":")[0].split("/")[0] in STUDENT_TREE_PARTS]
     if errors:
         raise RuntimeError(f"the student tree published from {repo} leaks ({len(errors)} problem(s), first: "
                            f"{errors[0]}): nothing was copied to the students. Next step: fix it and check with "
@@ -345,10 +347,13 @@ def nbgitpuller_link(hub_url: str, *, repo: str, branch: str, path: str = "lectu
                      target: str | None = None, app: str = "lab") -> str:
     """An nbgitpuller link: opening it on a real hub pulls ``repo`` into each student's home.
 
+    Built by ``dlcourse.course.site.git_pull_link``, the one implementation (the site's launch buttons
+    use it too); this script runs with the course's venv (``hub/start.sh``), which has ``dlcourse``.
+
     Args:
         hub_url: the hub's address (``https://hub.example.org``).
         repo: ``owner/name`` on GitHub (as in course.toml) or a full git URL.
-        branch: the branch to pull.
+        branch: the branch or tag to pull.
         path: what to open after pulling, relative to the repository (a folder or a notebook).
         target: folder in the student's home (default: the repository's name).
         app: ``lab`` (JupyterLab) or ``tree`` (classic).
@@ -359,19 +364,10 @@ def nbgitpuller_link(hub_url: str, *, repo: str, branch: str, path: str = "lectu
     Raises:
         ValueError: a hub URL that is not http(s), an empty repo or branch, an unknown app.
     """
-    from urllib.parse import urlencode, urlparse
+    sys.path.insert(0, str(REPO / "shared"))
+    from dlcourse.course.site import git_pull_link
 
-    if urlparse(hub_url).scheme not in ("http", "https") or not urlparse(hub_url).netloc:
-        raise ValueError(f"hub_url must be the hub's http(s) address, got {hub_url!r}")
-    if not repo or not branch:
-        raise ValueError("repo and branch are needed (course.toml's [course] repository and branch)")
-    if app not in ("lab", "tree"):
-        raise ValueError(f"app must be 'lab' or 'tree', got {app!r}")
-    url = repo if "://" in repo or repo.startswith("git@") else f"https://github.com/{repo}"
-    name = target or url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-    urlpath = f"{app}/tree/{name}/{path.strip('/')}".rstrip("/")
-    query = urlencode({"repo": url, "branch": branch, "urlpath": urlpath, "targetPath": name})
-    return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
+    return git_pull_link(hub_url, repo=repo, branch=branch, path=path, target=target, app=app)
 
 
 def _course_toml(repo: Path = REPO) -> dict:

@@ -5,14 +5,19 @@
 # dlcourse.course.site into build/site-src/<language>/ with the student repository's layout
 # (README -> index, lectures/*.ipynb, assignments/<id>/*.ipynb = the student release, docs/*.md),
 # so the theme's launch buttons open the same paths in the student repository at the term's tag.
-# The builder passes the execution mode, the cache folder and the language with -D overrides.
+# The builder passes the execution mode, the cache folder and the language with -D overrides, and
+# in DLCOURSE_SITE_NOT_EXECUTED the lectures whose pages are built without outputs.
+# Editions (dlcourse.course.site.EDITIONS): every page gets a language switch (EN | ES) in its header.
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
 import jupyter_server_mathjax
 
+from dlcourse.course import site as course_site
 from dlcourse.course.conventions import course_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +29,7 @@ language = "en"
 root_doc = "index"
 extensions = ["myst_nb", "sphinx_book_theme"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "jupyter_execute"]
-templates_path = []
+templates_path = ["_templates"]
 html_static_path = ["_static"]
 html_css_files = ["course.css"]
 html_title = COURSE.title
@@ -48,6 +53,7 @@ html_theme_options = {
     },
     "show_navbar_depth": 1,
     "home_page_in_toc": True,
+    "article_header_end": ["language-switch.html", "article-header-buttons.html"],
 }
 
 # MyST: the markdown of README, docs and notebook cells (GitHub-style tables, raw HTML <details>).
@@ -59,6 +65,8 @@ myst_heading_anchors = 3
 nb_execution_mode = "cache"          # overridden by the builder: cache (fast / full) or off
 nb_execution_cache_path = str(ROOT / "build" / "site-cache" / "fast")
 nb_execution_excludepatterns = ["assignments/*/*.ipynb", "assignments/*/*/*.ipynb"]  # matched from the right
+# lectures built without outputs (dlcourse.course.site.build(execute=...): a test's cheaper check)
+nb_execution_excludepatterns += json.loads(os.environ.get("DLCOURSE_SITE_NOT_EXECUTED", "[]"))
 nb_execution_timeout = 1800
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
@@ -83,5 +91,16 @@ def _copy_mathjax(app, exception):
         shutil.copytree(MATHJAX_DIR, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
 
 
+_EDITION_PAGES = {}
+
+
+def _language_switch(app, pagename, templatename, context, doctree):
+    """Give the page's template its language switch (the other edition's same page, else its index)."""
+    if not _EDITION_PAGES:
+        _EDITION_PAGES.update({lang: course_site.edition_pages(ROOT, lang) for lang in course_site.EDITIONS})
+    context["language_links"] = course_site.language_links(ROOT, app.config.language, pagename, _EDITION_PAGES)
+
+
 def setup(app):
     app.connect("build-finished", _copy_mathjax)
+    app.connect("html-page-context", _language_switch)

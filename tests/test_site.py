@@ -1,11 +1,24 @@
-"""The course website and the student repository (issue #14).
+"""The course website and the student repository (issues #14, #15).
 
 * the FAST site builds from the jupyter-cache that tests/test_notebooks.py fills (same xdist group,
   run after it: no lecture is executed twice in CI), has a page per lecture with outputs and a page
   per assignment (the student release), navigation in lecture order, search, downloadable
   notebooks, 0 broken internal links or images, and launch links at the student repository's tag;
-* ``publish`` writes a student tree the leak check passes, and the check fails on every kind of
-  hidden thing put into it;
+* the Spanish edition is a second tree beside it (``site/es/``): its lectures, the Spanish release of
+  the assignments, the glossary, a page that says "solo en inglés" for each notebook it lacks, a
+  language switch on every page of both trees, ``lang="es"``, launch links at the Spanish notebooks.
+  What it costs in CI, and what is checked instead of executing every Spanish lecture: no test
+  executes a Spanish lecture (tests/test_i18n*.py check generation, staleness and grading without
+  running one), so there is no execution to reuse as test_notebooks.py's are reused for English.
+  The Spanish notebooks share every code cell with the English ones (tests/test_i18n.py holds them
+  to that), so what differs is their text and the messages ``tr()`` prints: ONE Spanish lecture,
+  :data:`ES_EXECUTED` (the quickest, ~5 s in FAST mode), is executed with ``DLCOURSE_LANG=es`` into
+  the Spanish cache (``build/site-cache/fast-es``) and its page must show Spanish output; the other
+  Spanish lectures are built by the same Sphinx run with ``site.build(execute=[ES_EXECUTED])``, i.e.
+  without outputs, and checked for everything else (pages, links, images, switch, launch links).
+  ``make site`` executes every Spanish lecture;
+* ``publish`` writes a student tree the leak check passes (the site it carries is the one built
+  here, not built again), and the check fails on every kind of hidden thing put into it;
 * the Colab setup cell of a published notebook, run as Colab runs it (``google.colab`` imported, a
   clean virtual environment that already has torch), installs dlcourse from the published tree at
   the term's tag (a file:// git repository standing in for GitHub), keeps torch and prints the versions.
@@ -34,16 +47,40 @@ CFG = course_config(ROOT)
 pytestmark = pytest.mark.xdist_group("lectures")
 
 
+#: The one Spanish lecture the tests execute (see the module's docstring); the quickest in FAST mode.
+ES_EXECUTED = "02_receptive_fields_parameters"
+
+
 @pytest.fixture(scope="module")
-def fast_site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site") / "en"
-    res = site.build(ROOT, mode="fast", out=out, fresh=True)
+def site_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("site")
+
+
+@pytest.fixture(scope="module")
+def fast_site(site_dir):
+    res = site.build(ROOT, mode="fast", out=site_dir / "en", fresh=True)
     print(f"FAST site: {res.seconds:.1f} s, {len(res.pages)} pages, {res.executed} executed, {res.cached} from the cache")
     return res
 
 
-def test_fast_site_has_every_page_and_no_broken_link(fast_site):
-    chk = site.check_site(fast_site.out, ROOT, fast_site.pages)
+@pytest.fixture(scope="module")
+def es_site(site_dir, fast_site):
+    res = site.build(ROOT, mode="fast", language="es", out=site_dir / "es", fresh=True, execute=[ES_EXECUTED])
+    print(f"FAST Spanish site: {res.seconds:.1f} s, {len(res.pages)} pages, {res.executed} executed, "
+          f"{res.cached} from the cache, built without outputs: {res.not_executed}")
+    return res
+
+
+def _es_lectures() -> list[Path]:
+    return sorted((ROOT / "lectures" / "es").glob("*.ipynb"))
+
+
+def _es_assignments() -> list[str]:
+    return [a for a in assignments(ROOT) if (ROOT / "assignments" / "es" / a / f"{a}.ipynb").is_file()]
+
+
+def test_fast_site_has_every_page_and_no_broken_link(fast_site, es_site):
+    chk = site.check_site(fast_site.out, ROOT, fast_site.pages)  # with es/ beside it (the switch's links)
     want = {f"lectures/{p.stem}.html" for p in lectures(ROOT)}
     want |= {f"assignments/{a}/{p.stem}.html" for a in assignments(ROOT) for p in (ROOT / "assignments" / a).glob("*.ipynb")}
     assert want <= set(chk.pages), f"pages missing: {sorted(want - set(chk.pages))}"
@@ -115,17 +152,106 @@ def test_check_site_catches_what_it_must(tmp_path):
 
 
 def test_site_refuses_an_edition_that_does_not_exist():
-    with pytest.raises(ValueError, match="no 'es' edition"):
-        site.site_paths(ROOT, language="es")
+    with pytest.raises(ValueError, match="no 'fr' edition"):
+        site.site_paths(ROOT, language="fr")
     with pytest.raises(ValueError, match="mode must be"):
         site.site_paths(ROOT, mode="quick")
+    assert site.site_paths(ROOT, language="es").cache == ROOT / "build" / "site-cache" / "fast-es"
+    assert site.site_paths(ROOT, mode="full", language="es").cache.name == "full-es"
+    with pytest.raises(ValueError, match="execute names no lecture"):
+        site.build(ROOT, mode="off", language="es", out=ROOT / "build" / "site-unused" / "es", execute=["99_nothing"])
+
+
+# ------------------------------------------------------------------ the Spanish edition (#15)
+def test_spanish_site_has_every_page_the_switch_and_no_broken_link(fast_site, es_site):
+    chk = site.check_site(es_site.out, ROOT, es_site.pages)
+    want = {f"lectures/es/{p.stem}.html" for p in _es_lectures()}
+    want |= {f"assignments/es/{a}/{a}.html" for a in _es_assignments()}
+    want |= {"index.html", "search.html", "lectures/es/glosario.html"}
+    assert want <= set(chk.pages), f"pages missing: {sorted(want - set(chk.pages))}"
+    assert _es_lectures() and _es_assignments(), "no Spanish edition to build"
+    assert not chk.broken, "broken internal links or images:\n" + "\n".join(chk.broken[:30])
+    assert not chk.launch, "launch links:\n" + "\n".join(chk.launch[:30])
+    assert not es_site.warnings, "Sphinx warnings:\n" + "\n".join(es_site.warnings[:20])
+    assert es_site.executed + es_site.cached == 1 and len(es_site.not_executed) == len(_es_lectures()) - 1
+    # every page of both trees: lang, and a switch to the other edition's same page (else its index)
+    es_pages = site.edition_pages(ROOT, "es")
+    for out, lang, other in ((fast_site.out, "en", "es"), (es_site.out, "es", "en")):
+        for rel in site.check_site(out, ROOT).pages:
+            html = (out / rel).read_text()
+            assert f'<html lang="{lang}"' in html, f"{lang}/{rel}: not lang={lang!r}"
+            switch = re.search(r'<nav class="language-switch".*?</nav>', html, re.S)
+            assert switch, f"{lang}/{rel}: no language switch"
+            link = re.search(rf'<a class="language-other" href="([^"]+)" hreflang="{other}"', switch.group(0))
+            assert link and (out / rel).parent.joinpath(link.group(1)).resolve().is_file(), f"{lang}/{rel}: {switch.group(0)}"
+    for nb in lectures(ROOT):
+        html = (fast_site.out / "lectures" / f"{nb.stem}.html").read_text()
+        want_es = f"lectures/es/{nb.stem}" if f"lectures/es/{nb.stem}" in es_pages else f"solo-en-ingles/lectures/{nb.stem}"
+        assert f'href="../../es/{want_es}.html" hreflang="es"' in html, f"{nb.stem}: the ES switch does not open {want_es}"
+
+
+def test_spanish_pages_show_spanish_outputs_and_their_own_launch_links(fast_site, es_site):
+    page = (es_site.out / "lectures" / "es" / f"{ES_EXECUTED}.html").read_text()
+    assert "cell_output" in page and "campo receptivo medido" in page, "the Spanish lecture's output is not Spanish"
+    english = (fast_site.out / "lectures" / f"{ES_EXECUTED}.html").read_text()
+    assert "measured field" in english and "campo receptivo medido" not in english
+    for nb in _es_lectures():
+        html = (es_site.out / "lectures" / "es" / f"{nb.stem}.html").read_text()
+        assert "Clase" in html or "clase" in html
+        colab = f"https://colab.research.google.com/github/{CFG.student_repository}/blob/{CFG.term_tag}/lectures/es/{nb.name}"
+        assert f'href="{colab}"' in html, f"{nb.stem}: no Colab link to the Spanish notebook"
+        hub = [h.replace("&amp;", "&") for h in re.findall(r'href="([^"]*git-pull[^"]*)"', html)]
+        assert any(parse_qs(urlparse(h).query).get("urlpath") == [f"lab/tree/{CFG.student_repository.split('/')[1]}"
+                                                                  f"/lectures/es/{nb.name}"] for h in hub), hub
+    for aid in _es_assignments():
+        html = (es_site.out / "assignments" / "es" / aid / f"{aid}.html").read_text()
+        assert f"/blob/{CFG.term_tag}/assignments/es/{aid}/{aid}.ipynb" in html and "cell_output" not in html
+
+
+def test_notebooks_the_spanish_edition_lacks_say_so_and_link_to_english(fast_site, es_site):
+    index = (es_site.out / "index.html").read_text()
+    missing = [p for p in lectures(ROOT) if not (ROOT / "lectures" / "es" / p.name).is_file()]
+    missing_a = [a for a in assignments(ROOT) if a not in _es_assignments()]
+    for page in [f"lectures/{p.stem}" for p in missing] + [f"assignments/{a}/{a}" for a in missing_a]:
+        stub = es_site.out / "solo-en-ingles" / f"{page}.html"
+        assert stub.is_file(), f"{page}: the Spanish site says nothing about it"
+        html = stub.read_text()
+        assert "solo en inglés" in html and f'href="{"../" * (page.count("/") + 2)}en/{page}.html"' in html
+        assert f"solo-en-ingles/{page}.html" in index, f"{page}: not in the Spanish navigation"
+    order = [index.find(f'href="lectures/es/{p.stem}.html"') if p not in missing else
+             index.find(f'href="solo-en-ingles/lectures/{p.stem}.html"') for p in lectures(ROOT)]
+    assert all(i >= 0 for i in order) and order == sorted(order), f"Spanish navigation out of lecture order: {order}"
+    assert 'href="lectures/es/glosario.html"' in index and "edición en español" in index
+
+
+def test_the_site_root_offers_both_editions(fast_site, es_site):
+    root_index = (fast_site.out.parent / "index.html").read_text()
+    assert 'href="en/index.html"' in root_index and 'href="es/index.html"' in root_index
+    assert "English" in root_index and "Español" in root_index
+
+
+def test_language_switch_targets():
+    es_pages = {"index", "search", "lectures/es/01_x", "assignments/es/a1/a1", "solo-en-ingles/lectures/06_y"}
+    en_pages = {"index", "search", "lectures/01_x", "lectures/06_y", "assignments/a1/a1", "docs/hub"}
+    assert site.counterpart("lectures/01_x", "en", "es", es_pages) == "lectures/es/01_x"
+    assert site.counterpart("lectures/06_y", "en", "es", es_pages) == "solo-en-ingles/lectures/06_y"
+    assert site.counterpart("assignments/a1/a1", "en", "es", es_pages) == "assignments/es/a1/a1"
+    assert site.counterpart("docs/hub", "en", "es", es_pages) == "index"
+    assert site.counterpart("search", "en", "es", es_pages) == "search"
+    assert site.counterpart("lectures/es/01_x", "es", "en", en_pages) == "lectures/01_x"
+    assert site.counterpart("solo-en-ingles/lectures/06_y", "es", "en", en_pages) == "lectures/06_y"
+    assert site.counterpart("lectures/es/glosario", "es", "en", en_pages) == "index"
+    assert site.counterpart("lectures/es/02_z", "es", "en", en_pages) == "index"  # the other lacks it
+    links = site.language_links(ROOT, "es", "lectures/es/01_x", {"en": en_pages, "es": es_pages})
+    assert [(x["label"], x["current"], x["url"]) for x in links] == [
+        ("EN", False, "../../../en/lectures/01_x.html"), ("ES", True, "../../../es/lectures/es/01_x.html")]
 
 
 # ---------------------------------------------------------------------------------- publish
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
+def published(tmp_path_factory, fast_site, es_site):
     out = tmp_path_factory.mktemp("student") / "cnn-course"
-    return pub.publish(ROOT, out, site_mode="fast")
+    return pub.publish(ROOT, out, site_dir=fast_site.out.parent)  # the site built above, both editions
 
 
 def test_publish_writes_a_clean_student_tree(published):
@@ -137,7 +263,8 @@ def test_publish_writes_a_clean_student_tree(published):
     for aid in assignments(ROOT):
         assert f"assignments/{aid}/{aid}.ipynb" in files
     assert "shared/pyproject.toml" in files and "shared/dlcourse/__init__.py" in files
-    assert "site/en/index.html" in files and "site/index.html" in files
+    assert "site/en/index.html" in files and "site/es/index.html" in files and "site/index.html" in files
+    assert f"site/es/lectures/es/{ES_EXECUTED}.html" in files
     assert not any(f.startswith(("solutions/", "tests/", "shared/dlcourse/grading/", "shared/dlcourse/course/"))
                    for f in files), sorted(f for f in files if "grading" in f or "solutions" in f)[:5]
     assert "nbgrader_config.py" not in files and "instructor_repository" not in (out / "course.toml").read_text()

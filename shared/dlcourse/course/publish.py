@@ -9,13 +9,18 @@ tests, mistake fixtures and the grading tooling; the public student repository g
   (:data:`PRIVATE_MODULES`: grading, release, fixtures, nbgrader wrapper, site builder) and without
   the ``dlcourse-grade`` command and the grading extras in its ``pyproject.toml``;
 * ``course.toml`` (the student side only), ``environment.yml``, ``requirements-lock.txt``, a README
-  for students, and the site (``site/``, built by :mod:`.site`; ``--site-mode off`` leaves it out).
+  for students, and the site (``site/<language>/`` for every edition with ``site/index.html``
+  offering them, built by :mod:`.site`; ``--site-mode off`` leaves it out).
 
 Every Colab badge, setup cell and nbgitpuller link in it must point at the student repository at
 the term's tag, and nothing hidden may be in it: :func:`check_tree` runs the release's leak check
 (:func:`.release.check_published`, extended with the mistake fixtures' code through
 :func:`.release.leaks_in_text`) and refuses grading internals. ``publish`` writes nothing that fails
 that check silently: it returns every problem and the command exits 1.
+
+This is the only publish path: ``python -m dlcourse.course publish``, ``python -m dlcourse.grading
+publish`` (``--site-mode off`` by default) and the course hub (``hub/course_hub.py``, no site) all
+call :func:`publish`, so the leak check runs on every publish.
 """
 from __future__ import annotations
 
@@ -225,16 +230,22 @@ def check_tree(root: Path | str, out: Path | str) -> list[str]:
         nb = nbformat.read(nb_path, as_version=4)
         first = nb.cells[0].source.splitlines()[0] if nb.cells and nb.cells[0].source else ""
         want = badge_url(relpath, cfg.student_repository, cfg.term_tag)
-        if f"]({want})" not in first:
+        if "colab.research.google.com" not in first:  # a course without badges (house rule 2 is the tests')
+            problems.append(f"warning: {relpath}: no Colab badge in its first cell (students cannot open it "
+                            "from Colab; `python -m dlcourse.course stamp` writes it)")
+        elif f"]({want})" not in first:
             problems.append(f"{relpath}: its Colab badge does not open {want}")
         setup = [c for c in nb.cells if c.cell_type == "code" and SETUP_TAG in c.metadata.get("tags", [])]
-        if [c.source for c in setup] != [setup_cell_source(cfg.student_repository, cfg.term_tag)]:
+        if not setup:
+            problems.append(f"warning: {relpath}: no setup cell (tagged {SETUP_TAG!r}): on Colab nothing installs dlcourse")
+        elif [c.source for c in setup] != [setup_cell_source(cfg.student_repository, cfg.term_tag)]:
             problems.append(f"{relpath}: its setup cell does not install dlcourse from "
                             f"{cfg.student_repository}@{cfg.term_tag} the course's way")
     return problems
 
 
-def publish(root: Path | str, out: Path | str, *, force: bool = False, site_mode: str = "fast") -> Published:
+def publish(root: Path | str, out: Path | str, *, force: bool = False, site_mode: str = "fast",
+            site_dir: Path | str | None = None, check_release: bool = True) -> Published:
     """Write the student tree of course ``root`` into ``out`` and check it.
 
     Args:
@@ -243,36 +254,54 @@ def publish(root: Path | str, out: Path | str, *, force: bool = False, site_mode
         force: replace ``out`` when it exists.
         site_mode: how the site's lectures are executed (``fast``, ``full``; executions come from the
             site cache) or ``off`` for no site.
+        site_dir: an already built site (the folder holding ``<language>/index.html`` of every edition)
+            to publish instead of building one; it is checked like a built one.
+        check_release: refuse when the committed student release is not what ``solutions/`` releases
+            (runs nbgrader once per assignment). The course hub, which releases from ``solutions/``
+            itself and publishes no assignment into the homes, passes False; the leak check of what is
+            written runs either way.
 
     Returns:
         The :class:`Published` tree with the problems of :func:`check_tree` (empty ``errors``: clean).
 
     Raises:
         ValueError: ``out`` exists without ``force``, or lies inside ``root``; the committed release is
-            stale (run ``make release`` first).
+            stale (run ``make release`` first); ``site_dir`` lacks an edition; an unknown ``site_mode``.
     """
+    from .site import EDITIONS, MODES
+
     root, out = Path(root).resolve(), Path(out).resolve()
+    if site_mode not in MODES:
+        raise ValueError(f"site_mode must be one of {sorted(MODES)}, got {site_mode!r}")
     if out.is_relative_to(root):
         raise ValueError(f"{out} is inside the course folder {root}: publish outside it")
+    if site_dir is not None:
+        lacking = [lang for lang in EDITIONS if not (Path(site_dir) / lang / "index.html").is_file()]
+        if lacking:
+            raise ValueError(f"{site_dir} lacks the edition(s) {lacking} (expected <site_dir>/<language>/index.html)")
     if out.exists():
         if not force:
             raise ValueError(f"{out} exists: choose another folder or pass --force")
         shutil.rmtree(out)
-    stale = [p for aid in _assignment_ids(root) for p in rel.release_diff(root, aid)]
+    stale = [p for aid in _assignment_ids(root) for p in rel.release_diff(root, aid)] if check_release else []
     if stale:
         raise ValueError("the committed student release is not what solutions/ releases: "
                          + "; ".join(stale[:5]) + " (run `make release`)")
     cfg = course_config(root)
     out.mkdir(parents=True)
-    shutil.copytree(root / "lectures", out / "lectures", ignore=_IGNORE)  # with the generated editions (es/)
+    if (root / "lectures").is_dir():
+        shutil.copytree(root / "lectures", out / "lectures", ignore=_IGNORE)  # with the generated editions (es/)
     for aid in _assignment_ids(root):
         for release_dir in [root / "assignments" / aid, *sorted((root / "assignments").glob(f"*/{aid}"))]:
-            shutil.copytree(release_dir, out / release_dir.relative_to(root), ignore=_IGNORE)
+            if release_dir.is_dir():
+                shutil.copytree(release_dir, out / release_dir.relative_to(root), ignore=_IGNORE)
     shared = out / "shared"
-    shutil.copytree(root / "shared" / "dlcourse", shared / "dlcourse",
-                    ignore=lambda d, names: [*_IGNORE(d, names), *(n for n in names if Path(d).name == "dlcourse"
-                                                                    and n in PRIVATE_MODULES)])
-    (shared / "pyproject.toml").write_text(student_pyproject((root / "shared" / "pyproject.toml").read_text()))
+    if (root / "shared" / "dlcourse").is_dir():
+        shutil.copytree(root / "shared" / "dlcourse", shared / "dlcourse",
+                        ignore=lambda d, names: [*_IGNORE(d, names), *(n for n in names if Path(d).name == "dlcourse"
+                                                                        and n in PRIVATE_MODULES)])
+    if (root / "shared" / "pyproject.toml").is_file():
+        (shared / "pyproject.toml").write_text(student_pyproject((root / "shared" / "pyproject.toml").read_text()))
     if (root / "shared" / "README.md").is_file():
         shutil.copy2(root / "shared" / "README.md", shared / "README.md")
     for item in ("environment.yml", "requirements-lock.txt", "LICENSE"):
@@ -280,32 +309,53 @@ def publish(root: Path | str, out: Path | str, *, force: bool = False, site_mode
             shutil.copy2(root / item, out / item)
     (out / "course.toml").write_text(_student_course_toml(cfg))
     pages = 0
-    if site_mode != "off":
+    copy_ignore = shutil.ignore_patterns(".buildinfo", ".doctrees")
+    if site_mode != "off" or site_dir is not None:
         from .site import build, write_language_index
 
-        with tempfile.TemporaryDirectory(prefix="dlcourse-site-") as tmp:
-            res = build(root, mode=site_mode, out=Path(tmp) / "en")
-            shutil.copytree(res.out, out / "site" / "en", ignore=shutil.ignore_patterns(".buildinfo", ".doctrees"))
-            pages = len(res.pages)
-        write_language_index(out / "site")
-    (out / "README.md").write_text(_student_readme(root, out, cfg, site=site_mode != "off"))
+        if site_dir is not None:
+            for lang in EDITIONS:
+                shutil.copytree(Path(site_dir) / lang, out / "site" / lang, ignore=copy_ignore)
+                pages += sum(1 for p in (out / "site" / lang).rglob("*.html")
+                             if "_static" not in p.parts and "_sources" not in p.parts)
+        else:
+            with tempfile.TemporaryDirectory(prefix="dlcourse-site-") as tmp:
+                for lang in EDITIONS:  # siblings, as published: the language switch links across them
+                    res = build(root, mode=site_mode, language=lang, out=Path(tmp) / lang)
+                    shutil.copytree(res.out, out / "site" / lang, ignore=copy_ignore)
+                    pages += len(res.pages)
+        write_language_index(out / "site", cfg.title)
+    has_site = (out / "site").is_dir()
+    (out / "README.md").write_text(_student_readme(root, out, cfg, site=has_site))
     problems = check_tree(root, out)
-    if site_mode != "off":
+    if has_site:
         from .site import check_site
 
-        chk = check_site(out / "site" / "en", out)
-        problems += [f"site/en/{b}" for b in chk.broken] + [f"site/en/{b}" for b in chk.launch]
+        for lang in EDITIONS:
+            chk = check_site(out / "site" / lang, out)
+            problems += [f"site/{lang}/{b}" for b in chk.broken] + [f"site/{lang}/{b}" for b in chk.launch]
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     return Published(out=out, files=files, problems=problems, site_pages=pages)
 
 
-def main(argv: list[str] | None = None, root: Path | None = None) -> int:
-    """``python -m dlcourse.course publish OUT``: write and check the student tree; 0 when clean."""
-    ap = argparse.ArgumentParser(prog="python -m dlcourse.course publish", description=__doc__.split("\n")[0])
+def main(argv: list[str] | None = None, root: Path | None = None, *, prog: str = "python -m dlcourse.course publish",
+         default_site_mode: str = "fast") -> int:
+    """``python -m dlcourse.course publish OUT``: write and check the student tree; 0 when clean.
+
+    Args:
+        argv: the command line (default ``sys.argv[1:]``).
+        root: the course root (default: found from the current folder).
+        prog: the command's name in its help (``python -m dlcourse.grading publish`` calls this too).
+        default_site_mode: ``--site-mode`` when not given.
+
+    Returns:
+        0 when the published tree passed its check, else 1 (also when publish refused).
+    """
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     ap.add_argument("out", type=Path, help="the student repository's working tree (a folder outside the course)")
     ap.add_argument("--force", action="store_true", help="replace OUT when it exists")
-    ap.add_argument("--site-mode", choices=("fast", "full", "off"), default="fast",
-                    help="outputs of the site's lectures (from the site cache; off: no site)")
+    ap.add_argument("--site-mode", choices=("fast", "full", "off"), default=default_site_mode,
+                    help=f"outputs of the site's lectures (from the site cache; off: no site; default {default_site_mode})")
     args = ap.parse_args(argv)
     if root is None:
         from .conventions import find_course_root

@@ -1,4 +1,7 @@
-"""Release (solutions/ -> assignments/) and publish (the student-facing tree), with leak checks.
+"""Release (solutions/ -> assignments/) and the leak check of everything students get.
+
+Publishing the student tree is :func:`dlcourse.course.publish.publish` (the only publish path); it
+runs :func:`check_published` on what it writes.
 
 A *leak* is solution code or hidden-test text of ``solutions/`` that appears in what students
 get. A line counts when it lies inside ``### BEGIN SOLUTION``/``### END SOLUTION`` or
@@ -22,7 +25,7 @@ from .conventions import assignments as course_assignments
 from .regions import MARKERS
 
 __all__ = ["Secrets", "course_secrets", "leaks_in_text", "release_leaks", "release", "release_diff", "release_course",
-           "publish", "check_published", "cli_release", "cli_publish", "MARKERS"]
+           "check_published", "cli_release", "MARKERS"]
 
 #: Shorter lines (``model.eval()``, ``with torch.no_grad():``) are too common to count as a leak; the
 #: same threshold as tests/test_assignments.py (more than 25 characters).
@@ -244,83 +247,7 @@ def cli_release(root: Path, aids: list[str], *, check_only: bool) -> int:
     return status
 
 
-# ------------------------------------------------------------------ publish
-
-_STUDENT_README = """# {title}: student materials
-
-Lectures and assignments of the course, with the helper package `dlcourse` they import.
-
-## Open a notebook
-* **Colab**: every notebook starts with an "Open in Colab" badge; the first code cell installs
-  `dlcourse` there for you.
-* **JupyterHub or your laptop**: `python -m pip install ./shared` (inside this folder), then open
-  the notebooks with Jupyter. A GPU is used when there is one (NVIDIA CUDA, AMD ROCm on Linux,
-  Apple MPS); everything also runs on a CPU.
-
-## Contents
-{contents}
-
-## Hand in an assignment
-Work in the notebook of `assignments/<assignment>/`, keep the cells you were given (the tests
-are run again by the grader, with more tests you do not see), then submit it through the hub
-(nbgrader "Submit") or upload the `.ipynb` file (on Colab: File > Download > Download .ipynb).
-Feedback comes back as a web page with the points of every test.
-"""
-
-
-def publish(root: Path, out: Path, *, force: bool = False) -> list[str]:
-    """Write the student tree of course ``root`` to ``out`` and check it.
-
-    Args:
-        root: the course root.
-        out: the folder to create, outside the course.
-        force: replace ``out`` when it exists.
-
-    Returns:
-        The problems of :func:`check_published` (``warning:`` entries are not errors).
-
-    Raises:
-        ValueError: ``out`` exists (without ``force``) or lies inside the course folder.
-    """
-    if out.exists():
-        if not force:
-            raise ValueError(f"{out} exists: choose another folder or pass --force")
-        shutil.rmtree(out)
-    if out.resolve().is_relative_to(root.resolve()):
-        raise ValueError(f"{out} is inside the course folder {root}: publish outside it")
-    out.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints", "*.pyc", "gradebook.db")
-    for name in ("lectures", "assignments"):
-        if (root / name).is_dir():
-            shutil.copytree(root / name, out / name, ignore=ignore)
-    shared = root / "shared"
-    if shared.is_dir():
-        (out / "shared").mkdir()
-        for item in ("pyproject.toml", "README.md", "dlcourse"):
-            p = shared / item
-            if p.is_dir():
-                shutil.copytree(p, out / "shared" / item, ignore=ignore)
-            elif p.is_file():
-                shutil.copy2(p, out / "shared" / item)
-    for item in ("course.toml", "environment.yml", "requirements-lock.txt", "LICENSE"):
-        if (root / item).is_file():
-            shutil.copy2(root / item, out / item)
-    rows = []
-    for nb in sorted((out / "lectures").glob("*.ipynb")):
-        rows.append(f"* lecture: [{nb.stem}](lectures/{nb.name})")
-    for d in sorted((out / "assignments").glob("*")):
-        for nb in sorted(d.glob("*.ipynb")):
-            rows.append(f"* assignment: [{d.name}/{nb.stem}](assignments/{d.name}/{nb.name})")
-    title = "Course"
-    try:
-        import tomllib
-
-        title = tomllib.loads((root / "course.toml").read_text()).get("course", {}).get("title", title)
-    except (OSError, ValueError):
-        pass
-    (out / "README.md").write_text(_STUDENT_README.format(title=title, contents="\n".join(rows) or "(none yet)"))
-    return check_published(root, out)
-
+# ------------------------------------------------------------------ the leak check of a published tree
 
 def _distinctive_hidden(secrets: Secrets) -> dict[str, str]:
     """Hidden-test lines that give something away outside the assignment: assertions (with their
@@ -370,23 +297,3 @@ def check_published(root: Path, out: Path) -> list[str]:
         problems += [f"warning: {rel}: solution line {s!r} (from {w}): check it does not give the answer away"
                      for s, w in long_solution.items() if s in text]
     return problems
-
-
-def cli_publish(root: Path, out: Path, *, force: bool) -> int:
-    """The ``publish`` command: :func:`publish`, print its problems; exit status 1 on an error.
-
-    Args:
-        root: the course root.
-        out: the folder to create.
-        force: replace ``out`` when it exists.
-
-    Returns:
-        0 when the published tree passed its check, else 1.
-    """
-    problems = publish(root, out, force=force)
-    errors = [p for p in problems if not p.startswith("warning:")]
-    for p in problems:
-        print(("  " if p.startswith("warning:") else "  ERROR ") + p)
-    n = sum(1 for p in out.rglob("*") if p.is_file())
-    print(f"published {n} files to {out}: " + ("check passed" if not errors else f"{len(errors)} problem(s)"))
-    return 1 if errors else 0

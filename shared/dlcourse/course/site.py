@@ -1,31 +1,39 @@
 """The course website: Sphinx + MyST-NB + sphinx-book-theme, outputs cached by jupyter-cache.
 
-``python -m dlcourse.course site [--mode fast|full|off] [--language en] [--only STEM ...]`` (``make site``):
+``python -m dlcourse.course site [--mode fast|full|off] [--language all|en|es] [--only STEM ...]`` (``make site``):
 
-1. :func:`stage_sources` lays out the site's sources in ``build/site-src/<language>/`` with the
-   student repository's layout: the course README as the landing page (``index.md``, with the
-   navigation in lecture order), ``lectures/*.ipynb``, the *student release* ``assignments/<id>/``
-   (never ``solutions/``) and the ``docs/`` pages the README links to;
+1. :func:`stage_sources` lays out one edition's sources in ``build/site-src/<language>/`` with the
+   student repository's layout: the landing page (``index.md``: the course README for English, a
+   Spanish page for the Spanish edition, with the navigation in lecture order), the edition's
+   lectures (``lectures/*.ipynb``; ``lectures/es/*.ipynb`` and ``lectures/es/glosario.md``), its
+   *student release* (``assignments/<id>/``, ``assignments/es/<id>/``; never ``solutions/``) and
+   the ``docs/`` pages the README links to. A lecture or assignment the Spanish edition lacks gets a
+   page ``solo-en-ingles/...`` that says so and links to the English page (never silently left out);
 2. :func:`build` runs Sphinx with the configuration in ``site/conf.py`` into
    ``build/site/<language>/``. Lectures are executed through MyST-NB's ``cache`` mode: each
-   notebook is executed once per mode (FAST or full) and its outputs kept in
-   ``build/site-cache/<mode>/`` (jupyter-cache, keyed by the notebook's code), so a rebuild executes
-   only the notebooks whose code changed. ``tests/test_notebooks.py`` stores each FAST execution
-   there (:func:`cache_executed`), so CI builds the FAST site without running a lecture twice;
-3. :func:`check_site` reads the built HTML: every page, every internal link (with its ``#anchor``)
+   notebook is executed once per mode (FAST or full) and edition and its outputs kept in
+   ``build/site-cache/<mode>`` (English) or ``build/site-cache/<mode>-<language>`` (jupyter-cache
+   is keyed by the notebook's code, which the Spanish notebooks share with the English ones, while
+   their outputs are Spanish: ``tr()`` reads ``DLCOURSE_LANG=es``, which the build sets), so a
+   rebuild executes only the notebooks whose code changed. ``tests/test_notebooks.py`` stores each
+   English FAST execution there (:func:`cache_executed`), so CI builds the English FAST site
+   without running a lecture twice;
+3. every page carries a language switch (EN | ES: the same page in the other edition when it has
+   it, else that edition's landing page) and the Spanish pages say ``lang="es"``;
+   ``build/site/index.html`` offers both editions (:func:`write_language_index`);
+4. :func:`check_site` reads the built HTML: every page, every internal link (with its ``#anchor``)
    and image, and every launch link (Colab, and the course JupyterHub through nbgitpuller), which
    must open the page's notebook in the student repository at the term's tag.
 
 The cache is keyed by the notebooks' code, not by the helper package: after changing ``dlcourse``
-in a way that changes outputs, rebuild with ``--refresh`` (or delete ``build/site-cache/<mode>``).
+in a way that changes outputs, rebuild with ``--refresh`` (or delete ``build/site-cache/<mode>*``).
 
-Editions: ``language`` names the edition. Only the English one exists; the Spanish edition will be
-a second tree (``build/site/es/``) built from the generated Spanish notebooks, with a language
-switch between the two; :data:`EDITIONS` is where it gets registered.
+Editions are registered in :data:`EDITIONS`.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -42,12 +50,17 @@ from .conventions import CourseConfig, assignments, badge_url, course_config, le
 
 __all__ = [
     "MODES",
+    "Edition",
     "EDITIONS",
     "SitePaths",
     "write_language_index",
     "site_paths",
     "cache_executed",
+    "git_pull_link",
     "nbgitpuller_link",
+    "edition_pages",
+    "counterpart",
+    "language_links",
     "stage_sources",
     "SiteBuild",
     "build",
@@ -59,8 +72,42 @@ __all__ = [
 
 #: Execution modes: the value of ``DLCOURSE_FAST`` the lectures run with (``off``: no execution).
 MODES = {"fast": "1", "full": "0", "off": None}
-#: Editions of the site: language -> folder of its lectures (relative to the course root).
-EDITIONS = {"en": "lectures"}
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One edition (language) of the site, as the student repository lays it out.
+
+    Attributes:
+        language: the language code (``en``, ``es``): the HTML ``lang``, Sphinx's language, ``DLCOURSE_LANG``.
+        label: the language switch's label (``EN``).
+        name: the edition's name in its own language (the root index's link).
+        lectures: the folder of its lecture notebooks (relative to the course root).
+        assignments: the folder of its student releases (``<folder>/<id>/``).
+        pages: markdown pages of the edition beside its lectures (paths relative to the course root).
+        missing: for a translated edition, the folder of the pages that stand for a lecture or
+            assignment it lacks ("" for the source edition, which lacks nothing).
+        missing_note: what those pages say (``solo en inglés``).
+    """
+
+    language: str
+    label: str
+    name: str
+    lectures: str
+    assignments: str
+    pages: tuple[str, ...] = ()
+    missing: str = ""
+    missing_note: str = ""
+
+
+#: Editions of the site: language -> :class:`Edition`. English is the source; the others are generated.
+EDITIONS = {
+    "en": Edition("en", "EN", "English", "lectures", "assignments"),
+    "es": Edition("es", "ES", "Español", "lectures/es", "assignments/es", pages=("lectures/es/glosario.md",),
+                  missing="solo-en-ingles", missing_note="solo en inglés"),
+}
+#: Pages every Sphinx HTML build has (the switch keeps them).
+_SPHINX_PAGES = ("index", "search", "genindex")
 #: Sources copied beside the notebooks when the README links to them.
 DOC_FOLDERS = ("docs",)
 _EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//)", re.I)
@@ -94,20 +141,21 @@ def site_paths(root: Path | str, *, mode: str = "fast", language: str = "en", ou
     """
     _check_mode_language(mode, language)
     build_dir = Path(root) / "build"
+    cache = "fast" if mode == "off" else mode
     return SitePaths(src=build_dir / "site-src" / language, out=Path(out) if out else build_dir / "site" / language,
                      doctrees=build_dir / "site-doctrees" / f"{language}-{mode}",
-                     cache=build_dir / "site-cache" / ("fast" if mode == "off" else mode))
+                     cache=build_dir / "site-cache" / (cache if language == "en" else f"{cache}-{language}"))
 
 
 def _check_mode_language(mode: str, language: str) -> None:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {sorted(MODES)}, got {mode!r}")
     if language not in EDITIONS:
-        raise ValueError(f"no {language!r} edition of the site: the editions are {sorted(EDITIONS)} "
-                         "(the Spanish one is built once its notebooks are generated)")
+        raise ValueError(f"no {language!r} edition of the site: the editions are {sorted(EDITIONS)}")
 
 
-def cache_executed(nb, source: Path | str, *, root: Path | str, mode: str = "fast", seconds: float | None = None) -> None:
+def cache_executed(nb, source: Path | str, *, root: Path | str, mode: str = "fast", language: str = "en",
+                   seconds: float | None = None) -> None:
     """Store an executed notebook in the site's jupyter-cache, as if the site build had executed it.
 
     Args:
@@ -115,10 +163,11 @@ def cache_executed(nb, source: Path | str, *, root: Path | str, mode: str = "fas
         source: the notebook file it was executed from.
         root: the course root.
         mode: ``fast`` or ``full``: the mode it was executed in.
+        language: the edition it belongs to (its cache; executed with ``DLCOURSE_LANG`` of that edition).
         seconds: how long it took (shown in the build's execution report).
 
     Raises:
-        ValueError: ``mode`` is ``off`` or unknown.
+        ValueError: ``mode`` is ``off`` or unknown, or an unknown language.
     """
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
@@ -128,10 +177,45 @@ def cache_executed(nb, source: Path | str, *, root: Path | str, mode: str = "fas
     nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # a copy
     for cell in nb.cells:  # nbclient's timing metadata would change the notebook's cache key
         cell.metadata.pop("execution", None)
-    cache = get_cache(str(site_paths(root, mode=mode).cache))
+    cache = get_cache(str(site_paths(root, mode=mode, language=language).cache))
     cache.cache_notebook_bundle(CacheBundleIn(nb, str(Path(source).resolve()),
                                               data={"execution_seconds": seconds}), check_validity=False,
                                 overwrite=True)
+
+
+def git_pull_link(hub_url: str, *, repo: str, branch: str, path: str = "lectures", target: str | None = None,
+                  app: str = "lab") -> str:
+    """An nbgitpuller link: opening it on a hub pulls ``repo`` at ``branch`` into the user's home and opens ``path``.
+
+    The one implementation of the link (the site's launch buttons and pages, the student README and
+    ``hub/course_hub.py link`` all build it here).
+
+    Args:
+        hub_url: the hub's address (``https://hub.example.org``).
+        repo: ``owner/name`` on GitHub or a full git URL.
+        branch: the branch or tag to pull (the term's tag).
+        path: what to open after pulling, relative to the repository (a folder or a notebook).
+        target: folder in the user's home (default: the repository's name).
+        app: ``lab`` (JupyterLab) or ``tree`` (classic).
+
+    Returns:
+        ``<hub>/hub/user-redirect/git-pull?repo=...&urlpath=<app>/tree/<target>/<path>&branch=...&targetPath=...``.
+
+    Raises:
+        ValueError: a hub URL that is not http(s), an empty repo or branch, an unknown app.
+    """
+    hub = urlparse(hub_url or "")
+    if hub.scheme not in ("http", "https") or not hub.netloc:
+        raise ValueError(f"hub_url must be the hub's http(s) address, got {hub_url!r}")
+    if not repo or not branch:
+        raise ValueError("repo and branch are needed (course.toml's [course] student_repository and term_tag)")
+    if app not in ("lab", "tree"):
+        raise ValueError(f"app must be 'lab' or 'tree', got {app!r}")
+    url = repo if "://" in repo or repo.startswith("git@") else f"https://github.com/{repo}"
+    name = target or url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+    urlpath = f"{app}/tree/{name}/{path.strip('/')}".rstrip("/")
+    query = urlencode({"repo": url, "urlpath": urlpath, "branch": branch, "targetPath": name}, safe="/")
+    return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
 def nbgitpuller_link(cfg: CourseConfig, path: str = "lectures", *, app: str = "lab") -> str:
@@ -143,20 +227,14 @@ def nbgitpuller_link(cfg: CourseConfig, path: str = "lectures", *, app: str = "l
         app: ``lab`` (JupyterLab) or ``tree`` (classic).
 
     Returns:
-        ``<hub>/hub/user-redirect/git-pull?repo=...&urlpath=...&branch=<tag>&targetPath=<name>``.
+        :func:`git_pull_link` of the student repository at the term's tag.
 
     Raises:
         ValueError: no ``hub_url`` in course.toml, or an unknown app.
     """
     if not cfg.hub_url:
         raise ValueError("course.toml has no [course] hub_url: there is no hub to link to")
-    if app not in ("lab", "tree"):
-        raise ValueError(f"app must be 'lab' or 'tree', got {app!r}")
-    name = cfg.student_repository.split("/")[1]
-    urlpath = f"{app}/tree/{name}/{path.strip('/')}".rstrip("/")
-    query = urlencode({"repo": f"https://github.com/{cfg.student_repository}", "urlpath": urlpath,
-                       "branch": cfg.term_tag, "targetPath": name}, safe="/")
-    return f"{cfg.hub_url}/hub/user-redirect/git-pull?{query}"
+    return git_pull_link(cfg.hub_url, repo=cfg.student_repository, branch=cfg.term_tag, path=path, app=app)
 
 
 def _title(nb_path: Path) -> str:
@@ -177,9 +255,153 @@ def _copy(src: Path, dest: Path) -> None:
     shutil.copy2(src, dest)
 
 
+@dataclass(frozen=True)
+class _Item:
+    """A lecture or an assignment notebook of the course, and where one edition has it."""
+
+    kind: str          # "lecture" or "assignment"
+    english: str       # the English page name (lectures/<stem>, assignments/<id>/<stem>)
+    page: str          # this edition's page name (its own notebook, or the page saying it lacks one)
+    path: Path | None  # this edition's notebook (None: the edition lacks it)
+    title: str         # the English notebook's title (for the missing-page note)
+
+
+def _edition_items(root: Path, language: str, only: list[str] | None = None) -> list[_Item]:
+    """Every lecture (in lecture order) and assignment notebook of the course, for the ``language`` edition."""
+    ed = EDITIONS[language]
+    items = []
+    english_lectures = lectures(root)
+    if only:
+        unknown = sorted(set(only) - {p.stem for p in english_lectures})
+        if unknown:
+            raise ValueError(f"no lecture {unknown}: the lectures are {[p.stem for p in english_lectures]}")
+        english_lectures = [p for p in english_lectures if p.stem in only]
+    for en in english_lectures:
+        mine = root / ed.lectures / en.name
+        page = f"{ed.lectures}/{en.stem}"
+        items.append(_Item("lecture", f"lectures/{en.stem}", page if mine.is_file() else f"{ed.missing}/lectures/{en.stem}",
+                           mine if mine.is_file() else None, _title(en)))
+    for aid in assignments(root):
+        release = root / "assignments" / aid
+        if not release.is_dir():
+            raise ValueError(f"assignments/{aid}/ is missing: run `make release` before building the site")
+        for en in sorted(release.glob("*.ipynb")):
+            mine = root / ed.assignments / aid / en.name
+            page = f"{ed.assignments}/{aid}/{en.stem}"
+            items.append(_Item("assignment", f"assignments/{aid}/{en.stem}",
+                               page if mine.is_file() else f"{ed.missing}/assignments/{aid}/{en.stem}",
+                               mine if mine.is_file() else None, _title(en)))
+    if not ed.missing and any(i.path is None for i in items):
+        raise AssertionError("the source edition lacks a notebook of its own course")
+    return items
+
+
+def edition_pages(root: Path | str, language: str) -> set[str]:
+    """The page names the ``language`` edition of the whole course has (what the language switch may open).
+
+    Args:
+        root: the course root.
+        language: the edition (a key of :data:`EDITIONS`).
+
+    Returns:
+        Page names without ``.html`` (``index``, ``lectures/es/01_cnn_stacks``, ``solo-en-ingles/...``).
+
+    Raises:
+        ValueError: an unknown language.
+    """
+    _check_mode_language("fast", language)
+    root = Path(root)
+    ed = EDITIONS[language]
+    pages = {*_SPHINX_PAGES, *(i.page for i in _edition_items(root, language))}
+    pages |= {p[:-3] for p in ed.pages if (root / p).is_file()}
+    if language == "en":
+        pages |= {d[:-3] for d in _readme_docs(root)}
+    return pages
+
+
+def counterpart(page: str, language: str, other: str, other_pages: set[str]) -> str:
+    """The page of the ``other`` edition that shows what ``page`` of the ``language`` edition shows.
+
+    A lecture or assignment maps to its translation (``lectures/01_x`` <-> ``lectures/es/01_x``,
+    ``assignments/a1/a1`` <-> ``assignments/es/a1/a1``); a page that stands for a missing translation
+    (``solo-en-ingles/lectures/06_x``) maps to the English page. When ``other_pages`` lacks the
+    result, or the page has no counterpart (the glossary, a guide), it is the other edition's ``index``.
+
+    Args:
+        page: a page name of the ``language`` edition (no ``.html``).
+        language: its edition.
+        other: the edition to switch to.
+        other_pages: the page names the ``other`` edition has (:func:`edition_pages`).
+
+    Returns:
+        A page name of the ``other`` edition.
+    """
+    src, dst = EDITIONS[language], EDITIONS[other]
+    english = None
+    if page in _SPHINX_PAGES:
+        english = page
+    elif src.missing and page.startswith(src.missing + "/"):
+        english = page[len(src.missing) + 1:]
+    else:
+        for kind_src, kind_en in ((src.lectures, "lectures"), (src.assignments, "assignments")):
+            rest = page[len(kind_src) + 1:] if page.startswith(kind_src + "/") else None
+            depth = 0 if kind_en == "lectures" else 1
+            if rest is not None and rest.count("/") == depth:
+                english = f"{kind_en}/{rest}"
+                break
+    if english is None:
+        return "index"
+    if english in _SPHINX_PAGES:
+        target = english
+    elif english.startswith("lectures/"):
+        target = f"{dst.lectures}/{english[len('lectures/'):]}"
+    else:
+        target = f"{dst.assignments}/{english[len('assignments/'):]}"
+    if target not in other_pages and dst.missing and f"{dst.missing}/{english}" in other_pages:
+        target = f"{dst.missing}/{english}"
+    return target if target in other_pages else "index"
+
+
+def language_links(root: Path | str, language: str, page: str,
+                   pages: dict[str, set[str]] | None = None) -> list[dict[str, str | bool]]:
+    """The language switch of ``page`` in the ``language`` edition: one entry per edition.
+
+    Args:
+        root: the course root.
+        language: the page's edition.
+        page: the page name (no ``.html``).
+        pages: every edition's page names (default: :func:`edition_pages` of each).
+
+    Returns:
+        ``[{"language", "label", "name", "url", "current"}, ...]`` in :data:`EDITIONS` order; ``url`` is
+        relative to the page (the editions are sibling folders ``site/<language>/``).
+    """
+    up = "../" * (page.count("/") + 1)
+    out = []
+    for lang, ed in EDITIONS.items():
+        if lang == language:
+            target = page
+        else:
+            have = pages[lang] if pages is not None else edition_pages(root, lang)
+            target = counterpart(page, language, lang, have)
+        out.append({"language": lang, "label": ed.label, "name": ed.name, "current": lang == language,
+                    "url": f"{up}{lang}/{target}.html"})
+    return out
+
+
+def _readme_docs(root: Path) -> list[str]:
+    readme = (root / "README.md").read_text()
+    docs = sorted({m.split("#")[0] for m in re.findall(r"\]\(((?:%s)/[^)\s]+\.md(?:#[^)\s]*)?)\)" % "|".join(DOC_FOLDERS),
+                                                          readme)})
+    for d in docs:
+        if not (root / d).is_file():
+            raise ValueError(f"README.md links to {d}, which does not exist")
+    return docs
+
+
 def stage_sources(root: Path | str, src: Path | str, *, language: str = "en", mode: str = "fast",
                   only: list[str] | None = None) -> list[str]:
-    """Lay out the site's sources in ``src`` (the student repository's layout); return the page names.
+    """Lay out one edition's sources in ``src`` (the student repository's layout); return the page names.
 
     Args:
         root: the course root.
@@ -197,68 +419,120 @@ def stage_sources(root: Path | str, src: Path | str, *, language: str = "en", mo
     _check_mode_language(mode, language)
     root, src = Path(root), Path(src)
     cfg = course_config(root)
-    lecture_paths = lectures(root) if EDITIONS[language] == "lectures" else sorted((root / EDITIONS[language]).glob("*.ipynb"))
-    if only:
-        unknown = sorted(set(only) - {p.stem for p in lecture_paths})
-        if unknown:
-            raise ValueError(f"no lecture {unknown}: the lectures are {[p.stem for p in lecture_paths]}")
-        lecture_paths = [p for p in lecture_paths if p.stem in only]
-    wanted: dict[str, Path] = {f"lectures/{p.name}": p for p in lecture_paths}
-    assignment_pages = []
-    for aid in assignments(root):
-        release = root / "assignments" / aid
-        if not release.is_dir():
-            raise ValueError(f"assignments/{aid}/ is missing: run `make release` before building the site")
-        for f in sorted(release.rglob("*")):
-            if f.is_file() and ".ipynb_checkpoints" not in f.parts and "__pycache__" not in f.parts:
-                wanted[f"assignments/{aid}/{f.relative_to(release).as_posix()}"] = f
-        assignment_pages += [f"assignments/{aid}/{p.stem}" for p in sorted(release.glob("*.ipynb"))]
-    readme = (root / "README.md").read_text()
-    docs = sorted({m.split("#")[0] for m in re.findall(r"\]\(((?:%s)/[^)\s]+\.md(?:#[^)\s]*)?)\)" % "|".join(DOC_FOLDERS),
-                                                          readme)})
+    ed = EDITIONS[language]
+    items = _edition_items(root, language, only)
+    wanted: dict[str, Path] = {}
+    for it in items:
+        if it.path is None:
+            continue
+        if it.kind == "lecture":
+            wanted[f"{it.page}.ipynb"] = it.path
+        else:  # the whole release folder (data files beside the notebook)
+            release = it.path.parent
+            for f in sorted(release.rglob("*")):
+                if f.is_file() and ".ipynb_checkpoints" not in f.parts and "__pycache__" not in f.parts:
+                    wanted[f"{ed.assignments}/{release.name}/{f.relative_to(release).as_posix()}"] = f
+    extra = [p for p in ed.pages if (root / p).is_file()]
+    for p in extra:
+        wanted[p] = root / p
+    docs = _readme_docs(root) if language == "en" else []
     for d in docs:
-        if not (root / d).is_file():
-            raise ValueError(f"README.md links to {d}, which does not exist")
         wanted[d] = root / d
     for rel, path in wanted.items():
         _copy(path, src / rel)
-    lecture_pages = [f"lectures/{p.stem}" for p in lecture_paths]
-    (src / "index.md").write_text(_index_page(readme, cfg, lecture_paths, lecture_pages, assignment_pages,
-                                              [d[:-3] for d in docs], mode))
-    keep = set(wanted) | {"index.md"}
+    generated = {"index.md": _index_page(root, cfg, language, items, [d[:-3] for d in docs], [p[:-3] for p in extra],
+                                         mode)}
+    for it in items:
+        if it.path is None:
+            generated[f"{it.page}.md"] = _missing_page(it, ed)
+    for rel, text in generated.items():
+        dest = src / rel
+        if not (dest.is_file() and dest.read_text() == text):
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text)
+    keep = set(wanted) | set(generated)
     for f in sorted(src.rglob("*"), reverse=True):
         rel = f.relative_to(src).as_posix()
         if f.is_file() and rel not in keep:
             f.unlink()
         elif f.is_dir() and not any(f.iterdir()):
             f.rmdir()
-    return ["index", *lecture_pages, *assignment_pages, *[d[:-3] for d in docs]]
+    lecture_pages = [it.page for it in items if it.kind == "lecture"]
+    assignment_pages = [it.page for it in items if it.kind == "assignment"]
+    return ["index", *lecture_pages, *[p[:-3] for p in extra], *assignment_pages, *[d[:-3] for d in docs]]
 
 
-def _index_page(readme: str, cfg: CourseConfig, lecture_paths: list[Path], lecture_pages: list[str],
-                assignment_pages: list[str], doc_pages: list[str], mode: str) -> str:
-    """The landing page: the course README, how to open the notebooks, and the navigation."""
-    rows = [f"| {i} | [{_title(p)}]({page}.ipynb) | [Colab]({badge_url(page + '.ipynb', cfg.student_repository, cfg.term_tag)})"
-            + (f" · [JupyterHub]({nbgitpuller_link(cfg, page + '.ipynb')})" if cfg.hub_url else "") + " |"
-            for i, (p, page) in enumerate(zip(lecture_paths, lecture_pages), 1)]
-    where = {"fast": "in FAST mode (small data, few epochs: what CI runs)",
-             "full": "in full mode (what students run)", "off": "not executed (no outputs)"}[mode]
-    hub = (f"On the course JupyterHub, [this link]({nbgitpuller_link(cfg, 'lectures')}) copies the lectures of "
-           f"this term into your home (and pulls later changes, keeping your edits). " if cfg.hub_url else "")
-    launch = "\n".join([
-        "", "## Open the notebooks", "",
-        f"Every lecture and assignment page has launch buttons at the top (the rocket): Colab, or the course "
-        f"JupyterHub. They open the notebook of the student repository "
-        f"[{cfg.student_repository}](https://github.com/{cfg.student_repository}/tree/{cfg.term_tag}) at this "
-        f"term's tag `{cfg.term_tag}`; the download button gives the `.ipynb` file. {hub}"
-        f"The outputs on this site were executed {where}.", "",
-        "| # | lecture | open |", "|---|---|---|", *rows, ""])
+def _missing_page(it: _Item, ed: Edition) -> str:
+    """The page of a translated edition that stands for a notebook it lacks: it says so and links to English."""
+    up = "../" * (it.page.count("/") + 1)
+    what = "Esta clase" if it.kind == "lecture" else "Esta tarea"
+    return "\n".join([
+        f"# {it.title} ({ed.missing_note})", "",
+        ":::{note}", f"{what} todavía no tiene versión en español: está **{ed.missing_note}**.", ":::", "",
+        f'<p><a class="only-in-source" hreflang="en" href="{up}en/{it.english}.html">Abrir la versión en inglés: '
+        f"{it.title}</a></p>", ""])
 
+
+def _index_page(root: Path, cfg: CourseConfig, language: str, items: list[_Item], doc_pages: list[str],
+                extra_pages: list[str], mode: str) -> str:
+    """The landing page of an edition (the course README for English) with the navigation."""
     def toc(caption: str, pages: list[str]) -> str:
         return "\n".join(["", "```{toctree}", ":hidden:", ":maxdepth: 1", f":caption: {caption}", "", *pages, "```", ""])
 
-    return (readme.rstrip() + "\n" + launch + toc("Lectures", lecture_pages) + toc("Assignments", assignment_pages)
-            + (toc("Guides", doc_pages) if doc_pages else ""))
+    lecture_items = [it for it in items if it.kind == "lecture"]
+    assignment_pages = [it.page for it in items if it.kind == "assignment"]
+
+    def row(i: int, it: _Item, open_label: str) -> str:
+        if it.path is None:
+            return f"| {i} | [{it.title}]({it.page}.md) ({EDITIONS[language].missing_note}) | — |"
+        nb = it.page + ".ipynb"
+        return (f"| {i} | [{_title(it.path)}]({nb}) | [Colab]({badge_url(nb, cfg.student_repository, cfg.term_tag)})"
+                + (f" · [JupyterHub]({nbgitpuller_link(cfg, nb)})" if cfg.hub_url else "") + " |")
+
+    ed = EDITIONS[language]
+    if language == "en":
+        where = {"fast": "in FAST mode (small data, few epochs: what CI runs)",
+                 "full": "in full mode (what students run)", "off": "not executed (no outputs)"}[mode]
+        hub = (f"On the course JupyterHub, [this link]({nbgitpuller_link(cfg, 'lectures')}) copies the lectures of "
+               f"this term into your home (and pulls later changes, keeping your edits). " if cfg.hub_url else "")
+        head = (root / "README.md").read_text().rstrip() + "\n" + "\n".join([
+            "", "## Open the notebooks", "",
+            f"Every lecture and assignment page has launch buttons at the top (the rocket): Colab, or the course "
+            f"JupyterHub. They open the notebook of the student repository "
+            f"[{cfg.student_repository}](https://github.com/{cfg.student_repository}/tree/{cfg.term_tag}) at this "
+            f"term's tag `{cfg.term_tag}`; the download button gives the `.ipynb` file. {hub}"
+            f"The outputs on this site were executed {where}. The Spanish edition: the ES link at the top of "
+            f"every page.", "",
+            "| # | lecture | open |", "|---|---|---|", *[row(i, it, "open") for i, it in enumerate(lecture_items, 1)], ""])
+        return (head + toc("Lectures", [it.page for it in lecture_items]) + toc("Assignments", assignment_pages)
+                + (toc("Guides", doc_pages) if doc_pages else ""))
+    if language != "es":
+        raise ValueError(f"no landing page written for the {language!r} edition")
+    where = {"fast": "en modo FAST (pocos datos y pocas épocas: lo que ejecuta la integración continua)",
+             "full": "en modo completo (lo que ejecutan los estudiantes)", "off": "sin ejecutar (sin salidas)"}[mode]
+    hub = (f"En el JupyterHub del curso, [este enlace]({nbgitpuller_link(cfg, ed.lectures)}) copia las clases en "
+           f"español de este periodo a tu carpeta personal (y trae los cambios posteriores sin borrar tus "
+           f"ediciones). " if cfg.hub_url else "")
+    glossary = next((p for p in extra_pages if p.endswith("glosario")), None)
+    missing = [it for it in items if it.path is None]
+    head = "\n".join([
+        f"# {cfg.title}: edición en español", "",
+        "Las clases y las tareas del curso en español. El código es el mismo que el de la edición en inglés "
+        "(los nombres de funciones y argumentos quedan en inglés, como en PyTorch); el texto, los comentarios, "
+        "las preguntas y los mensajes están traducidos"
+        + (f", con los términos del [glosario]({glossary}.md)." if glossary else "."), "",
+        "## Abrir los cuadernos", "",
+        "Cada página de clase o de tarea tiene arriba botones para abrirla (el cohete): Colab o el JupyterHub "
+        "del curso. Abren el cuaderno en español del repositorio de estudiantes "
+        f"[{cfg.student_repository}](https://github.com/{cfg.student_repository}/tree/{cfg.term_tag}) en la "
+        f"etiqueta `{cfg.term_tag}` de este periodo; el botón de descarga entrega el archivo `.ipynb`. {hub}"
+        f"Las salidas de este sitio se ejecutaron {where}. La edición en inglés: el enlace EN arriba de cada página.",
+        "",
+        *([f"Todavía {'falta' if len(missing) == 1 else 'faltan'} en español (sus páginas llevan a la versión en "
+           "inglés): " + ", ".join(f"[{it.title}]({it.page}.md)" for it in missing) + ".", ""] if missing else []),
+        "| # | clase | abrir |", "|---|---|---|", *[row(i, it, "abrir") for i, it in enumerate(lecture_items, 1)], ""])
+    return (head + toc("Clases", [it.page for it in lecture_items] + ([glossary] if glossary else []))
+            + toc("Tareas", assignment_pages))
 
 
 @dataclass
@@ -275,23 +549,32 @@ class SiteBuild:
     cached: int
     warnings: list[str] = field(default_factory=list)
     log: str = ""
+    language: str = "en"
+    not_executed: list[str] = field(default_factory=list)
 
 
 def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Path | str | None = None,
           only: list[str] | None = None, refresh: bool = False, fresh: bool = False,
-          timeout: float | None = None) -> SiteBuild:
+          timeout: float | None = None, execute: list[str] | None = None) -> SiteBuild:
     """Build the ``language`` edition of the course site.
+
+    The lectures of the Spanish edition run with ``DLCOURSE_LANG=es`` (their messages in Spanish) and
+    have their own cache (see :func:`site_paths`).
 
     Args:
         root: the course root (with ``site/conf.py``).
         mode: ``fast`` (``DLCOURSE_FAST=1``), ``full`` (what students run) or ``off`` (no outputs).
         language: the edition (a key of :data:`EDITIONS`).
-        out: the HTML folder (default ``build/site/<language>``).
+        out: the HTML folder (default ``build/site/<language>``); the other editions are its siblings
+            (the language switch links to ``../<language>/``).
         only: lecture stems to build (default: all).
         refresh: forget the cached executions of this mode first (every lecture runs again).
         fresh: forget Sphinx's parsed pages first, so every page is read again (its outputs then come
             from the cache or a new execution, and ``executed + cached`` counts every lecture).
         timeout: seconds the whole Sphinx run may take (default: no limit).
+        execute: lecture stems whose outputs are shown (executed or from the cache); the other lectures'
+            pages are built without outputs (default: every lecture has its outputs). Tests use it to
+            check an edition's pages without running every lecture again.
 
     Returns:
         The :class:`SiteBuild`.
@@ -311,6 +594,12 @@ def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Pa
         shutil.rmtree(paths.doctrees)
     t0 = time.perf_counter()
     pages = stage_sources(root, paths.src, language=language, mode=mode, only=only)
+    lecture_pages = [p for p in pages if (paths.src / f"{p}.ipynb").is_file() and not p.startswith("assignments")]
+    if execute is not None:
+        unknown = sorted(set(execute) - {p.rsplit("/", 1)[-1] for p in lecture_pages})
+        if unknown:
+            raise ValueError(f"execute names no lecture of the {language!r} site: {unknown}")
+    not_executed = [p for p in lecture_pages if execute is not None and p.rsplit("/", 1)[-1] not in execute]
     if paths.out.exists():  # no page of an earlier build may linger (Sphinx rewrites HTML from its doctrees)
         shutil.rmtree(paths.out)
     paths.out.mkdir(parents=True)
@@ -321,6 +610,8 @@ def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Pa
     env.setdefault("PYTHONHASHSEED", "0")
     if MODES[mode] is not None:
         env["DLCOURSE_FAST"] = MODES[mode]
+    env["DLCOURSE_LANG"] = language  # tr(): the edition's messages (the notebooks' metadata says so too)
+    env["DLCOURSE_SITE_NOT_EXECUTED"] = json.dumps([f"{p}.ipynb" for p in not_executed])  # read by site/conf.py
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-c", str(root / "site"), "-d", str(paths.doctrees),
            "-w", str(warn_file), "--keep-going",
            "-D", f"nb_execution_mode={'off' if mode == 'off' else 'cache'}",
@@ -331,21 +622,40 @@ def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Pa
     warnings = [w for w in warn_file.read_text().splitlines() if w.strip()] if warn_file.is_file() else []
     if proc.returncode != 0:
         raise RuntimeError(f"sphinx failed (exit {proc.returncode}):\n{log[-6000:]}")
-    write_language_index(paths.out.parent)
+    if paths.out.name == language:
+        write_language_index(paths.out.parent, course_config(root).title)
     return SiteBuild(out=paths.out, mode=mode, seconds=time.perf_counter() - t0, pages=pages,
                      executed=log.count("Executing notebook using"), cached=log.count("Using cached notebook"),
-                     warnings=warnings, log=log)
+                     warnings=warnings, log=log, language=language, not_executed=not_executed)
 
 
-def write_language_index(site_dir: Path) -> None:
-    """``<site_dir>/index.html`` (``site_dir`` named ``site``): sends the visitor to the English edition
-    in ``en/`` (the other editions sit beside it)."""
-    if site_dir.name != "site" or not (site_dir / "en" / "index.html").is_file():
-        return
-    (site_dir / "index.html").write_text('<!doctype html><html lang="en"><head><meta charset="utf-8">'
-                                         '<meta http-equiv="refresh" content="0; url=en/index.html">'
-                                         '<title>Course site</title></head><body>'
-                                         '<a href="en/index.html">English</a></body></html>\n')
+def write_language_index(site_dir: Path, title: str = "Course site") -> list[str]:
+    """``<site_dir>/index.html``: the site's entry, offering every edition built in ``site_dir/<language>/``.
+
+    Args:
+        site_dir: the folder holding the editions (``build/site``).
+        title: the course's title.
+
+    Returns:
+        The languages offered (none: no edition is built there, nothing is written).
+    """
+    from html import escape
+
+    site_dir = Path(site_dir)
+    have = [ed for lang, ed in EDITIONS.items() if (site_dir / lang / "index.html").is_file()]
+    if not have:
+        return []
+    links = "\n".join(f'<li><a href="{ed.language}/index.html" hreflang="{ed.language}" lang="{ed.language}">'
+                      f"{escape(ed.name)}</a></li>" for ed in have)
+    (site_dir / "index.html").write_text(
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em}"
+        "li{font-size:1.4em;margin:.4em 0}</style></head>\n"
+        f"<body><h1>{escape(title)}</h1><p>Choose the edition · Elige la edición:</p>\n"
+        f'<ul class="editions">\n{links}\n</ul></body></html>\n')
+    return [ed.language for ed in have]
 
 
 @dataclass
@@ -435,7 +745,8 @@ def launch_problems(html_dir: Path | str, root: Path | str, *, soups: dict | Non
     soups = soups if soups is not None else _pages(html_dir)
     repo_url = f"https://github.com/{cfg.student_repository}"
     name = cfg.student_repository.split("/")[1]
-    notebooks = {rel[:-5] + ".ipynb" for rel in soups if rel.startswith(("lectures/", "assignments/"))}
+    notebooks = {rel[:-5] + ".ipynb" for rel in soups if rel.startswith(("lectures/", "assignments/"))
+                 and not (html_dir / "_sources" / f"{rel[:-5]}.md").is_file()}  # a markdown page (the glossary)
     problems = []
     for rel, soup in soups.items():
         hrefs = [a["href"] for a in soup.find_all("a", href=True)]
@@ -458,7 +769,8 @@ def launch_problems(html_dir: Path | str, root: Path | str, *, soups: dict | Non
                                 f"{repo_url}@{cfg.term_tag}")
             path = q.get("urlpath", "")
             prefix = f"lab/tree/{name}/"
-            if not path.startswith(prefix) or not (path[len(prefix):] in notebooks or path[len(prefix):] == "lectures"):
+            folders = {ed.lectures for ed in EDITIONS.values()}
+            if not path.startswith(prefix) or not (path[len(prefix):] in notebooks or path[len(prefix):] in folders):
                 problems.append(f"{rel}: hub link {h} opens {path!r}, not a notebook of the site under {prefix}")
         if rel[:-5] + ".ipynb" in notebooks:
             own = rel[:-5] + ".ipynb"
@@ -471,12 +783,13 @@ def launch_problems(html_dir: Path | str, root: Path | str, *, soups: dict | Non
 
 
 def main(argv: list[str] | None = None, root: Path | None = None) -> int:
-    """``python -m dlcourse.course site``: build one edition, check it, print the figures; 0 when clean."""
+    """``python -m dlcourse.course site``: build the editions, check them, print the figures; 0 when clean."""
     ap = argparse.ArgumentParser(prog="python -m dlcourse.course site", description=__doc__.split("\n")[0])
     ap.add_argument("--mode", choices=sorted(MODES), default="fast",
                     help="fast: DLCOURSE_FAST=1 outputs (default; CI); full: what students run; off: no outputs")
-    ap.add_argument("--language", default="en", help=f"edition ({', '.join(sorted(EDITIONS))})")
-    ap.add_argument("--out", type=Path, help="HTML folder (default build/site/<language>)")
+    ap.add_argument("--language", default="all", choices=["all", *EDITIONS],
+                    help="edition to build (default all: every edition, each in build/site/<language>/)")
+    ap.add_argument("--out", type=Path, help="HTML folder holding the editions (default build/site)")
     ap.add_argument("--only", nargs="+", metavar="STEM", help="build only these lectures (e.g. 02_receptive_fields_parameters)")
     ap.add_argument("--refresh", action="store_true", help="execute every lecture again (forget this mode's cache)")
     args = ap.parse_args(argv)
@@ -484,19 +797,28 @@ def main(argv: list[str] | None = None, root: Path | None = None) -> int:
         from .conventions import find_course_root
 
         root = find_course_root(Path.cwd())
-    load0 = os.getloadavg()[0]
-    res = build(root, mode=args.mode, language=args.language, out=args.out, only=args.only, refresh=args.refresh)
-    chk = check_site(res.out, root, res.pages)
-    print(f"site ({args.language}, {args.mode} mode) built in {res.seconds:.1f} s at load {load0:.1f} -> "
-          f"{os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores: {len(res.pages)} pages ({res.executed} notebooks executed, "
-          f"{res.cached} from the cache {site_paths(root, mode=args.mode).cache})")
-    print(f"  {len(chk.pages)} HTML pages, {chk.links} internal links and {chk.images} images checked: "
-          f"{len(chk.broken)} broken; launch links: {len(chk.launch)} problem(s); Sphinx warnings: {len(res.warnings)}")
-    for line in [*chk.broken, *chk.launch, *res.warnings][:40]:
-        print("  " + line)
-    print(f"  open {res.out / 'index.html'}")
-    return 0 if chk.ok else 1
+    languages = list(EDITIONS) if args.language == "all" else [args.language]
+    results = []
+    for language in languages:
+        load0 = os.getloadavg()[0]
+        res = build(root, mode=args.mode, language=language, out=args.out / language if args.out else None,
+                    only=args.only, refresh=args.refresh)
+        results.append(res)
+        print(f"site ({language}, {args.mode} mode) built in {res.seconds:.1f} s at load {load0:.1f} -> "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores: {len(res.pages)} pages ({res.executed} "
+              f"notebooks executed, {res.cached} from the cache "
+              f"{site_paths(root, mode=args.mode, language=language).cache})")
+    status = 0
+    for res in results:  # checked once every edition is built (the language switch links across them)
+        chk = check_site(res.out, root, res.pages)
+        status |= not chk.ok
+        print(f"  {res.language}: {len(chk.pages)} HTML pages, {chk.links} internal links and {chk.images} images "
+              f"checked: {len(chk.broken)} broken; launch links: {len(chk.launch)} problem(s); "
+              f"Sphinx warnings: {len(res.warnings)}")
+        for line in [*chk.broken, *chk.launch, *res.warnings][:40]:
+            print("    " + line)
+    print(f"  open {results[0].out.parent / 'index.html'} (editions: {', '.join(languages)})")
+    return status
 
 
 if __name__ == "__main__":

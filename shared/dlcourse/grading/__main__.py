@@ -44,9 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--check", action="store_true", help="only check: fail if assignments/ is stale or leaks")
 
-    p = sub.add_parser("publish", help="write the student-facing tree (no solutions, no hidden tests) and check it")
+    p = sub.add_parser("publish", help="write the student-facing tree (no solutions, no hidden tests) and check it "
+                                       "(dlcourse.course.publish, as `python -m dlcourse.course publish`)")
     p.add_argument("--out", type=Path, required=True, help="folder to create (must not exist, or use --force)")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p.add_argument("--site-mode", choices=("off", "fast", "full"), default="off",
+                   help="also build the course site into it (default off: no site)")
 
     p = sub.add_parser("collect", help="map exchange submissions or uploaded notebooks to submitted/<student>/<assignment>/")
     src = p.add_mutually_exclusive_group(required=True)
@@ -145,9 +148,11 @@ def _dispatch(args) -> int:
 
         return release.cli_release(_course_root(args.course), args.assignments, check_only=args.check)
     if args.cmd == "publish":
-        from ..course import release
+        from ..course import publish
 
-        return release.cli_publish(_course_root(args.course), args.out, force=args.force)
+        return publish.main([str(args.out), "--site-mode", args.site_mode, *(["--force"] if args.force else [])],
+                            root=_course_root(args.course), prog="python -m dlcourse.grading publish",
+                            default_site_mode="off")
     if args.cmd == "collect":
         from . import collect
 
