@@ -43,3 +43,17 @@ def pytest_collection_modifyitems(config, items):
     readers = [it for it in items if it.path.name in _SITE_READERS]
     if readers:
         items[:] = [it for it in items if it.path.name not in _SITE_READERS] + readers
+
+
+def pytest_collection_finish(session):
+    """Fail fast when ``--dist loadgroup`` stops grouping (it did, silently, with pytest 9.2.0 and
+    pytest-xdist 3.8.0: xdist marks a group by renaming ``item._nodeid``, which pytest 9.2 no longer
+    reads). Without the groups, expensive session fixtures (the hostile batch, the lectures' cached
+    executions) are built once per worker, and make test takes minutes longer."""
+    if not (os.environ.get("PYTEST_XDIST_WORKER") and session.config.getvalue("loadgroup")):
+        return
+    lost = [it.nodeid for it in session.items if it.get_closest_marker("xdist_group") and "@" not in it.nodeid]
+    if lost:
+        raise pytest.UsageError(
+            f"--dist loadgroup is not grouping: {len(lost)} tests marked xdist_group have no '@group' in their "
+            f"node id (first: {lost[0]}); pin a pytest / pytest-xdist pair that works together (requirements-lock.txt)")
