@@ -99,6 +99,78 @@ def test_extract_build_and_a_changed_english_paragraph_goes_stale(tmp_path):
     assert "Traducción pendiente" in nbformat.read(root / "lectures" / "es" / "01_x.ipynb", as_version=4).cells[0].source
 
 
+COMMENTED = ('import torch  # noqa: F401\n'
+             '# Build the layer:\n'
+             '# three channels in.\n'
+             'x = torch.zeros(3)  # the input\n'
+             '# YOUR CODE HERE\n'
+             'y = x + 1  # (3,)\n'
+             '%time z = x * 2  # a magic line is not Python\n')
+
+
+def test_comment_units_keep_pragmas_markers_and_wordless_comments():
+    assert i18n.comment_units(COMMENTED) == ["Build the layer:\nthree channels in.", "the input"]
+    es = i18n.translate_comments(COMMENTED, {"Build the layer:\nthree channels in.": "Construye la capa\n(tres canales\nde entrada).",
+                                             "the input": "la entrada"}.get)
+    assert es.splitlines() == ["import torch  # noqa: F401", "# Construye la capa", "# (tres canales", "# de entrada).",
+                               "x = torch.zeros(3)  # la entrada", "# YOUR CODE HERE", "y = x + 1  # (3,)",
+                               "%time z = x * 2  # a magic line is not Python"]
+    assert i18n.comment_tokens(es) == i18n.comment_tokens(COMMENTED)
+    assert i18n.translate_comments(COMMENTED, lambda text: None) == COMMENTED
+
+
+def test_code_comments_are_extracted_built_and_go_stale(tmp_path):
+    root = _course(tmp_path, ["Shapes."], code=COMMENTED)
+    src = root / "lectures" / "01_x.ipynb"
+    i18n.extract(root, [src])
+    po = i18n.catalog_path(root, src)
+    comments = {m.id for m in read_po(po.open("rb")) if m.context == "code1#comment"}
+    assert comments == {"Build the layer:\nthree channels in.", "the input"}
+    _translate(po, {"Shapes.": "Formas."})
+    [st] = i18n.status(root)
+    assert (st.cells, st.translated, st.missing, st.comments, st.comments_translated) == (2, 1, 1, 2, 0), st
+    with pytest.raises(i18n.IncompleteTranslation, match="no translation for the comment 'the input'"):
+        i18n.build(root)  # never an English comment in place of a missing translation
+    _translate(po, {"Build the layer:\nthree channels in.": "Construye la capa:\ntres canales de entrada.",
+                    "the input": "la entrada"})
+    i18n.build(root)
+    es = nbformat.read(root / "lectures" / "es" / "01_x.ipynb", as_version=4).cells[1].source
+    assert "# tres canales de entrada.\nx = torch.zeros(3)  # la entrada\n" in es and "# noqa: F401" in es
+    assert i18n.comment_tokens(es) == i18n.comment_tokens(COMMENTED)
+    assert i18n.check(root) == []
+
+    nb = nbformat.read(src, as_version=4)  # the English comment changes: its translation goes stale
+    nb.cells[1].source = COMMENTED.replace("# the input", "# the input tensor")
+    nbformat.write(nb, src)
+    i18n.extract(root)
+    entry = next(m for m in read_po(po.open("rb")) if m.id == "the input tensor")
+    assert entry.context == "code1#comment" and entry.fuzzy and entry.string == "la entrada"
+    [st] = i18n.status(root)
+    assert (st.stale, st.stale_cells) == (1, ["cell 1 (code1, comments)"]), st
+    with pytest.raises(i18n.IncompleteTranslation, match="stale translation of the comment"):
+        i18n.build(root)
+
+
+def test_the_grader_takes_the_course_code_cells_with_the_student_edition_comments():
+    """A Spanish submission's test cells carry Spanish comments: Edition.translated gives the course's cells the same
+    comments (so they are not taken for edited test cells) and keeps answer cells and hidden tests' comments as they are."""
+    aid = "a1_conv_arithmetic"
+    source = ROOT / "solutions" / aid / f"{aid}.ipynb"
+    es_release = nbformat.read(ROOT / "assignments" / "es" / aid / f"{aid}.ipynb", as_version=4)
+    edition = i18n.Edition.of_submission(ROOT / "assignments" / "es" / aid / f"{aid}.ipynb", source)
+    assert edition.lang == "es" and edition.comments
+    release = edition.translated(nbformat.read(ROOT / "assignments" / aid / f"{aid}.ipynb", as_version=4))
+    assert [c.source for c in release.cells if c.cell_type == "code"] == \
+        [c.source for c in es_release.cells if c.cell_type == "code"]
+    sol_en = nbformat.read(source, as_version=4)
+    sol = edition.translated(sol_en)
+    changed = [b for a, b in zip(sol_en.cells, sol.cells) if a.cell_type == "code" and a.source != b.source]
+    assert changed and all(i18n.comment_tokens(a.source) == i18n.comment_tokens(b.source)
+                           for a, b in zip(sol_en.cells, sol.cells) if a.cell_type == "code")
+    assert all(a.source == b.source for a, b in zip(sol_en.cells, sol.cells)
+               if (a.metadata.get("nbgrader") or {}).get("solution"))
+
+
 def test_glossary_check_names_the_term_a_translation_missed(tmp_path):
     root = _course(tmp_path, ["The receptive field grows."], code="x = 1")
     src = root / "lectures" / "01_x.ipynb"
@@ -129,10 +201,16 @@ def test_spanish_notebook_shares_code_cells_ids_and_grading_metadata(src, out):
     assert [c.id for c in en.cells] == [c.id for c in es.cells]
     for a, b in zip(en.cells, es.cells):
         assert a.cell_type == b.cell_type and a.metadata == b.metadata, a.id
-        if a.cell_type == "code" or (a.metadata.get("nbgrader") or {}).get("solution"):
-            assert a.source == b.source, f"cell {a.id} differs between the editions"
+        if (a.metadata.get("nbgrader") or {}).get("solution"):
+            assert a.source == b.source, f"answer cell {a.id} differs between the editions (its checksum would too)"
+        elif a.cell_type == "code":  # the same code token for token; only comments are translated
+            assert i18n.comment_tokens(a.source) == i18n.comment_tokens(b.source), f"code of cell {a.id} differs"
+
     translated = [b for a, b in zip(en.cells, es.cells) if a.cell_type == "markdown" and a.source != b.source]
     assert translated, "no markdown cell was translated"
+    if any(i18n.comment_units(a.source) for a in en.cells if a.cell_type == "code"):
+        assert any(a.source != b.source for a, b in zip(en.cells, es.cells) if a.cell_type == "code"), \
+            "no comment of a code cell was translated"
     repo, tag = course_settings(ROOT)
     want = badge_url(out.relative_to(ROOT).as_posix(), repo, tag)
     assert want in es.cells[0].source, f"the Colab badge must open the Spanish notebook at the term's tag: {want}"

@@ -8,10 +8,17 @@ The English notebooks stay the source (``lectures/*.ipynb`` and the student rele
   English paragraph (blocks separated by blank lines; a fenced code block stays whole),
   ``msgstr`` = its translation. Paragraphs without prose (a lone ``</details>``, a formula) and
   the Colab badge (rewritten to the translated notebook) are not in the catalog;
+* one per comment of each code cell (a run of full-line comments on consecutive lines is one
+  entry): ``msgctxt`` = ``<cell id>#comment``, ``msgid`` = the comment's text without its ``#``.
+  Pragmas (``# noqa``, ``# type:``, ``# TRANSLATORS:``...), nbgrader markers (``### BEGIN
+  SOLUTION``, ``# YOUR CODE HERE``) and comments without words stay as they are. ``build``
+  replaces only the comment tokens: the translated cell is the English one token for token
+  apart from comments. Answer cells (nbgrader ``solution``) are copied byte for byte;
 * one per message that code cells pass to :func:`dlcourse.lang.tr`: ``msgctxt`` = ``message``,
-  ``msgid`` = the English message. Code cells themselves are copied unchanged, so both editions
-  grade alike; the translated messages go to the package catalog ``dlcourse/locale/<lang>.json``
-  that :func:`dlcourse.lang.tr` reads at run time.
+  ``msgid`` = the English message. The translated messages go to the package catalog
+  ``dlcourse/locale/<lang>.json`` that :func:`dlcourse.lang.tr` reads at run time, together with
+  the messages of the package itself (``translations/<lang>/dlcourse.po``, from the ``tr()`` calls
+  under ``shared/dlcourse``).
 
 ``extract`` merges the current English text into the catalogs (Babel's ``Catalog.update``): a new
 paragraph gets an empty entry, a changed one keeps its old translation marked *fuzzy* (stale) with
@@ -37,6 +44,11 @@ import nbformat
 
 __all__ = [
     "MESSAGE_CONTEXT",
+    "COMMENT_CONTEXT",
+    "comment_units",
+    "translate_comments",
+    "comment_tokens",
+    "package_template",
     "EDITION_LANGUAGES",
     "GlossaryTerm",
     "NotebookStatus",
@@ -64,6 +76,13 @@ __all__ = [
 ]
 
 MESSAGE_CONTEXT = "message"
+#: ``msgctxt`` suffix of a code cell's comment entries: ``"<cell id>#comment"``.
+COMMENT_CONTEXT = "#comment"
+#: Comments kept as they are: tool pragmas, translator notes, nbgrader markers, shebangs, encodings.
+_KEEP_COMMENT = re.compile(r"^#!|^#\s*-\*-|^#\s*(noqa|type:|pragma|fmt:|pylint:|isort:|mypy:|TRANSLATORS:)"
+                           r"|^#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)|YOUR CODE HERE|YOUR ANSWER HERE|#\s*noqa",
+                           re.I)
+_COMMENT_PREFIX = re.compile(r"#+[ \t]?")
 #: Folder of ``translations/<lang>/`` that holds the private catalogs of hidden-test messages.
 HIDDEN_CATALOGS = "hidden"
 #: Languages the course is translated into (English is the source).
@@ -98,7 +117,7 @@ class NotebookStatus:
     notebook: str
     """The English notebook, relative to the course root."""
     cells: int = 0
-    """Markdown cells with prose to translate."""
+    """Cells to translate: markdown cells with prose and code cells with comments."""
     translated: int = 0
     """Of those, cells whose every paragraph has a current translation."""
     stale: int = 0
@@ -106,7 +125,11 @@ class NotebookStatus:
     missing: int = 0
     """Cells with a paragraph that has no translation."""
     words: int = 0
-    """English words to translate (prose, messages included)."""
+    """English words to translate (prose, comments and messages included)."""
+    comments: int = 0
+    """Comment entries of the notebook's code cells (answers excluded)."""
+    comments_translated: int = 0
+    """Of those, comments with a current translation."""
     messages: int = 0
     """``tr()`` messages of the notebook's code."""
     messages_translated: int = 0
@@ -174,6 +197,124 @@ def _is_answer(cell) -> bool:
 def _prose_blocks(text: str) -> list[str]:
     parts = split_blocks(text)
     return [p for i, p in enumerate(parts) if i % 2 == 0 and p and is_prose(p)]
+
+
+# --------------------------------------------------------------------------- comments of code cells
+
+@dataclass
+class _Comment:
+    first: int  # 0-based first line
+    last: int  # 0-based last line (a run of full-line comments)
+    col: int
+    prefix: str
+    inline: bool
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _tokens(source: str):
+    """Python tokens of a code cell, IPython line magics blanked (line numbers kept); None when it is not Python."""
+    import tokenize
+
+    lines = source.splitlines(keepends=True)
+    if any(ln.startswith("%%") for ln in lines[:1]):
+        return None
+    masked = "".join("\n" if ln.lstrip().startswith(("%", "!")) else ln for ln in lines)
+    try:
+        return list(tokenize.generate_tokens(io.StringIO(masked).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+
+
+def _comments(source: str) -> list[_Comment]:
+    import tokenize
+
+    toks = _tokens(source)
+    if not toks:
+        return []
+    lines = source.splitlines()
+    units: list[_Comment] = []
+    for t in toks:
+        if t.type != tokenize.COMMENT or _KEEP_COMMENT.search(t.string):
+            continue
+        prefix = _COMMENT_PREFIX.match(t.string).group()
+        text = t.string[len(prefix):].rstrip()
+        row, col = t.start[0] - 1, t.start[1]
+        inline = bool(lines[row][:col].strip())
+        if not _WORD.search(text):
+            continue
+        prev = units[-1] if units else None
+        if (not inline and prev is not None and not prev.inline and prev.last == row - 1
+                and prev.col == col and prev.prefix == prefix):
+            prev.last = row
+            prev.lines.append(text)
+        else:
+            units.append(_Comment(row, row, col, prefix, inline, [text]))
+    return units
+
+
+def comment_units(source: str) -> list[str]:
+    """The translatable comments of a code cell, in order: each a catalog ``msgid``.
+
+    A comment's text is the token without its ``#`` (and one space); consecutive full-line comments at
+    the same column form one unit, their lines joined by ``\\n``. Pragmas, nbgrader markers and
+    comments without words are left out (they are copied as they are).
+
+    Args:
+        source: the code cell's source (IPython line magics allowed).
+
+    Returns:
+        The units' texts; empty when the cell has none or does not tokenize as Python.
+    """
+    return [u.text for u in _comments(source)]
+
+
+def translate_comments(source: str, lookup) -> str:
+    """``source`` with each translatable comment replaced by ``lookup(text)`` (kept when it returns None).
+
+    Only comment tokens change: a unit's translation may have another number of lines (each written at
+    the unit's column with its ``#`` prefix); an inline comment's translation is put on one line.
+
+    Args:
+        source: the code cell's source.
+        lookup: comment text (see :func:`comment_units`) -> its translation, or None.
+
+    Returns:
+        The cell's source with translated comments.
+    """
+    units = _comments(source)
+    if not units:
+        return source
+    lines = source.splitlines(keepends=True)
+    for u in reversed(units):
+        got = lookup(u.text)
+        if got is None:
+            continue
+        last = lines[u.last]
+        end = last[len(last.rstrip("\r\n")):]
+        if u.inline:
+            lines[u.first] = lines[u.first][:u.col] + u.prefix + " ".join(got.split("\n")) + end
+            continue
+        indent = lines[u.first][:u.col]
+        new = [indent + u.prefix + ln for ln in got.split("\n")]
+        lines[u.first:u.last + 1] = [ln + "\n" for ln in new[:-1]] + [new[-1] + end]
+    return "".join(lines)
+
+
+def comment_tokens(source: str) -> list[tuple[int, str]] | None:
+    """A code cell's tokens but its comments and non-logical newlines: ``(type, string)`` pairs.
+
+    Two editions of a cell compare equal here when they differ only in comments. None: not Python.
+    """
+    import tokenize
+
+    toks = _tokens(source)
+    if toks is None:
+        return None
+    return [(t.type, t.string) for t in toks if t.type not in (tokenize.COMMENT, tokenize.NL)]
 
 
 # --------------------------------------------------------------------------- paths
@@ -295,6 +436,12 @@ def template_for(root: Path | str, notebook: Path | str):
             for block in _prose_blocks(cell.source):
                 tmpl.add(block, context=cid, locations=[(rel, idx)], auto_comments=[note])
         elif cell.cell_type == "code":
+            units = comment_units(cell.source)
+            if units and not cell.get("id"):
+                raise ValueError(f"{rel}: code cell {idx} has no id; catalogs are keyed by cell id")
+            for text in units:
+                tmpl.add(text, context=cell.id + COMMENT_CONTEXT, locations=[(rel, idx)],
+                         auto_comments=[f"cell {idx}, a comment in the code (code stays English)"])
             for msg, comments in _messages_in(cell.source):
                 old = tmpl.get(msg, context=MESSAGE_CONTEXT)
                 locs = (old.locations if old else []) + [(rel, idx)]
@@ -498,6 +645,20 @@ def translate_notebook(root: Path | str, notebook: Path | str, lang: str = "es",
     nb = nbformat.read(notebook, as_version=4)
     problems: list[str] = []
     for idx, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and not _is_answer(cell):
+            ctx = cell.get("id", "") + COMMENT_CONTEXT
+
+            def comment(text: str, ctx=ctx, idx=idx):
+                m = entries.get((ctx, text))
+                if m is not None and m.string and m.fuzzy:
+                    problems.append(f"{src_rel} cell {idx} ({ctx}): stale translation of the comment {text[:50]!r}")
+                    return m.string if draft else None
+                if not _done(m):
+                    problems.append(f"{src_rel} cell {idx} ({ctx}): no translation for the comment {text[:50]!r}")
+                    return None
+                return m.string
+            cell.source = translate_comments(cell.source, comment)
+            continue
         if cell.cell_type != "markdown" or _is_answer(cell):
             continue
         cid = cell.get("id", "")
@@ -516,7 +677,7 @@ def translate_notebook(root: Path | str, notebook: Path | str, lang: str = "es",
         if draft and len(problems) > before:
             cell.source = "> **⚠ Traducción pendiente / translation pending**\n\n" + cell.source
     if problems and not draft:
-        raise IncompleteTranslation(f"{src_rel}: {len(problems)} untranslated or stale paragraph(s):\n  "
+        raise IncompleteTranslation(f"{src_rel}: {len(problems)} untranslated or stale paragraph(s)/comment(s):\n  "
                                     + "\n  ".join(problems[:20]))
     nb.metadata["language"] = lang
     nb.metadata["dlcourse"] = {**nb.metadata.get("dlcourse", {}), "edition": lang, "source": src_rel}
@@ -549,10 +710,13 @@ def _glossary_page(root: Path, lang: str) -> str:
             "| inglés | español | nota |\n|---|---|---|\n" + rows + "\n")
 
 
-def _outputs(root: Path, lang: str, *, draft: bool = False) -> dict[Path, str]:
-    """Every generated file of the edition and its text."""
+def _outputs(root: Path, lang: str, *, draft: bool = False, notebooks: list[Path] | None = None) -> dict[Path, str]:
+    """Every generated file of the edition and its text (of the translated notebooks, only ``notebooks`` when given)."""
     files: dict[Path, str] = {}
+    only = None if notebooks is None else {Path(n).resolve() for n in notebooks}
     for nb in sources(root):
+        if only is not None and nb.resolve() not in only:
+            continue
         if catalog_path(root, nb, lang).is_file():
             files[edition_path(root, nb, lang)] = _notebook_text(translate_notebook(root, nb, lang, draft=draft))
     files[root / "shared" / "dlcourse" / "locale" / f"{lang}.json"] = \
@@ -561,13 +725,15 @@ def _outputs(root: Path, lang: str, *, draft: bool = False) -> dict[Path, str]:
     return files
 
 
-def build(root: Path | str, lang: str = "es", *, draft: bool = False) -> list[Path]:
+def build(root: Path | str, lang: str = "es", *, draft: bool = False, notebooks: list[Path] | None = None) -> list[Path]:
     """Write the translated notebooks, the message catalog and the glossary page; return what changed.
 
     Args:
         root: course root.
         lang: language of the edition.
         draft: write untranslated cells in English under a banner instead of refusing.
+        notebooks: English notebooks to build (default: every one with a catalog); the message
+            catalog and the glossary page are always written.
 
     Returns:
         the files written this time, in the order written; a file whose text is unchanged is
@@ -578,7 +744,7 @@ def build(root: Path | str, lang: str = "es", *, draft: bool = False) -> list[Pa
     """
     root = Path(root)
     changed = []
-    for path, text in _outputs(root, lang, draft=draft).items():
+    for path, text in _outputs(root, lang, draft=draft, notebooks=notebooks).items():
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -628,6 +794,22 @@ def status(root: Path | str, lang: str = "es") -> list[NotebookStatus]:
                 else:
                     st.translated += 1
             elif cell.cell_type == "code":
+                units = comment_units(cell.source)
+                if units:
+                    st.cells += 1
+                    st.comments += len(units)
+                    st.words += sum(len(_WORD.findall(u)) for u in units)
+                    found = [entries.get((cell.get("id", "") + COMMENT_CONTEXT, u)) for u in units]
+                    st.comments_translated += sum(_done(m) for m in found)
+                    label = f"cell {idx} ({cell.get('id')}, comments)"
+                    if any(m is None or not m.string for m in found):
+                        st.missing += 1
+                        st.missing_cells.append(label)
+                    elif any(m.fuzzy for m in found):
+                        st.stale += 1
+                        st.stale_cells.append(label)
+                    else:
+                        st.translated += 1
                 for msg, _ in _messages_in(cell.source):
                     st.messages += 1
                     st.messages_translated += _done(entries.get((MESSAGE_CONTEXT, msg)))
@@ -719,17 +901,18 @@ def check(root: Path | str, lang: str = "es") -> list[str]:
 
 
 def _print_status(rows: list[NotebookStatus]) -> None:
-    print(f"{'notebook':58} {'cells':>9} {'stale':>5} {'missing':>7} {'words':>6} {'messages':>9}")
+    print(f"{'notebook':58} {'cells':>9} {'stale':>5} {'missing':>7} {'words':>6} {'comments':>9} {'messages':>9}")
     for r in rows:
         print(f"{r.notebook:58} {r.translated:>4}/{r.cells:<4} {r.stale:>5} {r.missing:>7} {r.words:>6} "
-              f"{r.messages_translated:>4}/{r.messages:<4}")
+              f"{r.comments_translated:>4}/{r.comments:<4} {r.messages_translated:>4}/{r.messages:<4}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m dlcourse.course i18n extract|build|status|check [--lang es] [--root DIR] [NOTEBOOK...]``."""
     ap = argparse.ArgumentParser(prog="python -m dlcourse.course i18n", description=__doc__.split("\n\n")[0])
     ap.add_argument("command", choices=["extract", "build", "status", "check"])
-    ap.add_argument("notebooks", nargs="*", type=Path, help="extract: English notebooks to add (default: those with a catalog)")
+    ap.add_argument("notebooks", nargs="*", type=Path,
+                    help="extract: English notebooks to add; build: English notebooks to build (default: those with a catalog)")
     ap.add_argument("--lang", default="es", choices=EDITION_LANGUAGES)
     ap.add_argument("--root", type=Path, default=Path.cwd())
     ap.add_argument("--draft", action="store_true", help="build: mark untranslated cells instead of refusing")
@@ -743,7 +926,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "build":
         try:
-            changed = build(root, args.lang, draft=args.draft)
+            changed = build(root, args.lang, draft=args.draft,
+                            notebooks=[p.resolve() for p in args.notebooks] or None)
         except IncompleteTranslation as e:
             print(f"error: {e}\nTranslate or review the entries (clear the fuzzy flag), or build with --draft.",
                   file=sys.stderr)
@@ -834,7 +1018,10 @@ class Edition:
     (hidden tests') messages; they never enter the kernel, whose code is the student's too (it could print
     them): there ``tr()`` shows them in English, marked ``[en]``, and the grader translates the test cells'
     outputs afterwards (:meth:`translate_outputs`). ``paragraphs``: English paragraph -> translation, to
-    show the course's cells of the graded notebook in the student's language.
+    show the course's cells of the graded notebook in the student's language. ``comments``: ``(cell id,
+    English comment) -> translation``: the course's code cells (read-only and test cells) are taken in the
+    student's edition, so the Spanish release's test cells match the course's and the graded notebook shows
+    them as the student saw them.
     """
 
     lang: str = "en"
@@ -842,6 +1029,7 @@ class Edition:
     paragraphs: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     hidden_messages: dict[str, str] = field(default_factory=dict)
+    comments: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
     def of_submission(cls, submitted: Path | str, source: Path | str) -> Edition:
@@ -867,9 +1055,13 @@ class Edition:
         if not po.is_file():
             return cls(notes=[f"the submission is in the {lang!r} edition but {po.name} has no catalog: "
                               "graded and shown in English"])
-        paragraphs, messages, notes = {}, {}, []
+        paragraphs, messages, comments, notes = {}, {}, {}, []
         for (ctx, msgid), m in _entries(load_catalog(po, lang)).items():
-            if _done(m):
+            if not _done(m):
+                continue
+            if ctx.endswith(COMMENT_CONTEXT):
+                comments[(ctx[:-len(COMMENT_CONTEXT)], msgid)] = m.string
+            else:
                 (messages if ctx == MESSAGE_CONTEXT else paragraphs)[msgid] = m.string
         hidden, hidden_messages = catalog_path(source.parents[2], source, lang), {}
         if hidden.is_file():  # kept out of the kernel's environment (see the class docstring)
@@ -879,13 +1071,15 @@ class Edition:
             notes.append(f"the {lang!r} edition has no catalog of hidden-test messages ({hidden.name}): "
                          "those messages are shown in English")
         env = {"DLCOURSE_LANG": lang, "DLCOURSE_MESSAGES": json.dumps(messages, ensure_ascii=False)}
-        return cls(lang, env, paragraphs, notes, hidden_messages)
+        return cls(lang, env, paragraphs, notes, hidden_messages, comments)
 
     def translated(self, nb):
-        """A copy of a course notebook (source or release) with its markdown in this edition, answer cells kept.
+        """A copy of a course notebook (source or release) with its markdown and code comments in this edition,
+        answer cells kept.
 
         The grader rebuilds a submission from these copies, so the course's cells it takes (read-only
-        text) are compared and shown in the student's edition, and no student cell is ever translated.
+        text, test cells) are compared and shown in the student's edition, and no student cell is ever
+        translated. Comments only the instructor's notebook has (hidden tests) have no entry and stay English.
         """
         import copy
 
@@ -893,8 +1087,13 @@ class Edition:
             return nb
         nb = copy.deepcopy(nb)
         for cell in nb.cells:
-            if cell.cell_type == "markdown" and not _is_answer(cell):
+            if _is_answer(cell):
+                continue
+            if cell.cell_type == "markdown":
                 cell.source = translate_markdown(cell.source, lambda b: self.paragraphs.get(b, b), [], "")
+            elif cell.cell_type == "code" and self.comments:
+                cid = cell.get("id", "")
+                cell.source = translate_comments(cell.source, lambda t, cid=cid: self.comments.get((cid, t)))
         return nb
 
     def translate_messages(self, text: str) -> str:
