@@ -200,3 +200,59 @@ def test_the_checker_finds_what_it_must():
         'plot(fmt="{:.3f}", color="tab:blue", title=tr("t-SNE of {n}", n=n))\n'
         'ax.set(xlabel="t-SNE 1")\n')           # allowed: reads the same in Spanish
     assert clean == []
+
+
+# ------------------------------------------------------------------ the text dlcourse itself draws or prints
+
+@pytest.mark.parametrize("path", i18n.package_sources(ROOT), ids=lambda p: p.relative_to(ROOT / "shared").as_posix())
+def test_every_message_of_the_package_has_a_spanish_translation(path):
+    """The package's own tr() messages (plot labels, tables, pick_device's line) are in locale/es.json, with the
+    English fields; audio/ is included the day its strings go through tr()."""
+    messages = json.loads((ROOT / "shared" / "dlcourse" / "locale" / f"{LANG}.json").read_text(encoding="utf-8"))
+    problems = []
+    for call in _tr_calls(path.read_text(encoding="utf-8")):
+        msg = call.args[0] if call.args else None
+        if not (isinstance(msg, ast.Constant) and isinstance(msg.value, str)):
+            continue  # tr(title) and the like: the caller's text, already translated
+        es = messages.get(msg.value)
+        if not es:
+            problems.append(f"line {call.lineno}: no Spanish for {msg.value[:60]!r} (translations/es/dlcourse.po)")
+        elif _fields(es) != _fields(msg.value):
+            problems.append(f"line {call.lineno}: the Spanish of {msg.value[:50]!r} has fields {sorted(_fields(es))}")
+    assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
+
+
+def test_the_package_catalog_is_part_of_status():
+    rows = {st.notebook: st for st in i18n.status(ROOT)}
+    pkg = rows["shared/dlcourse (package)"]
+    assert pkg.messages > 50 and pkg.messages_translated == pkg.messages, pkg
+
+
+@pytest.mark.parametrize("lang_, label, title, device, header", [
+    ("en", "epoch", "Confusion matrix", "Device: CPU, as requested.", "model"),
+    ("es", "época", "Matriz de confusión", "Dispositivo: CPU, como se pidió.", "modelo"),
+])
+def test_dlcourse_draws_and_prints_in_the_notebook_language(monkeypatch, capsys, lang_, label, title, device, header):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import torch
+    from torch import nn
+
+    from dlcourse import arch, device as dev, plotting
+    from dlcourse.training import History
+
+    monkeypatch.setenv("DLCOURSE_LANG", lang_)
+    monkeypatch.delenv("DLCOURSE_MESSAGES", raising=False)
+    fig = plotting.plot_history({"train_loss": [1.0, 0.5]}, metrics=(("train_loss",),))
+    assert fig.axes[0].get_xlabel() == label
+    fig = plotting.plot_confusion_matrix([0, 1, 1], [0, 1, 0])
+    assert fig.axes[0].get_title() == title
+    assert plotting.plot_confusion_matrix([0, 1], [0, 1], title="mine").axes[0].get_title() == "mine"
+    assert dev.pick_device("cpu") == torch.device("cpu")
+    assert capsys.readouterr().out.strip() == device
+    table = arch.format_summaries([arch.summarize(nn.Conv2d(1, 2, 3), (1, 8, 8), name="conv")])
+    assert table.split()[0] == header and "MMACs" in table
+    history = History([{"epoch": 1.0}], stop_reason="time budget of 2 s reached in epoch 1")
+    assert history.stop_reason == "time budget of 2 s reached in epoch 1", "programs compare the English value"
+    assert ("presupuesto de tiempo de 2 s" in history.stop_message) == (lang_ == "es")

@@ -20,6 +20,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ._core import check_int, forward_hooks, model_device, train_mode
+from .lang import tr
 
 __all__ = [
     "LayerInfo",
@@ -152,13 +153,16 @@ def layer_table(model: nn.Module, input_shape: Sequence[int], *, device: torch.d
 
 def format_layer_table(rows: Sequence[LayerInfo]) -> str:
     """A plain-text table of :func:`layer_table` rows with a total line."""
-    header = f"{'layer':28s} {'type':18s} {'output shape':18s} {'params':>12s} {'MMACs':>10s} {'act. KiB':>10s}"
+    # TRANSLATORS: the column names of a fixed-width table: keep each within its width (28, 18, 18, 12, 10, 10)
+    names = [tr("layer"), tr("type"), tr("output shape"), tr("params"), "MMACs", tr("act. KiB")]
+    header = f"{names[0]:28s} {names[1]:18s} {names[2]:18s} {names[3]:>12s} {names[4]:>10s} {names[5]:>10s}"
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(f"{r.name[:28]:28s} {r.kind[:18]:18s} {str(list(r.output_shape)):18s} {r.params:12,d} "
                      f"{r.macs / 1e6:10.2f} {r.activation_bytes / 1024:10.1f}")
     lines.append("-" * len(header))
-    lines.append(f"{'total':28s} {'':18s} {'':18s} {sum(r.params for r in rows):12,d} "
+    total = tr("total")
+    lines.append(f"{total:28s} {'':18s} {'':18s} {sum(r.params for r in rows):12,d} "
                  f"{sum(r.macs for r in rows) / 1e6:10.2f} {sum(r.activation_bytes for r in rows) / 1024:10.1f}")
     return "\n".join(lines)
 
@@ -319,7 +323,9 @@ def format_summaries(summaries: Sequence[ModelSummary]) -> str:
     """
     if not summaries:
         raise ValueError("no summaries to format")
-    header = f"{'model':18s} {'input':12s} {'params':>13s} {'MMACs':>11s} {'act. MiB':>9s} {'weights MiB':>11s}"
+    # TRANSLATORS: the column names of a fixed-width table: keep each within its width (18, 12, 13, 11, 9, 11)
+    names = [tr("model"), tr("input"), tr("params"), "MMACs", tr("act. MiB"), tr("weights MiB")]
+    header = f"{names[0]:18s} {names[1]:12s} {names[2]:>13s} {names[3]:>11s} {names[4]:>9s} {names[5]:>11s}"
     lines = [header, "-" * len(header)]
     for s in summaries:
         lines.append(f"{s.name[:18]:18s} {'x'.join(map(str, s.input_shape)):12s} {s.params:13,d} {s.macs / 1e6:11,.1f} "

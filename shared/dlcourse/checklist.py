@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ._core import check_int, forward_hooks, model_device, train_mode
+from .lang import tr
 
 __all__ = ["RULES", "Finding", "check_design", "format_findings", "worst_statuses", "findings_table"]
 
@@ -140,17 +141,19 @@ def check_design(model: nn.Module, input_shape: Sequence[int], *, seed: int = 0)
     h, w = shape[1:]
     if h % 2 or w % 2:
         per_rule["input-even"].append(Finding(
-            "input-even", "warn", "", f"the input is {h}x{w}: an odd side loses a row/column at the first 2/2 pooling; "
-            f"resize or crop to an even size (better: divisible by 2 per pooling layer)"))
+            "input-even", "warn", "", tr("the input is {h}x{w}: an odd side loses a row/column at the first 2/2 pooling; "
+                                         "resize or crop to an even size (better: divisible by 2 per pooling layer)",
+                                         h=h, w=w)))
     with train_mode(model), torch.no_grad():
         for name, module, x, y in calls:
-            lost = [what for what, dim in (("row", -2), ("column", -1)) if not _uses_last(module, x, dim)]
+            lost = [what for what, dim in ((tr("row"), -2), (tr("column"), -1)) if not _uses_last(module, x, dim)]
             if lost:
                 (ih, iw), (oh, ow) = _hw(x), _hw(y)
                 per_rule["input-even"].append(Finding(
                     "input-even", "warn", name,
-                    f"{type(module).__name__} maps {ih}x{iw} to {oh}x{ow} and never looks at the last "
-                    f"{' and '.join(lost)} of its input: the output size was floored, those pixels are lost"))
+                    tr("{layer} maps {ih}x{iw} to {oh}x{ow} and never looks at the last {lost} of its input: "
+                       "the output size was floored, those pixels are lost", layer=type(module).__name__, ih=ih, iw=iw,
+                       oh=oh, ow=ow, lost=tr(" and ").join(lost))))
 
     convs = [(n, m, x, y) for n, m, x, y in calls if isinstance(m, nn.Conv2d)]
     pools = [(n, m, x, y) for n, m, x, y in calls if isinstance(m, (nn.MaxPool2d, nn.AvgPool2d))]
@@ -164,12 +167,13 @@ def check_design(model: nn.Module, input_shape: Sequence[int], *, seed: int = 0)
         if first_call and max(kh, kw) > 5:
             per_rule["small-kernels"].append(Finding(
                 "small-kernels", "warn", name,
-                f"{kh}x{kw} kernel: a stack of 3x3 convolutions sees as far with fewer parameters and more ReLUs"))
+                tr("{kh}x{kw} kernel: a stack of 3x3 convolutions sees as far with fewer parameters and more ReLUs",
+                   kh=kh, kw=kw)))
         # 3. stride 1
         if first_call and (sh, sw) != (1, 1):
             per_rule["stride-1"].append(Finding(
                 "stride-1", "warn", name,
-                f"stride {sh}x{sw}: keep convolutions at stride 1 and let a 2/2 pooling downsample"))
+                tr("stride {sh}x{sw}: keep convolutions at stride 1 and let a 2/2 pooling downsample", sh=sh, sw=sw)))
         # 4. same padding (measured: spatial size in == out)
         if _hw(x) != _hw(y):
             (ih, iw), (oh, ow) = _hw(x), _hw(y)
@@ -177,7 +181,7 @@ def check_design(model: nn.Module, input_shape: Sequence[int], *, seed: int = 0)
             if (sh, sw) == (1, 1) and kh % 2 and kw % 2:
                 dh, dw = _pair(conv.dilation)
                 ph, pw = (kh - 1) // 2 * dh, (kw - 1) // 2 * dw
-                hint = f"; padding={ph if ph == pw else (ph, pw)} keeps it"
+                hint = tr("; padding={padding} keeps it", padding=ph if ph == pw else (ph, pw))
             per_rule["same-padding"].append(Finding(
                 "same-padding", "warn", name,
                 f"{ih}x{iw} -> {oh}x{ow} with padding={conv.padding}{hint}"))
@@ -187,19 +191,21 @@ def check_design(model: nn.Module, input_shape: Sequence[int], *, seed: int = 0)
         kind = type(pool).__name__
         if max(k) > 3:
             per_rule["pool-2x2"].append(Finding(
-                "pool-2x2", "warn", name, f"{kind} with a {k[0]}x{k[1]} window: windows larger than 3 discard too much"))
+                "pool-2x2", "warn", name,
+                tr("{kind} with a {kh}x{kw} window: windows larger than 3 discard too much", kind=kind, kh=k[0], kw=k[1])))
         elif k != (2, 2) or s != (2, 2) or isinstance(pool, nn.AvgPool2d):
             per_rule["pool-2x2"].append(Finding(
                 "pool-2x2", "note", name,
-                f"{kind} window {k[0]}x{k[1]}, stride {s[0]}x{s[1]}: allowed, but check the sizes with care "
-                f"(the common choice is MaxPool2d(2, 2))"))
+                tr("{kind} window {kh}x{kw}, stride {sh}x{sw}: allowed, but check the sizes with care "
+                   "(the common choice is MaxPool2d(2, 2))", kind=kind, kh=k[0], kw=k[1], sh=s[0], sw=s[1])))
 
     ok_text = {
-        "input-even": f"input {h}x{w} is even and every layer uses all of its input",
-        "small-kernels": f"all {len(convs)} convolution(s) use kernels of at most 5x5" if convs else "no convolution",
-        "stride-1": "every convolution has stride 1" if convs else "no convolution",
-        "same-padding": "every convolution keeps the spatial size" if convs else "no convolution",
-        "pool-2x2": f"all {len(pools)} pooling layer(s) are MaxPool2d(2, 2)" if pools else "no pooling layer",
+        "input-even": tr("input {h}x{w} is even and every layer uses all of its input", h=h, w=w),
+        "small-kernels": tr("all {n} convolution(s) use kernels of at most 5x5", n=len(convs)) if convs
+        else tr("no convolution"),
+        "stride-1": tr("every convolution has stride 1") if convs else tr("no convolution"),
+        "same-padding": tr("every convolution keeps the spatial size") if convs else tr("no convolution"),
+        "pool-2x2": tr("all {n} pooling layer(s) are MaxPool2d(2, 2)", n=len(pools)) if pools else tr("no pooling layer"),
     }
     findings: list[Finding] = []
     for rule in RULES:
@@ -261,7 +267,8 @@ def findings_table(checks: dict[str, Sequence[Finding]]) -> str:
     """
     names = list(checks)
     width = max([len(n) for n in names] + [6])
-    header = f"{'rule':14s}" + "".join(f"{n:>{width + 2}s}" for n in names)
+    rule_col = tr("rule")
+    header = f"{rule_col:14s}" + "".join(f"{n:>{width + 2}s}" for n in names)
     lines = [header, "-" * len(header)]
     sums = {n: worst_statuses(f) for n, f in checks.items()}
     for rule in RULES:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from ._core import check_bool, check_choice
+from .lang import tr
 
 __all__ = ["DeviceChoice", "choose_device", "pick_device", "describe_device", "to_device"]
 
@@ -60,7 +61,7 @@ def choose_device(prefer: str | None = None) -> DeviceChoice:
     has_mps = bool(mps and mps.is_available())
 
     if prefer == "cpu":
-        return DeviceChoice(torch.device("cpu"), "CPU, as requested.")
+        return DeviceChoice(torch.device("cpu"), tr("CPU, as requested."))
     if prefer == "cuda" and not has_cuda:
         raise RuntimeError("a CUDA/ROCm device was requested but torch.cuda.is_available() is False")
     if prefer == "mps" and not has_mps:
@@ -68,32 +69,33 @@ def choose_device(prefer: str | None = None) -> DeviceChoice:
 
     if has_cuda and prefer in (None, "auto", "cuda"):
         name = torch.cuda.get_device_name(0)
-        kind = f"AMD GPU through ROCm {hip}" if hip else f"NVIDIA GPU through CUDA {torch.version.cuda}"
+        kind = tr("AMD GPU through ROCm {version}", version=hip) if hip else \
+            tr("NVIDIA GPU through CUDA {version}", version=torch.version.cuda)
         n = torch.cuda.device_count()
-        extra = f" ({n} GPUs visible, using cuda:0)" if n > 1 else ""
+        extra = tr(" ({n} GPUs visible, using cuda:0)", n=n) if n > 1 else ""
         return DeviceChoice(torch.device("cuda", 0), f"cuda:0 = {name}: {kind}{extra}.")
     if has_mps:
-        return DeviceChoice(torch.device("mps"), "mps: Apple-silicon GPU through Metal (MPS).")
+        return DeviceChoice(torch.device("mps"), tr("mps: Apple-silicon GPU through Metal (MPS)."))
 
     system = platform.system()
-    why = "CPU: no CUDA, ROCm or MPS device is available to this PyTorch build"
+    why = tr("CPU: no CUDA, ROCm or MPS device is available to this PyTorch build")
     if _amd_gpu_present():
         if system == "Windows":
-            why += (
+            why += tr(
                 "; an AMD GPU seems present, but PyTorch drives AMD GPUs only through ROCm on "
                 "Linux, not on Windows (use Linux/WSL with a ROCm build, Colab, or the CPU)"
             )
         elif not hip:
-            why += (
+            why += tr(
                 "; an AMD GPU seems present: install a ROCm build of PyTorch "
                 "(pytorch.org 'Get started', Linux + ROCm) to use it"
             )
     elif system == "Windows":
-        why += " (note: on Windows PyTorch uses NVIDIA GPUs only; AMD GPUs need ROCm on Linux)"
+        why += tr(" (note: on Windows PyTorch uses NVIDIA GPUs only; AMD GPUs need ROCm on Linux)")
     elif torch.cuda.device_count() == 0 and torch.version.cuda is None and not hip:
-        why += " (this is a CPU-only build of PyTorch)"
+        why += tr(" (this is a CPU-only build of PyTorch)")
     threads = torch.get_num_threads()
-    return DeviceChoice(torch.device("cpu"), f"{why}. Using {threads} CPU thread(s).")
+    return DeviceChoice(torch.device("cpu"), tr("{why}. Using {threads} CPU thread(s).", why=why, threads=threads))
 
 
 def pick_device(prefer: str | None = None, *, verbose: bool = True) -> torch.device:
@@ -105,7 +107,7 @@ def pick_device(prefer: str | None = None, *, verbose: bool = True) -> torch.dev
     check_bool(verbose, "verbose")
     choice = choose_device(prefer)
     if verbose:
-        print(f"Device: {choice.reason}")
+        print(tr("Device: {reason}", reason=choice.reason))
     return choice.device
 
 

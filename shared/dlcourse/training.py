@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -34,6 +35,7 @@ from ._core import (
     model_device,
     train_mode,
 )
+from .lang import tr
 
 __all__ = [
     "History",
@@ -50,16 +52,31 @@ __all__ = [
 ]
 
 
+_BUDGET_REASON = re.compile(r"time budget of (?P<seconds>\S+) s reached in epoch (?P<epoch>\d+)")
+
+
 class History:
     """Per-epoch records of a training run.
 
     ``history["train_loss"]`` is the list of that metric over epochs (``nan`` where absent);
-    ``history.records`` the raw dicts; ``history.stop_reason`` why training ended.
+    ``history.records`` the raw dicts; ``history.stop_reason`` why training ended (a stable English value
+    programs compare: ``"completed"`` or ``"time budget of <s> s reached in epoch <n>"``);
+    ``history.stop_message`` the same in the notebook's language, to show.
     """
 
     def __init__(self, records: Iterable[dict[str, float]] | None = None, stop_reason: str = "completed"):
         self.records: list[dict[str, float]] = [dict(r) for r in (records or [])]
         self.stop_reason = stop_reason
+
+    @property
+    def stop_message(self) -> str:
+        """:attr:`stop_reason` in the notebook's language (see :func:`dlcourse.lang.tr`), for printing."""
+        if self.stop_reason == "completed":
+            return tr("completed")
+        budget = _BUDGET_REASON.fullmatch(self.stop_reason)
+        if budget:
+            return tr("time budget of {seconds} s reached in epoch {epoch}", **budget.groupdict())
+        return self.stop_reason
 
     def append(self, record: dict[str, float]) -> None:
         self.records.append(dict(record))
@@ -530,10 +547,10 @@ def load_or_train(
     if path.is_file():
         history = load_checkpoint(model, path)
         if verbose:
-            print(f"Loaded trained weights from {path} (delete the file to retrain).")
+            print(tr("Loaded trained weights from {path} (delete the file to retrain).", path=path))
         return history
     history = train()
     save_checkpoint(model, path, history if isinstance(history, History) else None)
     if verbose:
-        print(f"Saved trained weights to {path}.")
+        print(tr("Saved trained weights to {path}.", path=path))
     return history

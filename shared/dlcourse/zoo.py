@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ._core import check_int
+from .lang import tr
 
 __all__ = [
     "Published",
@@ -69,11 +70,12 @@ class Published:
         return abs(float(measured) - self.value) <= self.tolerance
 
     def verdict(self, measured: float) -> str:
-        """``"agrees (60 M +/- 5 M)"`` or ``"differs by +1.8 % (3.6 G +/- 50 M)"``, for tables."""
+        """``"agrees (60 M +/- 5 M)"`` or ``"differs by +1.8 % (3.6 G +/- 50 M)"``, for tables (in the notebook's language)."""
         interval = f"({_human(self.value)} +/- {_human(self.tolerance)})"
         if self.agrees(measured):
-            return f"agrees {interval}"
-        return f"differs by {100 * (float(measured) - self.value) / self.value:+.1f} % {interval}"
+            return tr("agrees {interval}", interval=interval)
+        return tr("differs by {percent:+.1f} % {interval}", percent=100 * (float(measured) - self.value) / self.value,
+                  interval=interval)
 
 
 def _human(x: float) -> str:

@@ -49,6 +49,8 @@ __all__ = [
     "translate_comments",
     "comment_tokens",
     "package_template",
+    "package_sources",
+    "package_catalog_path",
     "EDITION_LANGUAGES",
     "GlossaryTerm",
     "NotebookStatus",
@@ -345,6 +347,8 @@ def catalog_path(root: Path | str, notebook: Path | str, lang: str = "es") -> Pa
         :meth:`pathlib.Path.relative_to` raise ``ValueError``.
     """
     root = Path(root)
+    if _is_package(root, notebook):
+        return package_catalog_path(root, lang)
     rel = Path(notebook).resolve().relative_to(root.resolve())
     if rel.parts[0] == "solutions":
         rel = Path(HIDDEN_CATALOGS, *rel.parts[1:])
@@ -359,6 +363,11 @@ def hidden_sources(root: Path | str) -> list[Path]:
 
 def _is_instructor(root: Path, notebook: Path) -> bool:
     return Path(notebook).resolve().relative_to(root.resolve()).parts[0] == "solutions"
+
+
+def _catalogued(root: Path) -> list[Path]:
+    """Everything that has (or may have) a catalog: notebooks, instructor notebooks, and the package folder."""
+    return sources(root) + hidden_sources(root) + [root / "shared" / "dlcourse"]
 
 
 def edition_release(root: Path | str, solution: Path | str) -> Path:
@@ -387,6 +396,57 @@ def edition_path(root: Path | str, notebook: Path | str, lang: str = "es") -> Pa
 
 def _rel(root: Path, p: Path) -> str:
     return p.resolve().relative_to(root.resolve()).as_posix()
+
+
+# --------------------------------------------------------------------------- the package's own messages
+
+#: Folders of the package whose text students never read (instructor tooling): no catalog entries from them.
+_PACKAGE_SKIP = ("course", "grading")
+
+
+def package_sources(root: Path | str) -> list[Path]:
+    """The package's modules whose ``tr()`` messages students read: ``shared/dlcourse/**/*.py`` but the
+    instructor tooling (``course/``, ``grading/``)."""
+    pkg = Path(root) / "shared" / "dlcourse"
+    return sorted(p for p in pkg.rglob("*.py") if p.relative_to(pkg).parts[0] not in _PACKAGE_SKIP)
+
+
+def package_catalog_path(root: Path | str, lang: str = "es") -> Path:
+    """``translations/<lang>/dlcourse.po``: the catalog of the text that ``dlcourse`` itself draws or prints."""
+    return Path(root) / "translations" / lang / "dlcourse.po"
+
+
+def package_template(root: Path | str):
+    """A Babel catalog (template) of the ``tr("...")`` messages of :func:`package_sources`.
+
+    Args:
+        root: course root (the package is ``root/shared/dlcourse``).
+
+    Returns:
+        One ``msgctxt "message"`` entry per message, located at ``shared/dlcourse/<module>.py:<line>``, with
+        the ``# TRANSLATORS:`` comments above the call.
+    """
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract
+
+    root = Path(root)
+    tmpl = Catalog(project="dlcourse", fuzzy=False)
+    for path in package_sources(root):
+        rel = _rel(root, path)
+        with path.open("rb") as f:
+            for line, msg, comments, _ctx in extract("python", f, keywords={"tr": (1,)},
+                                                     comment_tags=("TRANSLATORS:",), strip_comment_tags=True):
+                if not isinstance(msg, str) or not msg:
+                    continue
+                old = tmpl.get(msg, context=MESSAGE_CONTEXT)
+                tmpl.add(msg, context=MESSAGE_CONTEXT, locations=(old.locations if old else []) + [(rel, line)],
+                         auto_comments=(old.auto_comments if old else []) + [c for c in comments if
+                                                                             not old or c not in old.auto_comments])
+    return tmpl
+
+
+def _is_package(root: Path, path: Path) -> bool:
+    return Path(path).resolve() == (Path(root) / "shared" / "dlcourse").resolve()
 
 
 # --------------------------------------------------------------------------- catalogs
@@ -419,6 +479,8 @@ def template_for(root: Path | str, notebook: Path | str):
     from babel.messages.catalog import Catalog
 
     root, notebook = Path(root), Path(notebook)
+    if _is_package(root, notebook):
+        return package_template(root)
     if _is_instructor(root, notebook):
         return hidden_template_for(root, notebook)
     rel = _rel(root, notebook)
@@ -554,7 +616,8 @@ def extract(root: Path | str, notebooks: list[Path] | None = None, lang: str = "
 
     Args:
         root: course root.
-        notebooks: English notebooks; a notebook without a catalog gets a new one.
+        notebooks: English notebooks; a notebook without a catalog gets a new one. The package folder
+            ``root/shared/dlcourse`` stands for the package's catalog (``translations/<lang>/dlcourse.po``).
         lang: the edition's language.
 
     Returns:
@@ -562,7 +625,7 @@ def extract(root: Path | str, notebooks: list[Path] | None = None, lang: str = "
     """
     root = Path(root)
     if notebooks is None:
-        notebooks = [nb for nb in sources(root) + hidden_sources(root) if catalog_path(root, nb, lang).is_file()]
+        notebooks = [nb for nb in _catalogued(root) if catalog_path(root, nb, lang).is_file()]
     changed = []
     for nb in notebooks:
         path = catalog_path(root, nb, lang)
@@ -690,7 +753,7 @@ def _notebook_text(nb) -> str:
 
 def _message_catalog(root: Path, lang: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for nb in sources(root):
+    for nb in sources(root) + [root / "shared" / "dlcourse"]:
         path = catalog_path(root, nb, lang)
         if not path.is_file():
             continue
@@ -757,15 +820,23 @@ def status(root: Path | str, lang: str = "es") -> list[NotebookStatus]:
     """Per notebook with a catalog: cells translated / total, stale, missing, words (English prose).
 
     The private catalog of an assignment's hidden tests has a row of its own (``... (hidden tests)``):
-    messages only, no cells."""
+    messages only, no cells; so has the package's catalog (``shared/dlcourse (package)``)."""
     root = Path(root)
     out = []
-    for nb_path in sources(root) + hidden_sources(root):
+    for nb_path in _catalogued(root):
         path = catalog_path(root, nb_path, lang)
         if not path.is_file():
             continue
         entries = _entries(load_catalog(path, lang))
         st = NotebookStatus(_rel(root, nb_path))
+        if _is_package(root, nb_path):  # the package's own messages: no cells
+            st.notebook += " (package)"
+            msgs = [m.id for m in package_template(root) if m.id]
+            st.messages = len(msgs)
+            st.messages_translated = sum(_done(entries.get((MESSAGE_CONTEXT, msg))) for msg in msgs)
+            st.words = sum(len(_WORD.findall(msg)) for msg in msgs)
+            out.append(st)
+            continue
         if _is_instructor(root, nb_path):  # the private catalog: hidden-test messages only
             st.notebook += " (hidden tests)"
             hidden = [m.id for m in hidden_template_for(root, nb_path) if m.id]
@@ -851,7 +922,7 @@ def glossary_problems(root: Path | str, lang: str = "es") -> list[str]:
     root = Path(root)
     terms = [(t, re.compile(rf"\b{re.escape(t.en.lower())}(?:s|es)?\b")) for t in load_glossary(root)]
     problems = []
-    for nb in sources(root) + hidden_sources(root):
+    for nb in _catalogued(root):
         path = catalog_path(root, nb, lang)
         if not path.is_file():
             continue
@@ -873,7 +944,7 @@ def check(root: Path | str, lang: str = "es") -> list[str]:
     entries, glossary terms not followed, generated files out of date."""
     root = Path(root)
     problems = []
-    for nb in sources(root) + hidden_sources(root):
+    for nb in _catalogued(root):
         path = catalog_path(root, nb, lang)
         if path.is_file():
             have = set(_entries(load_catalog(path, lang)))
@@ -885,6 +956,9 @@ def check(root: Path | str, lang: str = "es") -> list[str]:
                 and any(m.id for m in template_for(root, nb)):
             problems.append(f"{_rel(root, nb)}: its hidden tests show tr() messages but {_rel(root, path)} does not "
                             f"exist: run `python -m dlcourse.course i18n extract {_rel(root, nb)}`")
+        elif _is_package(root, nb) and nb.is_dir() and any(m.id for m in package_template(root)):
+            problems.append(f"the package's tr() messages have no catalog {_rel(root, path) if path.exists() else path}: "
+                            "run `python -m dlcourse.course i18n extract shared/dlcourse`")
     for st in status(root, lang):
         if st.stale or st.missing:
             problems.append(f"{st.notebook}: {st.stale} stale cell(s) {st.stale_cells[:5]}, {st.missing} missing "

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyBboxPatch, Patch
 
 from .._core import check_choice, check_int
+from ..lang import tr
 from .core import new_ax, require
 
 __all__ = ["KIND_COLORS", "plot_layer_stack", "plot_model_graph", "plot_tradeoffs"]
@@ -114,7 +115,7 @@ def plot_layer_stack(boxes: Sequence[Any], *, title: str | None = None, ax: Axes
                        else float(b.output_shape[-1])) for b in boxes if len(b.output_shape) >= 2) \
         if any(len(b.output_shape) >= 2 for b in boxes) else 1.0
     if title is None:
-        title = f"layer stack for input {format_shape(boxes[0].output_shape)}"
+        title = tr("layer stack for input {shape}", shape=format_shape(boxes[0].output_shape))
     kinds = [k for k in KIND_COLORS if any(b.kind == k for b in boxes)]
 
     if orientation == "horizontal":
@@ -245,7 +246,7 @@ def plot_model_graph(graph: Any, *, title: str | None = None, ax: Axes | None = 
     require(graph, ("nodes", "edges", "kinds"), "a ModelGraph (from diagrams.model_graph)", "graph")
     pos, paths, width, depth = _positions(graph)
     if title is None:
-        title = f"dataflow graph for input {format_shape(graph.nodes[0].shape)}"
+        title = tr("dataflow graph for input {shape}", shape=format_shape(graph.nodes[0].shape))
     fig, ax = new_ax(ax, (max(4.5, 0.9 * width + 1.0), 0.62 * depth + 1.3))
     by_name = {n.name: n for n in graph.nodes}
     half_h = 0.2
@@ -286,7 +287,7 @@ def plot_model_graph(graph: Any, *, title: str | None = None, ax: Axes | None = 
 
 def plot_tradeoffs(names: Sequence[str], params: Sequence[float], accuracy: Sequence[float],
                    seconds: Sequence[float], *, ax: Axes | None = None,
-                   title: str = "Parameters vs accuracy vs training time") -> Figure:
+                   title: str | None = None) -> Figure:
     """Scatter of accuracy against parameter count (log scale); marker area grows with training time.
 
     Args:
@@ -295,7 +296,7 @@ def plot_tradeoffs(names: Sequence[str], params: Sequence[float], accuracy: Sequ
         accuracy: test accuracies in [0, 1].
         seconds: training times.
         ax: draw into this Axes; ``None`` makes a new detached figure.
-        title: the Axes title.
+        title: the Axes title; default ``"Parameters vs accuracy vs training time"`` (in the notebook's language).
 
     Returns:
         The figure drawn into.
@@ -322,9 +323,9 @@ def plot_tradeoffs(names: Sequence[str], params: Sequence[float], accuracy: Sequ
         ax.annotate(f"{name}\n{s:.1f} s", (p, 100 * a), textcoords="offset points", xytext=(8, 4), fontsize=8)
     ax.set_xscale("log")
     ax.margins(x=0.25, y=0.15)
-    ax.set_xlabel("parameters (log scale)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(title)
+    ax.set_xlabel(tr("parameters (log scale)"))
+    ax.set_ylabel(tr("test accuracy (%)"))
+    ax.set_title(tr("Parameters vs accuracy vs training time") if title is None else title)
     ax.grid(alpha=0.3)
-    fig.colorbar(sc, ax=ax, label="training time (s)")
+    fig.colorbar(sc, ax=ax, label=tr("training time (s)"))
     return fig

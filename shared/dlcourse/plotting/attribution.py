@@ -13,6 +13,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 
+from ..lang import tr
 from .core import as_array, draw_box, new_ax, new_fig, require, show_image
 
 __all__ = ["plot_heatmaps", "plot_deletion_curves"]
@@ -28,7 +29,7 @@ def _unit_range(m: np.ndarray) -> np.ndarray:
 
 def plot_heatmaps(images: torch.Tensor | np.ndarray, maps: Mapping[str, torch.Tensor | np.ndarray], *,
                   boxes: Any = None, row_labels: Sequence[str] | None = None, alpha: float = 0.55,
-                  cmap: str = "jet", title: str = "Heat maps", size: float = 1.6, other_boxes: Any = None,
+                  cmap: str = "jet", title: str | None = None, size: float = 1.6, other_boxes: Any = None,
                   fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Rows = images, columns = the input then one overlay per method.
 
@@ -43,7 +44,7 @@ def plot_heatmaps(images: torch.Tensor | np.ndarray, maps: Mapping[str, torch.Te
         row_labels: one label per image (default ``image i``).
         alpha: opacity of the overlays.
         cmap: colour map of the overlays.
-        title: the figure's title.
+        title: the figure's title; default ``"Heat maps"`` (in the notebook's language).
         size: inches per panel.
         other_boxes: ``(N, 4)`` a second box per image (e.g. the distractor), dashed cyan.
         fig: draw into this Figure (cleared) or SubFigure; ``None`` makes a new detached figure.
@@ -90,7 +91,7 @@ def plot_heatmaps(images: torch.Tensor | np.ndarray, maps: Mapping[str, torch.Te
             draw_box(axes[i, 0], bx["boxes"][i], "red")
         if "other_boxes" in bx:
             draw_box(axes[i, 0], bx["other_boxes"][i], "cyan", "--")
-        axes[i, 0].set_ylabel(row_labels[i] if row_labels is not None else f"image {i}", fontsize=8)
+        axes[i, 0].set_ylabel(row_labels[i] if row_labels is not None else tr("image {i}", i=i), fontsize=8)
         for j, m in enumerate(ms.values(), start=1):
             ax = axes[i, j]
             show_image(ax, x[i])
@@ -106,25 +107,25 @@ def plot_heatmaps(images: torch.Tensor | np.ndarray, maps: Mapping[str, torch.Te
             ax.set_yticks([])
     for j, name in enumerate(["input", *ms]):
         axes[0, j].set_title(name, fontsize=9)
-    fig.supxlabel("x (pixels)", fontsize=9)
-    fig.supylabel("y (pixels)", fontsize=9)
-    fig.suptitle(title)
+    fig.supxlabel(tr("x (pixels)"), fontsize=9)
+    fig.supylabel(tr("y (pixels)"), fontsize=9)
+    fig.suptitle(tr("Heat maps") if title is None else title)
     return fig
 
 
 def plot_deletion_curves(curves: Mapping[str, Any], *, ax: Axes | None = None,
-                         title: str = "Deletion curves (lower = more faithful)",
-                         xlabel: str = "fraction of pixels deleted (most important first)",
-                         ylabel: str = "mean probability of the class") -> Figure:
+                         title: str | None = None,
+                         xlabel: str | None = None,
+                         ylabel: str | None = None) -> Figure:
     """Mean class score against the fraction of pixels deleted (or inserted), one line per method.
 
     Args:
         curves: ``{method: DeletionCurve}`` from ``viz.deletion_curve`` / ``viz.insertion_curve``;
             the legend gives each curve's AUC.
         ax: draw into this Axes; ``None`` makes a new detached figure.
-        title: the Axes title.
-        xlabel: the x-axis label.
-        ylabel: the y-axis label.
+        title: the Axes title; default ``"Deletion curves (lower = more faithful)"`` (in the notebook's language).
+        xlabel: the x-axis label; default ``"fraction of pixels deleted (most important first)"`` (in the notebook's language).
+        ylabel: the y-axis label; default ``"mean probability of the class"`` (in the notebook's language).
 
     Returns:
         The figure drawn into.
@@ -140,10 +141,10 @@ def plot_deletion_curves(curves: Mapping[str, Any], *, ax: Axes | None = None,
     fig, ax = new_ax(ax, (5.5, 4))
     for name, c in curves.items():
         ax.plot(as_array(c.fractions), as_array(c.mean), marker="o", ms=3, label=f"{name} (AUC {c.auc:.3f})")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(tr("fraction of pixels deleted (most important first)") if xlabel is None else xlabel)
+    ax.set_ylabel(tr("mean probability of the class") if ylabel is None else ylabel)
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(title)
+    ax.set_title(tr("Deletion curves (lower = more faithful)") if title is None else title)
     return fig

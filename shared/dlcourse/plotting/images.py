@@ -10,6 +10,7 @@ import torch
 from matplotlib.figure import Figure, SubFigure
 
 from .._core import check_bool, check_int
+from ..lang import tr
 from .core import as_array, as_array_of_ndim, bare, new_fig, show_image
 
 __all__ = [
@@ -22,7 +23,7 @@ __all__ = [
 
 
 def plot_image_grid(images: torch.Tensor | np.ndarray, labels: Sequence[Any] | None = None, *, ncols: int = 8,
-                    title: str = "Images", cmap: str = "gray", normalize: bool = True, size: float = 1.3,
+                    title: str | None = None, cmap: str = "gray", normalize: bool = True, size: float = 1.3,
                     vrange: tuple[float, float] | None = None,
                     fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Show ``images: (N, C, H, W)`` (C in {1, 3}) or ``(N, H, W)`` as a grid with optional captions.
@@ -31,7 +32,7 @@ def plot_image_grid(images: torch.Tensor | np.ndarray, labels: Sequence[Any] | N
         images: the images, ``(N, C, H, W)`` with C in {1, 3} or ``(N, H, W)``.
         labels: one caption per image, or ``None``.
         ncols: images per row (at most ``N``).
-        title: the figure's title.
+        title: the figure's title; default ``"Images"`` (in the notebook's language).
         cmap: colour map of one-channel images.
         normalize: stretch each image to its own min..max. With ``False`` a grey image is drawn
             with matplotlib's automatic per-image scale unless ``vrange`` pins one scale.
@@ -79,12 +80,12 @@ def plot_image_grid(images: torch.Tensor | np.ndarray, labels: Sequence[Any] | N
             ax.imshow(np.clip(img.transpose(1, 2, 0), 0, 1))
         if labels is not None:
             ax.set_title(str(labels[i]), fontsize=8)
-    fig.suptitle(title)
+    fig.suptitle(tr("Images") if title is None else title)
     return fig
 
 
 def plot_feature_maps(maps: torch.Tensor | np.ndarray, *, max_maps: int = 16, ncols: int = 8,
-                      title: str = "Feature maps", cmap: str = "viridis",
+                      title: str | None = None, cmap: str = "viridis",
                       fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Show the channels of one activation ``maps: (C, H, W)`` (or ``(1, C, H, W)``), each on its own scale.
 
@@ -92,7 +93,7 @@ def plot_feature_maps(maps: torch.Tensor | np.ndarray, *, max_maps: int = 16, nc
         maps: the activation of one image, ``(C, H, W)`` or ``(1, C, H, W)``.
         max_maps: channels shown (the first ones).
         ncols: maps per row.
-        title: the figure's title.
+        title: the figure's title; default ``"Feature maps"`` (in the notebook's language).
         cmap: colour map.
         fig: draw into this Figure (cleared) or SubFigure; ``None`` makes a new detached figure.
 
@@ -108,12 +109,12 @@ def plot_feature_maps(maps: torch.Tensor | np.ndarray, *, max_maps: int = 16, nc
     if a.ndim != 3:
         raise ValueError(f"maps must be (C, H, W) or (1, C, H, W), got shape {a.shape}")
     a = a[:check_int(max_maps, "max_maps", min=1)]
-    return plot_image_grid(a[:, None], labels=[f"ch {i}" for i in range(a.shape[0])], ncols=ncols, title=title,
+    return plot_image_grid(a[:, None], labels=[f"ch {i}" for i in range(a.shape[0])], ncols=ncols, title=(tr("Feature maps") if title is None else title),
                            cmap=cmap, fig=fig)
 
 
 def plot_layer_activations(acts: Mapping[str, torch.Tensor], *, max_maps: int = 8, image: torch.Tensor | None = None,
-                           title: str = "Feature maps per layer", cmap: str = "viridis", size: float = 1.25,
+                           title: str | None = None, cmap: str = "viridis", size: float = 1.25,
                            fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """One row per layer with its first ``max_maps`` channels, each map on its own colour scale.
 
@@ -121,7 +122,7 @@ def plot_layer_activations(acts: Mapping[str, torch.Tensor], *, max_maps: int = 
         acts: ``{layer name: (1, C, H, W) or (C, H, W)}`` (e.g. what a hook recorded for one image).
         max_maps: channels per row.
         image: ``(C, H, W)`` drawn first in its own row, or ``None``.
-        title: the figure's title.
+        title: the figure's title; default ``"Feature maps per layer"`` (in the notebook's language).
         cmap: colour map.
         size: inches per map.
         fig: draw into this Figure (cleared) or SubFigure; ``None`` makes a new detached figure.
@@ -155,23 +156,23 @@ def plot_layer_activations(acts: Mapping[str, torch.Tensor], *, max_maps: int = 
     if image is not None:
         img = as_array(image)
         show_image(axes[0, 0], img)
-        axes[0, 0].set_ylabel(f"input\n{tuple(img.shape)}", fontsize=8)
-        axes[0, 0].set_title("input", fontsize=8)
+        axes[0, 0].set_ylabel(tr("input") + f"\n{tuple(img.shape)}", fontsize=8)
+        axes[0, 0].set_title(tr("input"), fontsize=8)
         r0 = 1
     for r, (name, a) in enumerate(rows, start=r0):
         for j in range(min(ncols, a.shape[0])):
             axes[r, j].imshow(a[j], cmap=cmap)
             axes[r, j].set_title(f"ch {j}", fontsize=7)
         axes[r, 0].set_ylabel(f"{name}\n{tuple(a.shape)}", fontsize=8)
-    fig.supxlabel("channel (each map: x = width, y = height, own colour scale)", fontsize=9)
-    fig.supylabel("layer (C, H, W)", fontsize=9)
-    fig.suptitle(title)
+    fig.supxlabel(tr("channel (each map: x = width, y = height, own colour scale)"), fontsize=9)
+    fig.supylabel(tr("layer (C, H, W)"), fontsize=9)
+    fig.suptitle(tr("Feature maps per layer") if title is None else title)
     return fig
 
 
 def plot_filters(weights: torch.Tensor | np.ndarray | Mapping[str, torch.Tensor | np.ndarray], *,
                  roughness: Mapping[str, float] | None = None, ncols: int = 8, size: float = 0.9,
-                 title: str = "Filters", fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+                 title: str | None = None, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Conv filters as images: one grid, or grids side by side for ``{label: weight}``.
 
     RGB filters (``C_in == 3``) are drawn in colour, others as the mean over input channels;
@@ -183,7 +184,7 @@ def plot_filters(weights: torch.Tensor | np.ndarray | Mapping[str, torch.Tensor 
             each panel's label (noise-like filters score about 1), or ``None``.
         ncols: filters per row.
         size: inches per filter.
-        title: the figure's title.
+        title: the figure's title; default ``"Filters"`` (in the notebook's language).
         fig: draw into this Figure (cleared) or SubFigure; ``None`` makes a new detached figure.
 
     Returns:
@@ -213,24 +214,24 @@ def plot_filters(weights: torch.Tensor | np.ndarray | Mapping[str, torch.Tensor 
             show_image(ax, arr[i] if arr.shape[1] == 3 else arr[i].mean(0, keepdims=True))
         head = label
         if roughness is not None and label in roughness:
-            head = f"{label}\nroughness {float(roughness[label]):.2f} (noise = 1)"
+            head = f"{label}\n" + tr("roughness {value:.2f} (noise = 1)", value=float(roughness[label]))
         if head:
             sub.suptitle(head, fontsize=9)
-        sub.supxlabel("filter (kernel x)", fontsize=8)
-        sub.supylabel("kernel y", fontsize=8)
-    fig.suptitle(title)
+        sub.supxlabel(tr("filter (kernel x)"), fontsize=8)
+        sub.supylabel(tr("kernel y"), fontsize=8)
+    fig.suptitle(tr("Filters") if title is None else title)
     return fig
 
 
 def plot_image_rows(rows: Mapping[str, torch.Tensor], *, captions: Mapping[str, Sequence[str]] | None = None,
-                    title: str = "Images", size: float = 1.3,
+                    title: str | None = None, size: float = 1.3,
                     fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """One row of images per entry (a query and its nearest neighbours, the images that excite one unit most).
 
     Args:
         rows: ``{row label: (k, C, H, W)}``.
         captions: ``{row label: k captions}`` titling each image, or ``None``.
-        title: the figure's title.
+        title: the figure's title; default ``"Images"`` (in the notebook's language).
         size: inches per image.
         fig: draw into this Figure (cleared) or SubFigure; ``None`` makes a new detached figure.
 
@@ -265,5 +266,5 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], *, captions: Mapping[str, 
             if captions is not None and label in captions:
                 ax.set_title(str(captions[label][j]), fontsize=7)
         axes[r, 0].set_ylabel(label, fontsize=8)
-    fig.suptitle(title)
+    fig.suptitle(tr("Images") if title is None else title)
     return fig

@@ -14,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.patches import Rectangle
 
+from ..lang import tr
 from .core import new_ax, new_fig, require
 
 __all__ = ["plot_explorer", "plot_field_map", "plot_field_pyramid", "plot_stack_pattern"]
@@ -53,38 +54,38 @@ def plot_explorer(m: object, *, fig: Figure | SubFigure | None = None) -> Figure
     ax_map.imshow(crop, cmap="magma", extent=(left - 0.5, right - 0.5, bottom - 0.5, top - 0.5),
                   interpolation="nearest", vmin=0, vmax=1)
     ax_map.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="tab:cyan", lw=1.5,
-                               label=f"field {m.receptive_field}x{m.receptive_field}"))
+                               label=tr("field {n}x{n}", n=m.receptive_field)))
     s = settings.input_size
     ax_map.add_patch(Rectangle((cx - s / 2 - 0.5, cy - s / 2 - 0.5), s, s, fill=False, ec="white", ls="--", lw=1,
-                               label=f"a {s}x{s} input, for scale"))
+                               label=tr("a {s}x{s} input, for scale", s=s)))
     ax_map.legend(loc="lower left", fontsize=7, framealpha=0.7)
-    cut = " (cut by the canvas: at least)" if m.cut else ""
-    ax_map.set_title(f"What one output unit sees: {m.receptive_field}x{m.receptive_field} px{cut}", fontsize=10)
-    ax_map.set_xlabel("x (input pixels)")
-    ax_map.set_ylabel("y (input pixels)")
+    cut = tr(" (cut by the canvas: at least)") if m.cut else ""
+    ax_map.set_title(tr("What one output unit sees: {n}x{n} px{cut}", n=m.receptive_field, cut=cut), fontsize=10)
+    ax_map.set_xlabel(tr("x (input pixels)"))
+    ax_map.set_ylabel(tr("y (input pixels)"))
 
     # right panel: sizes layer by layer
     steps = list(range(len(m.sizes)))
-    ax_sizes.plot(steps, m.sizes, marker="o", label=f"output side on a {s}x{s} input")
+    ax_sizes.plot(steps, m.sizes, marker="o", label=tr("output side on a {s}x{s} input", s=s))
     rf_x = list(range(len(m.receptive_fields)))
-    ax_sizes.plot(rf_x, m.receptive_fields, marker="s", label="receptive field (measured)")
+    ax_sizes.plot(rf_x, m.receptive_fields, marker="s", label=tr("receptive field (measured)"))
     for xi, yi in zip(steps, m.sizes):
         ax_sizes.annotate(str(yi), (xi, yi), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
     for xi, yi in zip(rf_x, m.receptive_fields):
         ax_sizes.annotate(str(yi), (xi, yi), textcoords="offset points", xytext=(0, -11), ha="center", fontsize=7,
                           color="tab:orange")
-    names = ["input", *settings.layer_names()]
+    names = [tr("input"), *settings.layer_names()]
     ax_sizes.set_xticks(range(len(names)), names, rotation=45, fontsize=8)
     if m.error:
         ax_sizes.axvline(len(m.sizes) - 0.5, color="tab:red", ls=":")
-        ax_sizes.text(len(m.sizes) - 0.4, max(m.sizes) * 0.5, "output empty:\nPyTorch raises", color="tab:red",
+        ax_sizes.text(len(m.sizes) - 0.4, max(m.sizes) * 0.5, tr("output empty:\nPyTorch raises"), color="tab:red",
                       fontsize=8)
-        verdict = f"input {s} px: {names[len(m.sizes)]} cannot run"
+        verdict = tr("input {s} px: {layer} cannot run", s=s, layer=names[len(m.sizes)])
     else:
-        verdict = f"input {s} px -> output {m.output_size} px"
+        verdict = tr("input {s} px -> output {out} px", s=s, out=m.output_size)
     ax_sizes.set_title(verdict, fontsize=10)
-    ax_sizes.set_xlabel("layer")
-    ax_sizes.set_ylabel("pixels")
+    ax_sizes.set_xlabel(tr("layer"))
+    ax_sizes.set_ylabel(tr("pixels"))
     ax_sizes.grid(alpha=0.3)
     ax_sizes.legend(fontsize=8, loc="best")
     fig.suptitle(settings.label())
@@ -120,10 +121,11 @@ def plot_field_map(fmap: object, *, ax: Axes | None = None, title: str | None = 
                     ax.text(x, y, f"{g[y, x]:.0f}", ha="center", va="center", fontsize=6,
                             color="white" if g[y, x] < top / 2 else "black")
     s = fmap.settings
-    ax.set_title(title or f"{s.depth} x conv {s.kernel_size}x{s.kernel_size}: field {fmap.field[0]}x{fmap.field[1]}",
+    ax.set_title(title or tr("{depth} x conv {k}x{k}: field {h}x{w}", depth=s.depth, k=s.kernel_size, h=fmap.field[0],
+                             w=fmap.field[1]),
                  fontsize=10)
-    ax.set_xlabel("x (input pixels)")
-    ax.set_ylabel("y (input pixels)")
+    ax.set_xlabel(tr("x (input pixels)"))
+    ax.set_ylabel(tr("y (input pixels)"))
     return fig
 
 
@@ -158,16 +160,17 @@ def plot_field_pyramid(pyramid: object, *, ax: Axes | None = None, title: str | 
         for i in range(width):
             ax.add_patch(Rectangle((i - 0.4, lvl - 0.3), 0.8, 0.6, zorder=2, ec="0.3", lw=0.6,
                                    fc=("tab:orange" if lvl == levels - 1 else "tab:blue") if reach[i] else "white"))
-        name = "input" if lvl == 0 else f"layer {lvl}"
+        name = tr("input") if lvl == 0 else tr("layer {i}", i=lvl)
         ax.text(-1.0, lvl, name, ha="right", va="center", fontsize=9)
-        ax.text(width, lvl, f"{int(reach.sum())} unit{'s' if reach.sum() != 1 else ''}", ha="left", va="center",
+        ax.text(width, lvl, (tr("1 unit") if reach.sum() == 1 else tr("{n} units", n=int(reach.sum()))), ha="left", va="center",
                 fontsize=9, color="tab:blue" if lvl < levels - 1 else "tab:orange")
     ax.set_xlim(-4.5, width + 2.5)
     ax.set_ylim(-0.7, levels - 0.3)
     ax.axis("off")
     k, d = pyramid.kernel_size, pyramid.dilation
-    ax.set_title(title or f"{levels - 1} stacked convolutions of size {k}" + (f", dilation {d}" if d > 1 else "")
-                 + f": the top unit sees {pyramid.counts[0]} input pixels", fontsize=10)
+    ax.set_title(title or tr("{n} stacked convolutions of size {k}", n=levels - 1, k=k)
+                 + (tr(", dilation {d}", d=d) if d > 1 else "")
+                 + tr(": the top unit sees {n} input pixels", n=pyramid.counts[0]), fontsize=10)
     return fig
 
 
@@ -221,11 +224,11 @@ def plot_stack_pattern(tokens: Sequence[tuple[str, str]], *, ax: Axes | None = N
         elif group == "hidden":
             label = f"(FC→RELU)×{k}"
         else:
-            label = "output FC"
+            label = tr("output FC")
         ax.text((lo + hi) / 2, -0.34, label, ha="center", va="top", fontsize=7.5)
     ax.set_xlim(-0.7, len(tokens) - 0.3)
     ax.set_ylim(-0.75, 1.1)
     ax.axis("off")
-    ax.set_title(title or f"INPUT → [(CONV→RELU)*n → POOL?]*m → (FC→RELU)*k → FC with n={n}, m={m}, k={k}: "
-                 f"{len(tokens) - 1} layers", fontsize=10)
+    ax.set_title(title or tr("INPUT → [(CONV→RELU)*n → POOL?]*m → (FC→RELU)*k → FC with n={n}, m={m}, k={k}: "
+                            "{layers} layers", n=n, m=m, k=k, layers=len(tokens) - 1), fontsize=10)
     return fig

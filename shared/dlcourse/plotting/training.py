@@ -9,20 +9,21 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
 
 from .._core import check_bool, to_numpy
+from ..lang import tr
 from .core import new_ax, new_fig
 
 __all__ = ["plot_history", "plot_confusion_matrix", "plot_bars"]
 
 
 def plot_history(history: Any, metrics: Sequence[Sequence[str]] = (("train_loss", "val_loss"), ("train_acc", "val_acc")),
-                 title: str = "Learning curves", *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
+                 title: str | None = None, *, fig: Figure | SubFigure | None = None) -> Figure | SubFigure:
     """Draw learning curves, one panel per group of metrics.
 
     Args:
         history: a ``training.History`` (``keys()`` and ``records``) or a mapping ``{metric: [value per epoch]}``.
         metrics: groups of metric names drawn in one panel each; groups with no key in the
             history are skipped.
-        title: the figure's title.
+        title: the figure's title; default ``"Learning curves"`` (in the notebook's language).
         fig: draw into this Figure (cleared) or SubFigure; ``None`` makes a new detached figure.
 
     Returns:
@@ -48,18 +49,19 @@ def plot_history(history: Any, metrics: Sequence[Sequence[str]] = (("train_loss"
         for key in group:
             ys = data[key]
             ax.plot(range(1, len(ys) + 1), ys, marker="o", ms=3, label=key)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("loss" if all("loss" in k for k in group) else ("accuracy" if all("acc" in k for k in group) else "value"))
+        ax.set_xlabel(tr("epoch"))
+        ax.set_ylabel(tr("loss") if all("loss" in k for k in group) else (tr("accuracy") if all("acc" in k for k in group)
+                                                                     else tr("value")))
         ax.set_title(" / ".join(group))
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(title)
+    fig.suptitle(tr("Learning curves") if title is None else title)
     return fig
 
 
 def plot_confusion_matrix(y_true: Any, y_pred: Any, class_names: Sequence[str] | None = None, *,
                           normalize: str | None = None, ax: Axes | None = None,
-                          title: str = "Confusion matrix") -> Figure:
+                          title: str | None = None) -> Figure:
     """Confusion matrix via scikit-learn (rows: true class, columns: predicted class).
 
     Args:
@@ -68,7 +70,7 @@ def plot_confusion_matrix(y_true: Any, y_pred: Any, class_names: Sequence[str] |
         class_names: names of classes ``0 .. K-1`` (all of them are rows, even when absent).
         normalize: ``None`` (counts), ``"true"``, ``"pred"`` or ``"all"`` as in scikit-learn.
         ax: draw into this Axes; ``None`` makes a new detached figure.
-        title: the Axes title.
+        title: the Axes title; default ``"Confusion matrix"`` (in the notebook's language).
 
     Returns:
         The figure drawn into.
@@ -86,9 +88,9 @@ def plot_confusion_matrix(y_true: Any, y_pred: Any, class_names: Sequence[str] |
     fig, ax = new_ax(ax, (5.5, 5))
     ConfusionMatrixDisplay(cm, display_labels=class_names).plot(
         ax=ax, colorbar=False, values_format=".2f" if normalize else "d", cmap="Blues")
-    ax.set_title(title)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    ax.set_title(tr("Confusion matrix") if title is None else title)
+    ax.set_xlabel(tr("predicted class"))
+    ax.set_ylabel(tr("true class"))
     return fig
 
 
