@@ -256,3 +256,16 @@ def test_dlcourse_draws_and_prints_in_the_notebook_language(monkeypatch, capsys,
     history = History([{"epoch": 1.0}], stop_reason="time budget of 2 s reached in epoch 1")
     assert history.stop_reason == "time budget of 2 s reached in epoch 1", "programs compare the English value"
     assert ("presupuesto de tiempo de 2 s" in history.stop_message) == (lang_ == "es")
+
+
+@pytest.mark.parametrize("path", i18n.package_sources(ROOT), ids=lambda p: p.relative_to(ROOT / "shared").as_posix())
+def test_no_package_function_rebinds_tr(path):
+    """A module that uses tr() must not bind the name elsewhere (``tr = spec.transforms()`` made every tr() of that
+    function an UnboundLocalError)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    if not any(_is_tr(n) for n in ast.walk(tree)):
+        return
+    bound = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "tr"
+             and isinstance(n.ctx, (ast.Store, ast.Del))]
+    bound += [n.lineno for n in ast.walk(tree) if isinstance(n, ast.arg) and n.arg == "tr"]
+    assert not bound, f"{path.name}: the name tr is bound at line(s) {bound} (rename the variable)"

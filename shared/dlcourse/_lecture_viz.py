@@ -30,6 +30,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._core import check_choice, check_float, check_int, forward_hooks, model_device
+from .lang import tr
 from .viz import _MODES, _mode_ctx, check_images, check_targets, upsample_maps
 
 LayerSpec = str | nn.Module
@@ -663,8 +664,11 @@ def faithfulness_benchmark(model: nn.Module, randomized: nn.Module, scenes: Any,
 
 def format_benchmark_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """The benchmark rows as a fixed-width text table (what the bench and the lecture print)."""
-    head = (f"{'map':28s} {'kind':20s} {'pointing game':>13s} {'on distractor':>13s} "
-            f"{'deletion AUC':>12s} {'insertion AUC':>13s} {'rho vs random':>13s}")
+    # TRANSLATORS: the column names of a fixed-width table: keep each within its width (28, 20, 13, 13, 12, 13, 13)
+    names = [tr("map"), tr("kind"), tr("pointing game"), tr("on distractor"), tr("deletion AUC"), tr("insertion AUC"),
+             tr("rho vs random")]
+    head = (f"{names[0]:28s} {names[1]:20s} {names[2]:>13s} {names[3]:>13s} "
+            f"{names[4]:>12s} {names[5]:>13s} {names[6]:>13s}")
     lines = [head, "-" * len(head)]
     for r in rows:
         rho = r.get("randomized_rank_correlation")

@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset
 
 from . import config
 from ._core import check_choice, check_float, check_int
+from .lang import tr
 
 __all__ = [
     "DatasetUnavailable",
@@ -568,9 +569,10 @@ def make_loaders(train: Dataset, test: Dataset | None = None, *, batch_size: int
     num_workers = check_int(num_workers, "num_workers", min=0)
     pin = torch.device(device).type == "cuda" if device is not None else False
     g = torch.Generator().manual_seed(seed)
-    tr = DataLoader(train, batch_size=batch_size, shuffle=True, generator=g, num_workers=num_workers, pin_memory=pin)
+    train_loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=g, num_workers=num_workers,
+                              pin_memory=pin)
     te = DataLoader(test, batch_size=batch_size, num_workers=num_workers, pin_memory=pin) if test is not None else None
-    return tr, te
+    return train_loader, te
 
 
 # --------------------------------------------------------------------------- real data when it can be had
@@ -625,12 +627,13 @@ def real_or_offline(preferred: tuple[str, ...] | list[str] = ("fashion-mnist", "
             continue
         where = Path(root) if root is not None else config.data_dir()
         return DataChoice(name, train, test, True,
-                          f"data: {name} (real: {len(train):,} training and {len(test):,} test images, cache {where})")
+                          tr("data: {name} (real: {n_train:,} training and {n_test:,} test images, cache {where})",
+                             name=name, n_train=len(train), n_test=len(test), where=where))
     train = get_dataset(fallback, "train", size=fallback_size)
     test = get_dataset(fallback, "test", size=fallback_size)
     return DataChoice(fallback, train, test, False,
-                      f"data: offline fallback to the shipped {fallback} ({len(train):,} + {len(test):,} images): "
-                      f"{'; '.join(reasons)}")
+                      tr("data: offline fallback to the shipped {name} ({n_train:,} + {n_test:,} images): {reasons}",
+                         name=fallback, n_train=len(train), n_test=len(test), reasons="; ".join(reasons)))
 
 
 def to_tensor_dataset(dataset: Dataset, *, n: int | None = None, size: int | None = None,

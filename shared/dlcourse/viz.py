@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from ._core import check_choice, check_float, check_int, model_device, to_numpy, train_mode
+from .lang import tr
 
 __all__ = [
     "check_images",
@@ -788,12 +789,12 @@ def pretrained_resnet18(weights: Path | str | None = None, *, download: bool = T
         if not path.is_file():
             raise FileNotFoundError(f"no weights file at {path}")
         state = torch.load(path, map_location="cpu", weights_only=True)
-        source = f"local weights file {path}"
+        source = tr("local weights file {path}", path=path)
     else:
         cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(spec.url).path).name
         if cached.is_file():
             state = torch.load(cached, map_location="cpu", weights_only=True)
-            source = f"torch cache {cached}"
+            source = tr("torch cache {path}", path=cached)
         else:
             host = urlparse(spec.url).hostname or ""
             online = False
@@ -807,15 +808,15 @@ def pretrained_resnet18(weights: Path | str | None = None, *, download: bool = T
                 why = "download=False" if not download else f"{host} cannot be reached (offline)"
                 raise WeightsUnavailable(f"ResNet-18 ImageNet weights are not in {cached.parent} and {why}")
             state = spec.get_state_dict(progress=False, check_hash=True)
-            source = f"downloaded from {host} (now cached in {cached.parent})"
+            source = tr("downloaded from {host} (now cached in {folder})", host=host, folder=cached.parent)
     if not isinstance(state, Mapping):
         raise ValueError(f"the weights must be a state dict (a mapping of tensors), got {type(state).__name__}")
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
         raise ValueError(f"not a torchvision ResNet-18 state dict: {str(err)[:300]}") from err
-    tr = spec.transforms()
-    return Pretrained(model.eval(), list(spec.meta["categories"]), tuple(tr.mean), tuple(tr.std), source)
+    transforms = spec.transforms()
+    return Pretrained(model.eval(), list(spec.meta["categories"]), tuple(transforms.mean), tuple(transforms.std), source)
 
 
 def mean_roughness(weights: Mapping[str, torch.Tensor]) -> dict[str, float]:
