@@ -28,6 +28,7 @@ from torch import nn
 
 from . import config
 from ._core import check_bool, check_choice, check_int, in_notebook, model_device, train_mode
+from .lang import tr
 from .plotting.receptive_fields import plot_explorer
 
 __all__ = [
@@ -307,7 +308,7 @@ class Explorer:
             value = getattr(self.settings, name)
             self.controls[name] = W.IntSlider(value=int(value), min=lo, max=max(hi, int(value)), description=name,
                                               continuous_update=False, style={"description_width": "80px"})
-        self.controls["pool"] = W.Checkbox(value=bool(self.settings.pool), description="max-pool 2/2 after each conv")
+        self.controls["pool"] = W.Checkbox(value=bool(self.settings.pool), description=tr("max-pool 2/2 after each conv"))
         self.output = W.Output()
         self.status = W.HTML()
         for ctl in self.controls.values():
