@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
 from .._core import check_int
+from ..lang import tr
 from .core import as_array, as_array_of_ndim, new_ax, require
 
 __all__ = ["plot_waveform", "plot_spectrogram", "plot_log_mel", "plot_logmel_pipeline", "plot_cache_layout"]
@@ -23,14 +24,14 @@ _SIZE = (6, 2.6)
 
 
 def plot_waveform(wave: torch.Tensor | np.ndarray, sample_rate: int, *, ax: Axes | None = None,
-                  title: str = "Waveform") -> Figure:
+                  title: str | None = None) -> Figure:
     """Plot ``wave: (T,)`` against time in seconds.
 
     Args:
         wave: the samples, ``(T,)`` (a tensor or an array).
         sample_rate: samples per second.
         ax: draw into this Axes; ``None`` makes a new detached figure.
-        title: the Axes title.
+        title: the Axes title; default ``"Waveform"`` (in the notebook's language).
 
     Returns:
         The figure drawn into.
@@ -43,14 +44,14 @@ def plot_waveform(wave: torch.Tensor | np.ndarray, sample_rate: int, *, ax: Axes
     fig, ax = new_ax(ax, _SIZE)
     ax.plot(np.arange(w.size) / sample_rate, w, lw=0.6)
     ax.set_xlim(0, w.size / sample_rate)
-    ax.set_title(title)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("amplitude")
+    ax.set_title(tr("Waveform") if title is None else title)
+    ax.set_xlabel(tr("time (s)"))
+    ax.set_ylabel(tr("amplitude"))
     return fig
 
 
 def plot_spectrogram(spec_db: torch.Tensor | np.ndarray, sample_rate: int, *, hop_length: int = 64,
-                     ax: Axes | None = None, title: str = "Spectrogram", vmin: float = -80.0) -> Figure:
+                     ax: Axes | None = None, title: str | None = None, vmin: float = -80.0) -> Figure:
     """Draw a linear-frequency power spectrogram in dB (re. the maximum).
 
     Args:
@@ -58,7 +59,7 @@ def plot_spectrogram(spec_db: torch.Tensor | np.ndarray, sample_rate: int, *, ho
         sample_rate: samples per second of the wave (the top row is ``sample_rate / 2``).
         hop_length: the hop ``stft_db`` used (sets the time axis).
         ax: draw into this Axes; ``None`` makes a new detached figure.
-        title: the Axes title.
+        title: the Axes title; default ``"Spectrogram"`` (in the notebook's language).
         vmin: the dB value drawn darkest (the maximum is 0 dB).
 
     Returns:
@@ -73,14 +74,14 @@ def plot_spectrogram(spec_db: torch.Tensor | np.ndarray, sample_rate: int, *, ho
     im = ax.imshow(spec, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=0,
                    extent=(0, t_end, 0, sample_rate / 2))
     fig.colorbar(im, ax=ax, label="dB")
-    ax.set_title(title)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("frequency (Hz)")
+    ax.set_title(tr("Spectrogram") if title is None else title)
+    ax.set_xlabel(tr("time (s)"))
+    ax.set_ylabel(tr("frequency (Hz)"))
     return fig
 
 
 def plot_log_mel(features: torch.Tensor | np.ndarray, params: Any, *, ax: Axes | None = None,
-                 title: str = "Log-mel spectrogram", vmin: float | None = None, vmax: float | None = None,
+                 title: str | None = None, vmin: float | None = None, vmax: float | None = None,
                  colorbar: bool = True) -> Figure:
     """Show ``features: (n_mels, frames)`` (or ``(1, n_mels, frames)``) with time in seconds.
 
@@ -89,7 +90,7 @@ def plot_log_mel(features: torch.Tensor | np.ndarray, params: Any, *, ax: Axes |
             (``audio.features.log_mel``), a tensor or an array.
         params: the ``FeatureParams`` it was computed with (``hop_length``, ``sample_rate``).
         ax: draw into this Axes; ``None`` makes a new detached figure.
-        title: the Axes title.
+        title: the Axes title; default ``"Log-mel spectrogram"`` (in the notebook's language).
         vmin: the value drawn darkest (default: the minimum).
         vmax: the value drawn brightest (default: the maximum).
         colorbar: draw a colour bar.
@@ -112,21 +113,21 @@ def plot_log_mel(features: torch.Tensor | np.ndarray, params: Any, *, ax: Axes |
     im = ax.imshow(f, origin="lower", aspect="auto", cmap="viridis", vmin=vmin, vmax=vmax,
                    extent=(0, t_end, -0.5, f.shape[0] - 0.5))
     if colorbar:
-        fig.colorbar(im, ax=ax, label="log power")
-    ax.set_title(title)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("mel band")
+        fig.colorbar(im, ax=ax, label=tr("log power"))
+    ax.set_title(tr("Log-mel spectrogram") if title is None else title)
+    ax.set_xlabel(tr("time (s)"))
+    ax.set_ylabel(tr("mel band"))
     return fig
 
 
 def plot_logmel_pipeline(stages: Sequence[tuple[str, str]], *, ax: Axes | None = None,
-                         title: str = "From a recording to the CNN's input") -> Figure:
+                         title: str | None = None) -> Figure:
     """Boxes and arrows for the stages of ``audio.diagrams.pipeline_stages(params)``, output shapes under the boxes.
 
     Args:
         stages: ``[(step, output shape), ...]``, the file first and the CNN input last.
         ax: draw into this Axes; ``None`` makes a new detached figure.
-        title: the Axes title.
+        title: the Axes title; default ``"From a recording to the CNN's input"`` (in the notebook's language).
 
     Returns:
         The figure drawn into.
@@ -152,12 +153,12 @@ def plot_logmel_pipeline(stages: Sequence[tuple[str, str]], *, ax: Axes | None =
     ax.set_xlim(-0.2, n * (w + gap) - gap + 0.2)
     ax.set_ylim(-0.55, 1.2)
     ax.axis("off")
-    ax.set_title(title)
+    ax.set_title(tr("From a recording to the CNN's input") if title is None else title)
     return fig
 
 
 def plot_cache_layout(shape: Sequence[int], *, name: str = "fsdd-0123456789abcdef", max_rows: int = 5,
-                      ax: Axes | None = None, title: str = "The feature cache on disk") -> Figure:
+                      ax: Axes | None = None, title: str | None = None) -> Figure:
     """The cache folder and its ``features.f16`` array of ``shape = (N, V, n_mels, frames)``.
 
     Args:
@@ -165,7 +166,7 @@ def plot_cache_layout(shape: Sequence[int], *, name: str = "fsdd-0123456789abcde
         name: the folder name (``cache.path.name``).
         max_rows: clips drawn before the ellipsis.
         ax: draw into this Axes; ``None`` makes a new detached figure.
-        title: the Axes title.
+        title: the Axes title; default ``"The feature cache on disk"`` (in the notebook's language).
 
     Returns:
         The figure drawn into.
@@ -180,9 +181,9 @@ def plot_cache_layout(shape: Sequence[int], *, name: str = "fsdd-0123456789abcde
     max_rows = check_int(max_rows, "max_rows", min=1)
     fig, ax = new_ax(ax, (13, 4.2))
     # left: the folder
-    files = [(f"features.f16  ({n * v * m * f * 2 / 2**20:.1f} MiB)", f"float16 array ({n}, {v}, {m}, {f})"),
-             (f"labels.npy  ({n} ints)", "class of each clip"),
-             ("manifest.json  (written last)", "key, parameters, files, speakers,\nskipped files, band statistics")]
+    files = [(f"features.f16  ({n * v * m * f * 2 / 2**20:.1f} MiB)", tr("float16 array ({n}, {v}, {m}, {f})", n=n, v=v, m=m, f=f)),
+             (tr("labels.npy  ({n} ints)", n=n), tr("class of each clip")),
+             (tr("manifest.json  (written last)"), tr("key, parameters, files, speakers,\nskipped files, band statistics"))]
     ax.text(0, 4.3, f"<cache_dir>/{name}/", fontsize=10, family="monospace", weight="bold")
     for i, (fname, what) in enumerate(files):
         y = 3.4 - i * 1.2
@@ -193,23 +194,23 @@ def plot_cache_layout(shape: Sequence[int], *, name: str = "fsdd-0123456789abcde
     x0, cw, rh = 6.0, 1.25, 0.62
     rows = min(n, max_rows)
     for j in range(v):
-        ax.text(x0 + j * cw + cw / 2, 4.35, "clean" if j == 0 else f"variant {j}", ha="center", fontsize=8.5)
+        ax.text(x0 + j * cw + cw / 2, 4.35, tr("clean") if j == 0 else tr("variant {j}", j=j), ha="center", fontsize=8.5)
     for i in range(rows):
         y = 3.9 - (i + 1) * rh
-        ax.text(x0 - 0.15, y + rh / 2, f"clip {i}", ha="right", va="center", fontsize=8.5)
+        ax.text(x0 - 0.15, y + rh / 2, tr("clip {i}", i=i), ha="right", va="center", fontsize=8.5)
         for j in range(v):
             ax.add_patch(Rectangle((x0 + j * cw, y), cw * 0.92, rh * 0.85, fc="#cfe3c8" if j == 0 else "#f6e3b4",
                                    ec="#555"))
     y_end = 3.9 - (rows + 1) * rh
     if n > rows:
-        ax.text(x0 + v * cw / 2, y_end + rh * 0.4, f"... {n - rows} more clips", ha="center", fontsize=9)
-    ax.text(x0 + v * cw + 0.3, 3.9 - rh / 2, f"one cell = one ({m}, {f}) log-mel\n= {row_kib:.1f} KiB, read\n"
-            "with one positioned read;\na row = one clip's variants,\nstored side by side",
+        ax.text(x0 + v * cw / 2, y_end + rh * 0.4, tr("... {n} more clips", n=n - rows), ha="center", fontsize=9)
+    ax.text(x0 + v * cw + 0.3, 3.9 - rh / 2, tr("one cell = one ({m}, {f}) log-mel\n= {kib:.1f} KiB, read\n"
+               "with one positioned read;\na row = one clip's variants,\nstored side by side", m=m, f=f, kib=row_kib),
             fontsize=8.5, va="top")
     ax.add_patch(FancyArrowPatch((4.5, 3.4), (x0 - 0.9, 3.9 - rh), arrowstyle="-|>", mutation_scale=12,
                                  color="#345"))
     ax.set_xlim(-0.1, x0 + v * cw + 3.6)
     ax.set_ylim(min(-0.2, y_end - 0.2), 4.7)
     ax.axis("off")
-    ax.set_title(title)
+    ax.set_title(tr("The feature cache on disk") if title is None else title)
     return fig
