@@ -256,6 +256,10 @@ def test_dlcourse_draws_and_prints_in_the_notebook_language(monkeypatch, capsys,
     history = History([{"epoch": 1.0}], stop_reason="time budget of 2 s reached in epoch 1")
     assert history.stop_reason == "time budget of 2 s reached in epoch 1", "programs compare the English value"
     assert ("presupuesto de tiempo de 2 s" in history.stop_message) == (lang_ == "es")
+    after = History([], stop_reason="time budget of 9 s reached after 3 epochs").stop_message  # audio.models' reason
+    assert after == ("presupuesto de tiempo de 9 s alcanzado tras 3 épocas" if lang_ == "es" else
+                     "time budget of 9 s reached after 3 epochs")
+    assert History([]).stop_message == ("completado" if lang_ == "es" else "completed")
 
 
 @pytest.mark.parametrize("path", i18n.package_sources(ROOT), ids=lambda p: p.relative_to(ROOT / "shared").as_posix())

@@ -53,6 +53,7 @@ __all__ = [
 
 
 _BUDGET_REASON = re.compile(r"time budget of (?P<seconds>\S+) s reached in epoch (?P<epoch>\d+)")
+_BUDGET_AFTER = re.compile(r"time budget of (?P<seconds>\S+) s reached after (?P<epochs>\d+) epochs")  # audio.models
 
 
 class History:
@@ -76,6 +77,9 @@ class History:
         budget = _BUDGET_REASON.fullmatch(self.stop_reason)
         if budget:
             return tr("time budget of {seconds} s reached in epoch {epoch}", **budget.groupdict())
+        after = _BUDGET_AFTER.fullmatch(self.stop_reason)
+        if after:
+            return tr("time budget of {seconds} s reached after {epochs} epochs", **after.groupdict())
         return self.stop_reason
 
     def append(self, record: dict[str, float]) -> None:
