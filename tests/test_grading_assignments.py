@@ -1,14 +1,18 @@
-"""Every assignment, graded through the grading CLI: solution full marks, blank release 0,
-every mistake fixture (tests/mistakes/<id>/*.py) loses the points it names; and, where the
-assignment has a Spanish edition (assignments/es/<id>/), the Spanish solution (the Spanish
-release with the reference answers typed in) full marks and the Spanish blank release 0, in
-the same batch, the same gradebook, the same grade ids and points, feedback in Spanish.
+"""Every assignment, graded through the grading CLI: solution full marks, blank release 0; where the
+assignment has a Spanish edition (assignments/es/<id>/), the Spanish solution (the Spanish release
+with the reference answers typed in) full marks and the Spanish blank release 0, in the same batch,
+the same gradebook, the same grade ids and points, feedback in Spanish. Every mistake fixture
+(tests/mistakes/<id>/*.py) loses the points it names.
 
-One ``python -m dlcourse.grading autograde --workers 2`` call per assignment grades all its
-submissions (the reference solution, the blank release and each mistake as a student), in
-FAST mode, sandboxed when bubblewrap is installed (else ``--unsafe``: these notebooks are the
-course's own). The same check runs on the tiny fixture course so the tool is tested even
-before assignments exist.
+One ``python -m dlcourse.grading autograde --workers 2`` call per assignment grades the reference
+solution, the blank release(s) and the first mistake fixture as students, in FAST mode, sandboxed
+when bubblewrap is installed (else ``--unsafe``: these notebooks are the course's own). All the
+mistake fixtures are checked by :mod:`dlcourse.course.replay` (the reference notebook runs once and
+forks a control and a mistake run at each fixture's cell, scored with nbgrader's rule): grading
+each of the 89 fixtures as a whole submission took most of the suite's time (a4 alone: 370 s). The
+mistake graded through the CLI must lose exactly what the replay says it loses, which keeps the
+replay honest against the grader. The same check runs on the tiny fixture course so the tool is
+tested even before assignments exist.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse.course import fixtures
+from dlcourse.course import fixtures, replay
 from dlcourse.course import nbgrader_api as nbg
 from dlcourse.course.conventions import assignments
 
@@ -30,7 +34,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "grading_course"
 
 
 def grade_through_cli(course: Path, aid: str, tests_dir: Path, tmp: Path) -> tuple[dict, list, subprocess.CompletedProcess]:
-    """Grade solution, blank release and every mistake of ``aid`` in one CLI call; return report, mistakes, process."""
+    """Grade solution, blank release(s) and the first mistake of ``aid`` in one CLI call; return report, mistakes, process."""
     subs = tmp / "submitted"
     release = course / "assignments" / aid  # the committed release (kept in sync by test_assignments.py)
     if not release.is_dir():
@@ -45,7 +49,7 @@ def grade_through_cli(course: Path, aid: str, tests_dir: Path, tmp: Path) -> tup
             nbformat.write(fixtures.with_answers(nbformat.read(path, as_version=4),
                                         nbformat.read(course / "solutions" / aid / path.name, as_version=4)), path)
     mistakes = fixtures.load_mistakes(tests_dir, aid)
-    for m in mistakes:
+    for m in mistakes[:1]:  # the others: replay.check_mistakes (module doc)
         fixtures.write_mistake_submission(course / "solutions" / aid, m, subs / f"mistake-{m.name}" / aid)
     cmd = [sys.executable, "-m", "dlcourse.grading", "--course", str(course), "autograde", "--assignment", aid,
            "--submissions", str(subs), "--out", str(tmp / "out"), "--workers", "2", "--fast"]
@@ -87,11 +91,20 @@ def check_round_trip(course: Path, aid: str, tests_dir: Path, tmp: Path) -> None
                 if want == "es":
                     assert "Retroalimentación" in html and "[en] " not in html, \
                         f"{aid}: {sid}'s feedback shows English (untranslated '[en] ' text or labels)"
-    for m in mistakes:
+    results = replay.check_mistakes(course, aid, tests_dir)
+    assert [r.name for r in results] == [m.name for m in mistakes]
+    report_text = replay.format_results(aid, results)
+    bad = [r.name for r in results if not r.caught]
+    assert not bad, f"{aid}: mistakes that keep points (or whose control fails):\n{report_text}"
+    for m in mistakes[:1]:  # graded by the CLI too: the grader must agree with the replay, cell by cell
         r = st[f"mistake-{m.name}"]
+        replayed = next(x for x in results if x.name == m.name)
         kept = [g for g in m.loses if r["cells"][g]["score"] >= r["cells"][g]["max_score"]]
         assert not kept and r["score"] < r["max_score"], \
-            f"{aid}: mistake {m.name} ({m.why}) kept the points of {kept or 'everything'}\n{table}"
+            f"{aid}: mistake {m.name} ({m.why}) kept the points of {kept or 'everything'} in the grader\n{table}"
+        assert {g: r["cells"][g]["score"] for g in m.loses} == {g: replayed.mistake[g].score for g in m.loses}, \
+            f"{aid}: the grader and the replay disagree on mistake {m.name}\n{table}\n{report_text}"
+    print(report_text)
     print(f"\n{aid}: {len(st)} submissions graded in {report['seconds']:.0f} s\n{table}")
 
 

@@ -8,6 +8,8 @@ Subcommands:
 * ``demo [--out build]``: the offline course build (release, lectures to HTML, reference solutions graded);
 * ``run NB...``: execute notebooks with nbclient, report seconds and the first error;
 * ``roundtrip [ID...] [--full]``: grade solution, blank release and mistake fixtures (trusted, no sandbox);
+* ``mistakes [ID...]``: check that every mistake fixture loses the points it names, by replaying the
+  reference notebook once (:mod:`dlcourse.course.replay`; seconds per fixture instead of a whole grading);
 * ``stamp|check|strip NB...``: the notebook conventions (Colab badge and setup cell, outputs).
 """
 from __future__ import annotations
@@ -38,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("roundtrip", help="autograde solution, blank release and mistake fixtures (no sandbox)")
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--full", action="store_true", help="grade in full mode instead of FAST mode")
+    p = sub.add_parser("mistakes", help="replay the reference notebook: does every mistake fixture lose its points?")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--cell-timeout", type=float, default=120.0, help="seconds one cell may run (then it scores 0)")
     for name, text in (("stamp", "write the Colab badge and the setup cell"), ("check", "report convention violations"),
                        ("strip", "remove outputs and execution counts")):
         p = sub.add_parser(name, help=text)
@@ -91,6 +96,19 @@ def _roundtrip(root: Path, aids: list[str], full: bool) -> int:
     return status
 
 
+def _mistakes(root: Path, aids: list[str], cell_timeout: float) -> int:
+    from .conventions import assignments
+    from .replay import check_mistakes, format_results
+
+    status = 0
+    for aid in aids or assignments(root):
+        t = time.perf_counter()
+        results = check_mistakes(root, aid, cell_timeout=cell_timeout)
+        print(format_results(aid, results) + f"\n  ({time.perf_counter() - t:.0f} s)")
+        status |= not all(r.caught for r in results)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand of ``python -m dlcourse.course``.
 
@@ -130,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_release(root, args.assignments, check_only=args.cmd == "check-release")
     if args.cmd == "roundtrip":
         return _roundtrip(root, args.assignments, args.full)
+    if args.cmd == "mistakes":
+        return _mistakes(root, args.assignments, args.cell_timeout)
     if args.cmd == "demo":
         from .build import demo
 
