@@ -151,7 +151,7 @@ def test_code_comments_are_extracted_built_and_go_stale(tmp_path):
         i18n.build(root)
 
 
-def test_the_grader_takes_the_course_code_cells_with_the_student_edition_comments():
+def test_the_grader_takes_the_course_code_cells_with_the_student_edition_comments(tmp_path):
     """A Spanish submission's test cells carry Spanish comments: Edition.translated gives the course's cells the same
     comments (so they are not taken for edited test cells) and keeps answer cells and hidden tests' comments as they are."""
     aid = "a1_conv_arithmetic"
@@ -169,6 +169,14 @@ def test_the_grader_takes_the_course_code_cells_with_the_student_edition_comment
                            for a, b in zip(sol_en.cells, sol.cells) if a.cell_type == "code")
     assert all(a.source == b.source for a, b in zip(sol_en.cells, sol.cells)
                if (a.metadata.get("nbgrader") or {}).get("solution"))
+    from dlcourse.course.fixtures import with_answers
+    from dlcourse.grading import rebuild
+
+    submitted = tmp_path / f"{aid}.ipynb"
+    nbformat.write(with_answers(es_release, sol_en), submitted)
+    cells, _ = rebuild.read_submission(submitted)
+    canon = rebuild.build(sol, release, cells)
+    assert canon.edited == [] and not canon.notes, (canon.edited, canon.notes)  # no Spanish test cell taken for an edit
 
 
 def test_glossary_check_names_the_term_a_translation_missed(tmp_path):
