@@ -720,7 +720,10 @@ def translate_notebook(root: Path | str, notebook: Path | str, lang: str = "es",
                     problems.append(f"{src_rel} cell {idx} ({ctx}): no translation for the comment {text[:50]!r}")
                     return None
                 return m.string
-            cell.source = translate_comments(cell.source, comment)
+            translated = translate_comments(cell.source, comment)
+            if translated != cell.source:
+                cell.source = translated
+                _refresh_checksum(cell)
             continue
         if cell.cell_type != "markdown" or _is_answer(cell):
             continue
@@ -745,6 +748,16 @@ def translate_notebook(root: Path | str, notebook: Path | str, lang: str = "es",
     nb.metadata["language"] = lang
     nb.metadata["dlcourse"] = {**nb.metadata.get("dlcourse", {}), "edition": lang, "source": src_rel}
     return nb
+
+
+def _refresh_checksum(cell) -> None:
+    """Recompute the nbgrader checksum of a read-only or test cell whose comments were translated, so that
+    ``nbgrader validate`` does not report the Spanish cell as changed (answer cells are never translated)."""
+    nbg = cell.get("metadata", {}).get("nbgrader") or {}
+    if "checksum" in nbg:
+        from nbgrader.utils import compute_checksum  # imported here: nbgrader is slow to import
+
+        nbg["checksum"] = compute_checksum(cell)
 
 
 def _notebook_text(nb) -> str:
