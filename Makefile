@@ -17,7 +17,7 @@ help:
 	@echo "make demo   - build the course offline: release, lectures -> build/*.html, autograde reference solutions"
 	@echo "make test   - run the test suite (helpers, notebooks in FAST mode, nbgrader round trips)"
 	@echo "make release - regenerate assignments/ from solutions/ with nbgrader"
-	@echo "make site   - the course website in build/site/ (FAST-mode outputs, cached); make site-full: full-mode outputs"
+	@echo "make site   - the course website, English and Spanish, in build/site/ (FAST-mode outputs, cached); make site-full: full-mode outputs"
 	@echo "make lock-check - resolve requirements-lock.txt (dry run) with every Python 3.11-3.13 found"
 
 venv: $(STAMP)
@@ -56,8 +56,9 @@ translations: $(STAMP)
 	$(PY) -m dlcourse.course i18n build
 	$(PY) -m dlcourse.course i18n status
 
-# The course website (Sphinx + MyST-NB): build/site/en/index.html. Lectures run once per mode and
-# their outputs are cached in build/site-cache/<mode> (a rebuild runs only changed notebooks).
+# The course website (Sphinx + MyST-NB): build/site/index.html offers both editions, build/site/en/
+# and build/site/es/ (SITE_ARGS="--language en" builds one). Lectures run once per mode and edition and
+# their outputs are cached in build/site-cache/<mode> and <mode>-es (a rebuild runs only changed notebooks).
 SITE_ARGS ?=
 site: $(STAMP)
 	$(PY) -m dlcourse.course site --mode fast $(SITE_ARGS)

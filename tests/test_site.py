@@ -224,6 +224,29 @@ def test_notebooks_the_spanish_edition_lacks_say_so_and_link_to_english(fast_sit
     assert 'href="lectures/es/glosario.html"' in index and "edición en español" in index
 
 
+def test_a_notebook_the_spanish_edition_lacks_gets_a_page_that_says_so(tmp_path):
+    """Staging only (no Sphinx): a copy of the course without the last Spanish lecture and assignment."""
+    course = tmp_path / "course"
+    course.mkdir()
+    for item in ("course.toml", "README.md", "docs", "lectures", "assignments", "solutions"):
+        (shutil.copytree if (ROOT / item).is_dir() else shutil.copy2)(ROOT / item, course / item)
+    stem, aid = _es_lectures()[-1].stem, _es_assignments()[-1]
+    (course / "lectures" / "es" / f"{stem}.ipynb").unlink()
+    shutil.rmtree(course / "assignments" / "es" / aid)
+    src = tmp_path / "src"
+    pages = site.stage_sources(course, src, language="es")
+    for page in (f"lectures/{stem}", f"assignments/{aid}/{aid}"):
+        assert f"solo-en-ingles/{page}" in pages, pages
+        text = (src / "solo-en-ingles" / f"{page}.md").read_text()
+        assert "solo en inglés" in text and f'href="{"../" * (page.count("/") + 2)}en/{page}.html"' in text, text
+        assert f"solo-en-ingles/{page}" in (src / "index.md").read_text()
+    assert not (src / "lectures" / "es" / f"{stem}.ipynb").exists()
+    have = site.edition_pages(course, "es")
+    assert site.counterpart(f"lectures/{stem}", "en", "es", have) == f"solo-en-ingles/lectures/{stem}"
+    assert site.counterpart(f"assignments/{aid}/{aid}", "en", "es", have) == f"solo-en-ingles/assignments/{aid}/{aid}"
+    assert "Todavía faltan en español" in (src / "index.md").read_text()
+
+
 def test_the_site_root_offers_both_editions(fast_site, es_site):
     root_index = (fast_site.out.parent / "index.html").read_text()
     assert 'href="en/index.html"' in root_index and 'href="es/index.html"' in root_index

@@ -482,7 +482,7 @@ def _index_page(root: Path, cfg: CourseConfig, language: str, items: list[_Item]
     lecture_items = [it for it in items if it.kind == "lecture"]
     assignment_pages = [it.page for it in items if it.kind == "assignment"]
 
-    def row(i: int, it: _Item, open_label: str) -> str:
+    def row(i: int, it: _Item) -> str:
         if it.path is None:
             return f"| {i} | [{it.title}]({it.page}.md) ({EDITIONS[language].missing_note}) | — |"
         nb = it.page + ".ipynb"
@@ -503,7 +503,7 @@ def _index_page(root: Path, cfg: CourseConfig, language: str, items: list[_Item]
             f"term's tag `{cfg.term_tag}`; the download button gives the `.ipynb` file. {hub}"
             f"The outputs on this site were executed {where}. The Spanish edition: the ES link at the top of "
             f"every page.", "",
-            "| # | lecture | open |", "|---|---|---|", *[row(i, it, "open") for i, it in enumerate(lecture_items, 1)], ""])
+            "| # | lecture | open |", "|---|---|---|", *[row(i, it) for i, it in enumerate(lecture_items, 1)], ""])
         return (head + toc("Lectures", [it.page for it in lecture_items]) + toc("Assignments", assignment_pages)
                 + (toc("Guides", doc_pages) if doc_pages else ""))
     if language != "es":
@@ -530,7 +530,7 @@ def _index_page(root: Path, cfg: CourseConfig, language: str, items: list[_Item]
         "",
         *([f"Todavía {'falta' if len(missing) == 1 else 'faltan'} en español (sus páginas llevan a la versión en "
            "inglés): " + ", ".join(f"[{it.title}]({it.page}.md)" for it in missing) + ".", ""] if missing else []),
-        "| # | clase | abrir |", "|---|---|---|", *[row(i, it, "abrir") for i, it in enumerate(lecture_items, 1)], ""])
+        "| # | clase | abrir |", "|---|---|---|", *[row(i, it) for i, it in enumerate(lecture_items, 1)], ""])
     return (head + toc("Clases", [it.page for it in lecture_items] + ([glossary] if glossary else []))
             + toc("Tareas", assignment_pages))
 
@@ -570,7 +570,8 @@ def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Pa
         only: lecture stems to build (default: all).
         refresh: forget the cached executions of this mode first (every lecture runs again).
         fresh: forget Sphinx's parsed pages first, so every page is read again (its outputs then come
-            from the cache or a new execution, and ``executed + cached`` counts every lecture).
+            from the cache or a new execution, and ``executed + cached`` counts every lecture). A build
+            into another ``out`` than the last one reads every page again too.
         timeout: seconds the whole Sphinx run may take (default: no limit).
         execute: lecture stems whose outputs are shown (executed or from the cache); the other lectures'
             pages are built without outputs (default: every lecture has its outputs). Tests use it to
@@ -590,7 +591,10 @@ def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Pa
         raise ValueError(f"{conf} is missing: the site's configuration lives in site/conf.py")
     if refresh and paths.cache.exists():
         shutil.rmtree(paths.cache)
-    if (fresh or refresh) and paths.doctrees.exists():
+    # MyST-NB writes the outputs' images beside the HTML folder (<out>/../jupyter_execute) when it reads a
+    # notebook; parsed pages of a build into another folder would point at images this one lacks.
+    marker = paths.doctrees / "dlcourse-out.txt"
+    if paths.doctrees.exists() and (fresh or refresh or not marker.is_file() or marker.read_text() != str(paths.out)):
         shutil.rmtree(paths.doctrees)
     t0 = time.perf_counter()
     pages = stage_sources(root, paths.src, language=language, mode=mode, only=only)
@@ -618,6 +622,8 @@ def build(root: Path | str, *, mode: str = "fast", language: str = "en", out: Pa
            "-D", f"nb_execution_cache_path={paths.cache}", "-D", f"language={language}",
            "-D", f"html_search_language={language}", str(paths.src), str(paths.out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=root, timeout=timeout)
+    if paths.doctrees.is_dir():
+        marker.write_text(str(paths.out))
     log = proc.stdout + proc.stderr
     warnings = [w for w in warn_file.read_text().splitlines() if w.strip()] if warn_file.is_file() else []
     if proc.returncode != 0:
