@@ -334,10 +334,20 @@ def test_the_leak_check_catches_every_hidden_thing(published, tmp_path):
                                                       t / "shared" / "dlcourse" / "grading"),
         "solutions folder": lambda t: shutil.copytree(ROOT / "solutions" / aid, t / "solutions" / aid),
         "badge on a branch": lambda t: _rewrite_first_line(lecture_nb(t), f"/blob/{CFG.term_tag}/", "/blob/main/"),
+        "Spanish setup cell on a branch": lambda t: _rewrite_setup_cell(t / "lectures" / "es" / _es_lectures()[0].name,
+                                                                        f"@{CFG.term_tag}#", "@main#"),
     }
     assert not leaked(lambda t: None), "the unchanged copy must pass"
     for name, edit in cases.items():
         assert leaked(edit), f"the check missed: {name}"
+
+
+def _rewrite_setup_cell(path: Path, old: str, new: str) -> None:
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and SETUP_TAG in c.metadata.get("tags", []))
+    assert old in cell.source
+    cell.source = cell.source.replace(old, new)
+    nbformat.write(nb, path)
 
 
 def _rewrite_first_line(path: Path, old: str, new: str) -> None:
