@@ -9,6 +9,7 @@ import time
 import matplotlib
 import numpy as np
 import pytest
+from pathlib import Path
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -35,6 +36,21 @@ def test_fast_mode_reads_env_at_call_time(monkeypatch):
 def test_data_dir_override(monkeypatch, tmp_path):
     monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "cache"))
     assert config.data_dir() == tmp_path / "cache" and (tmp_path / "cache").is_dir()
+
+
+def test_find_upward_from_a_lecture_its_translation_or_nowhere(monkeypatch, tmp_path):
+    (tmp_path / "bench" / "results").mkdir(parents=True)
+    (tmp_path / "bench" / "results" / "r.json").write_text("{}")
+    deep = tmp_path / "lectures" / "es"
+    deep.mkdir(parents=True)
+    want = tmp_path.resolve() / "bench" / "results" / "r.json"
+    assert config.find_upward("bench/results/r.json", deep) == want
+    assert config.find_upward(Path("bench") / "results" / "r.json", tmp_path / "lectures") == want
+    monkeypatch.chdir(deep)
+    assert config.find_upward("bench/results/r.json") == want
+    assert config.find_upward("bench/results/missing.json") is None
+    with pytest.raises(ValueError, match="relative path"):
+        config.find_upward(want)
 
 
 # ----------------------------------------------------------------------------- device

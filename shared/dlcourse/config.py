@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["FAST_ENV", "DATA_ENV", "fast_mode", "data_dir", "pick"]
+__all__ = ["FAST_ENV", "DATA_ENV", "fast_mode", "data_dir", "pick", "find_upward"]
 
 FAST_ENV = "DLCOURSE_FAST"
 DATA_ENV = "DLCOURSE_DATA"
@@ -52,3 +52,29 @@ def data_dir() -> Path:
     path = Path(raw).expanduser() if raw else Path.home() / ".cache" / "dlcourse"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def find_upward(relative: Path | str, start: Path | str | None = None) -> Path | None:
+    """The first ``<folder>/<relative>`` that exists, from ``start`` up to the filesystem root.
+
+    A notebook finds a file of the course (``bench/results/...``, the developers' ``shared/data``)
+    wherever it sits: ``lectures/``, the Spanish ``lectures/es/``, or a copy the site build runs.
+
+    Args:
+        relative: the path to look for, relative to each folder (not absolute).
+        start: the first folder to look in (default: the current folder).
+
+    Returns:
+        The path found, or None (e.g. on Colab, where only the notebook is there).
+
+    Raises:
+        ValueError: ``relative`` is absolute.
+    """
+    rel = Path(relative)
+    if rel.is_absolute():
+        raise ValueError(f"find_upward needs a relative path, got the absolute {str(rel)!r}")
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / rel).exists():
+            return folder / rel
+    return None
