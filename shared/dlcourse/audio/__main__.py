@@ -90,8 +90,7 @@ def recipe_from_args(args: argparse.Namespace):
     changes = {}
     for opt, fld in (("epochs", "max_epochs"), ("time_budget", "time_budget"), ("variants", "variants"),
                      ("batch_size", "batch_size"), ("lr", "lr"), ("max_warp", "max_warp"),
-                     ("frame_shift", "frame_shift"), ("mixup", "mixup_alpha"), ("ensemble", "ensemble"),
-                     ("label_smoothing", "label_smoothing"), ("weight_decay", "weight_decay")):
+                     ("frame_shift", "frame_shift"), ("mixup", "mixup_alpha"), ("ensemble", "ensemble")):
         v = getattr(args, opt, None)
         if v is not None:
             changes[fld] = v
@@ -103,8 +102,6 @@ def recipe_from_args(args: argparse.Namespace):
         changes["features"] = dataclasses.replace(base.features, **feat_changes)
     if getattr(args, "spec_augment", True) is False:
         changes["spec_augment"] = False
-    if getattr(args, "deltas", None) is not None:
-        changes["deltas"] = args.deltas
     if getattr(args, "time_pool", None) is not None:
         changes["time_pool"] = args.time_pool
     if getattr(args, "utterance_norm", None) is not None:
@@ -274,11 +271,6 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"random feature shift in frames (default {d.frame_shift}; 0 = off)")
     p.add_argument("--mixup", type=float, default=None, help=f"mixup Beta alpha (default {d.mixup_alpha}; 0 = off)")
     p.add_argument("--ensemble", type=int, default=None, help=f"models averaged (default {d.ensemble})")
-    p.add_argument("--label-smoothing", type=float, default=None,
-                   help=f"share of each target spread over all classes (default {d.label_smoothing}; 0 = off)")
-    p.add_argument("--weight-decay", type=float, default=None, help=f"AdamW weight decay (default {d.weight_decay})")
-    p.add_argument("--deltas", default=None, action=argparse.BooleanOptionalAction,
-                   help=f"also feed the time derivative of the features (default {'on' if d.deltas else 'off'})")
     p.add_argument("--tta-warps", default=None,
                    help=f"comma-separated test-time warp factors (default {','.join(map(str, d.tta_warps))})")
     p.add_argument("--tta-shifts", default=None,

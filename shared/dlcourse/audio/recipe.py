@@ -43,10 +43,7 @@ class Recipe:
         utterance_norm: ``None``, ``"band"`` or ``"clip"`` (see :class:`~.models.AudioCNN`).
         max_warp: VTLP factor range ``1 ± max_warp`` in training mode (0 = off).
         frame_shift: random shift of the features by up to this many frames in training (0 = off).
-        mixup_alpha: Beta parameter of mixup (0 = off); model ``k``'s mixes are drawn from a generator
-            seeded with its seed, so a rerun mixes alike.
-        label_smoothing: share of each training target spread over all classes (0 = off).
-        weight_decay: AdamW's decoupled weight decay.
+        mixup_alpha: Beta parameter of mixup (0 = off).
         ensemble: models trained (with seeds ``seed, seed + 1, ...``) and averaged; they share
             ``time_budget``.
         tta_warps, tta_shifts: test-time variants (warp factor x frame shift grid) whose
@@ -54,8 +51,8 @@ class Recipe:
         max_epochs, time_budget: training length. The default is a number of epochs and no
             wall-clock budget, so that the result does not depend on the machine's load; a budget
             in seconds (all models together) stops training earlier on a slow machine.
-        lr, batch_size, channels, dropout, time_pool, deltas: optimizer and model (``time_pool``,
-            ``deltas``: see :class:`~.models.AudioCNN`).
+        lr, batch_size, channels, dropout, time_pool: optimizer and model (``time_pool``: see
+            :class:`~.models.AudioCNN`).
     """
 
     features: FeatureParams = FeatureParams(peak_level=0.5)
@@ -66,19 +63,16 @@ class Recipe:
     max_warp: float = 0.1
     frame_shift: int = 6
     mixup_alpha: float = 0.0
-    label_smoothing: float = 0.1
-    weight_decay: float = 1e-3
     ensemble: int = 1
     tta_warps: tuple[float, ...] = (0.92, 1.0, 1.08)
-    tta_shifts: tuple[int, ...] = (-3, 0, 3)
-    max_epochs: int = 100
+    tta_shifts: tuple[int, ...] = (0,)
+    max_epochs: int = 40
     time_budget: float | None = None
     lr: float = 3e-3
     batch_size: int = 32
     channels: tuple[int, ...] = (8, 16, 32, 48)
     dropout: float = 0.1
-    time_pool: str = "max"
-    deltas: bool = False
+    time_pool: str = "mean"
 
     def __post_init__(self) -> None:
         check_int(self.variants, "Recipe.variants", min=0)
@@ -87,10 +81,6 @@ class Recipe:
             raise ValueError("tta_warps and tta_shifts must each name at least one value ((1.0,) and (0,) = none)")
         if not isinstance(self.features, FeatureParams):
             raise TypeError(f"Recipe.features must be a FeatureParams, got {type(self.features).__name__}")
-        if not 0 <= self.label_smoothing < 1:
-            raise ValueError(f"Recipe.label_smoothing must be in [0, 1), got {self.label_smoothing}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"Recipe.weight_decay must be >= 0, got {self.weight_decay}")
         if not isinstance(self.augment, AugmentConfig):
             raise TypeError(f"Recipe.augment must be an AugmentConfig, got {type(self.augment).__name__}")
 
@@ -127,7 +117,7 @@ def build_model(n_classes: int, features: FeatureParams, recipe: Recipe, *, band
                     utterance_norm=recipe.utterance_norm,
                     freq_warp=FreqWarp(mel_centers(features), recipe.max_warp) if recipe.max_warp else None,
                     frame_shift=RandomFrameShift(recipe.frame_shift) if recipe.frame_shift else None,
-                    time_pool=recipe.time_pool, deltas=recipe.deltas)
+                    time_pool=recipe.time_pool)
 
 
 def train_models(cache, recipe: Recipe, indices: Sequence[int] | np.ndarray | None = None, *, seed: int = 0,
@@ -165,8 +155,7 @@ def train_models(cache, recipe: Recipe, indices: Sequence[int] | np.ndarray | No
             model.to(device)
         loader = make_loader(cache.dataset(indices), batch_size=recipe.batch_size, seed=seed + k)
         hist = fit_within(model, loader, max_epochs=recipe.max_epochs, time_budget=budget, lr=recipe.lr,
-                          callbacks=callbacks, mixup_alpha=recipe.mixup_alpha, mixup_seed=seed + k,
-                          label_smoothing=recipe.label_smoothing, weight_decay=recipe.weight_decay)
+                          callbacks=callbacks, mixup_alpha=recipe.mixup_alpha)
         models.append(model.eval())
         histories.append(hist)
     return models, histories
