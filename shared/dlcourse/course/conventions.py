@@ -298,6 +298,16 @@ def strip_outputs(nb_path: Path | str) -> bool:
     return False
 
 
+def _same_but_comments(nb, source: str, course: str) -> bool:
+    """A translated edition (``metadata.language`` other than English) may translate the setup cell's comments."""
+    if nb.metadata.get("language", "en") == "en":
+        return False
+    from .i18n import comment_tokens
+
+    mine = comment_tokens(source)
+    return mine is not None and mine == comment_tokens(course)
+
+
 def check(nb_path: Path | str, root: Path | str | None = None, *, outputs: bool = True) -> list[str]:
     """The convention violations of the notebook ``nb_path`` (empty when it conforms).
 
@@ -324,7 +334,8 @@ def check(nb_path: Path | str, root: Path | str | None = None, *, outputs: bool 
             problems.append(f"first line must be the Colab badge {want_badge!r}, found {first!r}")
     if len(cells) < 2 or not _is_setup_cell(cells[1]):
         problems.append(f"second cell must be the Colab setup cell tagged {SETUP_TAG!r}")
-    elif cells[1].source != setup_cell_source(repo, branch):
+    elif cells[1].source != setup_cell_source(repo, branch) and not _same_but_comments(nb, cells[1].source,
+                                                                                         setup_cell_source(repo, branch)):
         problems.append("the Colab setup cell differs from the course's (run `python -m dlcourse.course stamp`)")
     code = [c.source for c in cells if c.cell_type == "code"]
     if not any("fast_mode()" in src or "config.pick(" in src for src in code):
