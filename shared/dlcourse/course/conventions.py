@@ -27,6 +27,7 @@ __all__ = [
     "course_config",
     "course_settings",
     "badge_url",
+    "setup_cell_matches",
     "find_course_root",
     "assignments",
     "lectures",
@@ -298,14 +299,28 @@ def strip_outputs(nb_path: Path | str) -> bool:
     return False
 
 
-def _same_but_comments(nb, source: str, course: str) -> bool:
-    """A translated edition (``metadata.language`` other than English) may translate the setup cell's comments."""
+def setup_cell_matches(nb, source: str, want: str) -> bool:
+    """Whether a notebook's setup cell is the course's.
+
+    A translated edition (``metadata.language`` other than English) translates the cell's comments:
+    it matches when it differs from ``want`` in comments only (:func:`.i18n.comment_tokens`).
+
+    Args:
+        nb: the notebook (its ``metadata.language`` says whether it is a translated edition).
+        source: the notebook's setup cell.
+        want: the course's setup cell (:func:`setup_cell_source`).
+
+    Returns:
+        True when ``source`` is ``want``, or a translation of its comments only.
+    """
+    if source == want:
+        return True
     if nb.metadata.get("language", "en") == "en":
         return False
     from .i18n import comment_tokens
 
     mine = comment_tokens(source)
-    return mine is not None and mine == comment_tokens(course)
+    return mine is not None and mine == comment_tokens(want)
 
 
 def check(nb_path: Path | str, root: Path | str | None = None, *, outputs: bool = True) -> list[str]:
@@ -334,8 +349,7 @@ def check(nb_path: Path | str, root: Path | str | None = None, *, outputs: bool 
             problems.append(f"first line must be the Colab badge {want_badge!r}, found {first!r}")
     if len(cells) < 2 or not _is_setup_cell(cells[1]):
         problems.append(f"second cell must be the Colab setup cell tagged {SETUP_TAG!r}")
-    elif cells[1].source != setup_cell_source(repo, branch) and not _same_but_comments(nb, cells[1].source,
-                                                                                         setup_cell_source(repo, branch)):
+    elif not setup_cell_matches(nb, cells[1].source, setup_cell_source(repo, branch)):
         problems.append("the Colab setup cell differs from the course's (run `python -m dlcourse.course stamp`)")
     code = [c.source for c in cells if c.cell_type == "code"]
     if not any("fast_mode()" in src or "config.pick(" in src for src in code):

@@ -37,9 +37,8 @@ import nbformat
 
 from . import release as rel
 from .conventions import (SETUP_TAG, CourseConfig, assignments, badge_url, course_config, lectures,
-                          setup_cell_source)
+                          setup_cell_matches, setup_cell_source)
 from .fixtures import load_mistakes
-from .i18n import comment_tokens
 
 __all__ = ["PRIVATE_MODULES", "Published", "publish", "check_tree", "student_pyproject", "main"]
 
@@ -237,12 +236,10 @@ def check_tree(root: Path | str, out: Path | str) -> list[str]:
         elif f"]({want})" not in first:
             problems.append(f"{relpath}: its Colab badge does not open {want}")
         setup = [c for c in nb.cells if c.cell_type == "code" and SETUP_TAG in c.metadata.get("tags", [])]
-        want_setup = setup_cell_source(cfg.student_repository, cfg.term_tag)
-        translated = nb.metadata.get("language", "en") != "en"  # its comments are translated, its code is not
         if not setup:
             problems.append(f"warning: {relpath}: no setup cell (tagged {SETUP_TAG!r}): on Colab nothing installs dlcourse")
-        elif [c.source for c in setup] != [want_setup] and not (
-                translated and len(setup) == 1 and comment_tokens(setup[0].source) == comment_tokens(want_setup)):
+        elif len(setup) != 1 or not setup_cell_matches(nb, setup[0].source,
+                                                       setup_cell_source(cfg.student_repository, cfg.term_tag)):
             problems.append(f"{relpath}: its setup cell does not install dlcourse from "
                             f"{cfg.student_repository}@{cfg.term_tag} the course's way")
     return problems
