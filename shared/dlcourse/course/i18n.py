@@ -367,7 +367,7 @@ def _is_instructor(root: Path, notebook: Path) -> bool:
 
 def _catalogued(root: Path) -> list[Path]:
     """Everything that has (or may have) a catalog: notebooks, instructor notebooks, and the package folder."""
-    return sources(root) + hidden_sources(root) + [root / "shared" / "dlcourse"]
+    return sources(root) + hidden_sources(root) + [_package_dir(root)]
 
 
 def edition_release(root: Path | str, solution: Path | str) -> Path:
@@ -404,10 +404,15 @@ def _rel(root: Path, p: Path) -> str:
 _PACKAGE_SKIP = ("course", "grading")
 
 
+def _package_dir(root: Path | str) -> Path:
+    """The helper package's folder in the course: ``root/shared/dlcourse`` (it also stands for its catalog)."""
+    return Path(root) / "shared" / "dlcourse"
+
+
 def package_sources(root: Path | str) -> list[Path]:
     """The package's modules whose ``tr()`` messages students read: ``shared/dlcourse/**/*.py`` but the
     instructor tooling (``course/``, ``grading/``)."""
-    pkg = Path(root) / "shared" / "dlcourse"
+    pkg = _package_dir(root)
     return sorted(p for p in pkg.rglob("*.py") if p.relative_to(pkg).parts[0] not in _PACKAGE_SKIP)
 
 
@@ -446,7 +451,7 @@ def package_template(root: Path | str):
 
 
 def _is_package(root: Path, path: Path) -> bool:
-    return Path(path).resolve() == (Path(root) / "shared" / "dlcourse").resolve()
+    return Path(path).resolve() == _package_dir(root).resolve()
 
 
 # --------------------------------------------------------------------------- catalogs
@@ -766,7 +771,7 @@ def _notebook_text(nb) -> str:
 
 def _message_catalog(root: Path, lang: str) -> dict[str, str]:
     out: dict[str, str] = {}
-    for nb in sources(root) + [root / "shared" / "dlcourse"]:
+    for nb in sources(root) + [_package_dir(root)]:
         path = catalog_path(root, nb, lang)
         if not path.is_file():
             continue
@@ -795,7 +800,7 @@ def _outputs(root: Path, lang: str, *, draft: bool = False, notebooks: list[Path
             continue
         if catalog_path(root, nb, lang).is_file():
             files[edition_path(root, nb, lang)] = _notebook_text(translate_notebook(root, nb, lang, draft=draft))
-    files[root / "shared" / "dlcourse" / "locale" / f"{lang}.json"] = \
+    files[_package_dir(root) / "locale" / f"{lang}.json"] = \
         json.dumps(_message_catalog(root, lang), ensure_ascii=False, indent=1) + "\n"
     files[root / "lectures" / lang / "glosario.md"] = _glossary_page(root, lang)
     return files
@@ -827,6 +832,18 @@ def build(root: Path | str, lang: str = "es", *, draft: bool = False, notebooks:
         _atomic_write(path, text)
         changed.append(path)
     return changed
+
+
+def _tally(st: NotebookStatus, found: list, label: str) -> None:
+    """Count one cell in ``st`` by its catalog entries ``found``: missing, stale (fuzzy) or translated."""
+    if any(m is None or not m.string for m in found):
+        st.missing += 1
+        st.missing_cells.append(label)
+    elif any(m.fuzzy for m in found):
+        st.stale += 1
+        st.stale_cells.append(label)
+    else:
+        st.translated += 1
 
 
 def status(root: Path | str, lang: str = "es") -> list[NotebookStatus]:
@@ -867,16 +884,7 @@ def status(root: Path | str, lang: str = "es") -> list[NotebookStatus]:
                     continue
                 st.cells += 1
                 st.words += sum(len(_WORD.findall(_NO_PROSE.sub(" ", b))) for b in blocks)
-                found = [entries.get((cell.get("id", ""), b)) for b in blocks]
-                label = f"cell {idx} ({cell.get('id')})"
-                if any(m is None or not m.string for m in found):
-                    st.missing += 1
-                    st.missing_cells.append(label)
-                elif any(m.fuzzy for m in found):
-                    st.stale += 1
-                    st.stale_cells.append(label)
-                else:
-                    st.translated += 1
+                _tally(st, [entries.get((cell.get("id", ""), b)) for b in blocks], f"cell {idx} ({cell.get('id')})")
             elif cell.cell_type == "code":
                 units = comment_units(cell.source)
                 if units:
@@ -885,15 +893,7 @@ def status(root: Path | str, lang: str = "es") -> list[NotebookStatus]:
                     st.words += sum(len(_WORD.findall(u)) for u in units)
                     found = [entries.get((cell.get("id", "") + COMMENT_CONTEXT, u)) for u in units]
                     st.comments_translated += sum(_done(m) for m in found)
-                    label = f"cell {idx} ({cell.get('id')}, comments)"
-                    if any(m is None or not m.string for m in found):
-                        st.missing += 1
-                        st.missing_cells.append(label)
-                    elif any(m.fuzzy for m in found):
-                        st.stale += 1
-                        st.stale_cells.append(label)
-                    else:
-                        st.translated += 1
+                    _tally(st, found, f"cell {idx} ({cell.get('id')}, comments)")
                 for msg, _ in _messages_in(cell.source):
                     st.messages += 1
                     st.messages_translated += _done(entries.get((MESSAGE_CONTEXT, msg)))
