@@ -97,6 +97,10 @@ class _Runner:
         self.shell = InteractiveShell.instance(config=cfg, colors="nocolor")
         self.timeout = cell_timeout
 
+    def _timeout_output(self) -> dict:
+        return {"output_type": "error", "ename": "TimeoutError", "evalue": f"the cell ran over {self.timeout:g} s",
+                "traceback": []}
+
     def run(self, source: str) -> list[dict]:
         """Run one cell; return its outputs as nbformat output dicts (stream, error, execute_result)."""
         import contextlib
@@ -110,16 +114,14 @@ class _Runner:
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 result = self.shell.run_cell(source, store_history=False, silent=False)
-        except _Timeout:
-            outputs.append({"output_type": "error", "ename": "TimeoutError",
-                            "evalue": f"the cell ran over {self.timeout:g} s", "traceback": []})
+        except _Timeout:  # raised outside the cell's own code (IPython catches it inside: error_in_exec below)
+            outputs.append(self._timeout_output())
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
         if result is not None:
             exc = result.error_in_exec or result.error_before_exec
             if isinstance(exc, _Timeout):
-                outputs.append({"output_type": "error", "ename": "TimeoutError",
-                                "evalue": f"the cell ran over {self.timeout:g} s", "traceback": []})
+                outputs.append(self._timeout_output())
             elif exc is not None:
                 outputs.append({"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc)[:300],
                                 "traceback": []})
