@@ -403,11 +403,13 @@ def test_nothing_left_running(batch):
     while leftovers and time.monotonic() < deadline:
         time.sleep(2)
         leftovers = find()
-    def why(d: Path) -> str:  # what keeps a cgroup busy: its processes and their state
-        try:
-            pids = (d / "cgroup.procs").read_text().split()
-        except OSError as e:
-            return f"{d}: {e}"
+    def why(d: Path) -> str:  # what keeps a cgroup busy: its processes and threads, and their state
+        pids = []
+        for name in ("cgroup.procs", "tasks"):  # tasks: threads of a group whose leader has exited too
+            try:
+                pids += [p for p in (d / name).read_text().split() if p not in pids]
+            except OSError as e:
+                return f"{d}: {e}"
         states = []
         for pid in pids:
             try:

@@ -40,7 +40,8 @@ import nbformat
 
 from ..course import nbgrader_api as nbg
 from . import gradebook, lms, rebuild
-from .sandbox import Limits, SandboxUnavailable, python_ro_paths, sandbox_info, sweep_jails, sweep_stale_jails
+from .sandbox import (Limits, SandboxUnavailable, leftover_jails, python_ro_paths, sandbox_info, sweep_jails,
+                      sweep_stale_jails)
 from .worker import DONE
 
 __all__ = ["PROTECTED_PACKAGES", "STATUS_ORDER", "StudentResult", "BatchResult", "Assignment", "prepare_assignment",
@@ -175,6 +176,8 @@ def _is_plain_file(p: Path) -> bool:
 
 
 _EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+# how long the end of a batch waits for the sandbox cgroups its workers left to empty and be removed
+_FINAL_SWEEP_S = 120.0
 
 
 def _copy_exchange_files(submission: Path, feedback: Path) -> None:
@@ -523,7 +526,11 @@ def autograde(
                     slot.close(kill=not finished)
                 for slot in all_slots:  # the workers are gone: remove whatever sandbox cgroup they left
                     for pid in slot.pids:
-                        sweep_jails(f"{pid}-")
+                        # a SIGKILLed kernel leaves its cgroup only once the kernel has torn it down,
+                        # which can take minutes on a loaded machine: wait for it, and say what is left
+                        sweep_jails(f"{pid}-", wait=_FINAL_SWEEP_S)
+                        for line in leftover_jails(f"{pid}-"):
+                            log(f"warning: sandbox cgroup not removed after {_FINAL_SWEEP_S:.0f} s: {line}")
             gradebook.record_results(gb_path, assignment, results)
         for sid in found:
             if where[sid].startswith(FEEDBACK_HUB + "/"):

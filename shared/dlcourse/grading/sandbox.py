@@ -41,6 +41,7 @@ __all__ = [
     "use_known_info",
     "sandbox_report",
     "Jail",
+    "leftover_jails",
     "sweep_jails",
     "sweep_stale_jails",
     "python_ro_paths",
@@ -440,7 +441,9 @@ class Jail:
         """
         deadline = time.monotonic() + wait
         if self.dirs:
-            self.kill_all(wait=wait)
+            # a short kill loop: what is killed but still being torn down is waited for by the
+            # removal below, which retries until the deadline (the kill loop must not spend it all)
+            self.kill_all(wait=min(wait, 5.0))
         for d in reversed(self._made):
             _remove_cgroup(d, deadline)
         self._made = [d for d in self._made if d.is_dir()]
@@ -450,11 +453,7 @@ def _remove_cgroup(d: Path, deadline: float) -> bool:
     """Kill the processes in cgroup ``d`` and remove it, retrying until ``deadline`` (``time.monotonic``)
     while ``rmdir`` fails with EBUSY because killed processes are still being torn down."""
     while True:
-        try:
-            pids = [int(x) for x in (d / "cgroup.procs").read_text().split()]
-        except (OSError, ValueError):
-            pids = []
-        for pid in pids:
+        for pid in _members(d):
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
@@ -468,6 +467,35 @@ def _remove_cgroup(d: Path, deadline: float) -> bool:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.1)
+
+
+def _members(d: Path) -> list[int]:
+    """Processes and threads in cgroup ``d``. ``cgroup.procs`` hides a thread group whose leader has
+    exited while other threads still run; ``tasks`` (v1) and ``cgroup.threads`` (v2) list every thread."""
+    out: set[int] = set()
+    for name in ("cgroup.procs", "tasks", "cgroup.threads"):
+        try:
+            out.update(int(x) for x in (d / name).read_text().split())
+        except (OSError, ValueError):
+            pass
+    return sorted(out)
+
+
+def leftover_jails(prefix: str) -> list[str]:
+    """What is left of the cgroups named ``dlcourse-<prefix>*``: one line per cgroup, with the state of
+    each process or thread still in it (a process that is being torn down shows state ``D`` or ``Z``)."""
+    lines = []
+    for d in _jail_dirs(prefix):
+        states = []
+        for tid in _members(d):
+            try:
+                status = dict(line.split(":\t", 1) for line in Path(f"/proc/{tid}/status").read_text().splitlines()
+                              if ":\t" in line)
+                states.append(f"{tid} {status.get('Name')} {status.get('State')}")
+            except OSError:
+                states.append(f"{tid} (gone)")
+        lines.append(f"{d}: {', '.join(states) or 'no processes'}")
+    return lines
 
 
 def sweep_stale_jails() -> int:
