@@ -321,3 +321,18 @@ def test_argument_errors(clips, tmp_path):
         C.build_cache(clips, tmp_path / "c", n_variants=-1)
     with pytest.raises(ValueError, match="empty"):
         C.build_cache(clips.subset([]), tmp_path / "c")
+
+
+def test_cache_messages_follow_the_notebook_language(clips, tmp_path, monkeypatch, capsys):
+    """A Spanish notebook's cache lines and warnings are Spanish (from the package catalog), the fields filled in."""
+    monkeypatch.setenv("DLCOURSE_LANG", "es")
+    clips.paths[4].write_bytes(b"")
+    with pytest.warns(C.CacheWarning) as rec:
+        C.build_cache(clips, tmp_path / "c", features=FEATS, augment=A.AugmentConfig(), n_variants=1, verbose=True)
+    out = capsys.readouterr()
+    assert out.out.startswith("Caché construida en ") and "clips/s" in out.out and "[en]" not in out.out
+    assert "1 archivo(s) no se pudieron leer" in out.err
+    assert any(str(w.message).startswith(f"se omitió un archivo de audio ilegible {clips.paths[4]}: ") for w in rec)
+    with pytest.warns(C.CacheWarning):
+        C.build_cache(clips, tmp_path / "c", features=FEATS, augment=A.AugmentConfig(), n_variants=1, verbose=True)
+    assert capsys.readouterr().out.startswith("Caché reutilizada: ")

@@ -129,6 +129,7 @@ def test_cli_ensemble_and_recipe_options_in_process(tmp_path, capsys):
     args = ["train", "--dataset", "generated", "--root", str(root), "--out", str(tmp_path / "ens"), "--epochs", "1",
             "--variants", "0", "--ensemble", "2", "--utterance-norm", "clip", "--max-warp", "0.05",
             "--frame-shift", "2", "--mixup", "0.2", "--tta-warps", "0.95,1.0", "--tta-shifts", "0,1",
+            "--label-smoothing", "0.1", "--weight-decay", "0.01", "--deltas", "--time-pool", "max",
             "--cache", str(tmp_path / "cache"), "--test-speakers", "1", "--quiet", "--threads", "1"]
     assert cli.main(args) == 0
     summary = json.loads(capsys.readouterr().out)
@@ -136,7 +137,9 @@ def test_cli_ensemble_and_recipe_options_in_process(tmp_path, capsys):
     assert (tmp_path / "ens" / "ensemble.json").is_file() and (tmp_path / "ens" / "member-1" / "model.pt").is_file()
     models_, info = cli.load_models(tmp_path / "ens")
     assert len(models_) == 2 and info["recipe"]["tta_warps"] == [0.95, 1.0] and info["recipe"]["mixup_alpha"] == 0.2
-    assert models_[0].config["utterance_norm"] == "clip"
+    assert models_[0].config["utterance_norm"] == "clip" and models_[0].config["deltas"] is True
+    assert info["recipe"]["label_smoothing"] == 0.1 and info["recipe"]["weight_decay"] == 0.01
+    assert models_[1].config["time_pool"] == "max"
     assert cli.main(["evaluate", "--model", str(tmp_path / "ens"), "--dataset", "generated", "--root", str(root),
                      "--split", "test", "--test-speakers", "1"]) == 0
     res = json.loads(capsys.readouterr().out)
@@ -144,6 +147,11 @@ def test_cli_ensemble_and_recipe_options_in_process(tmp_path, capsys):
     # no options = Recipe()
     ns = cli._parser().parse_args(["train", "--dataset", "generated", "--out", "x"])
     assert cli.recipe_from_args(ns) == Recipe()
+    ns = cli._parser().parse_args(["train", "--dataset", "generated", "--out", "x", "--no-deltas"])
+    assert cli.recipe_from_args(ns).deltas is False
+    for flag, want in (("--spec-augment", True), ("--no-spec-augment", False)):  # either way from the default
+        ns = cli._parser().parse_args(["train", "--dataset", "generated", "--out", "x", flag])
+        assert cli.recipe_from_args(ns).spec_augment is want, flag
 
 
 def test_cli_folder_dataset_and_errors(tmp_path):

@@ -89,6 +89,41 @@ def test_mixup_targets_are_the_same_mix_as_the_inputs():
         A.mixup(x, y, k, 0.0)
 
 
+def test_mixup_generator_decides_the_weights_and_the_pairs():
+    """One seeded generator gives the same mix whatever torch's global generator did in between."""
+    n, k = 32, 4
+    y = torch.arange(n) % k
+    x = torch.randn(n, 1, 5, 3, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(0)
+    a = A.mixup(x, y, k, 0.4, generator=torch.Generator().manual_seed(7))
+    torch.manual_seed(123)
+    torch.rand(10)
+    b = A.mixup(x, y, k, 0.4, generator=torch.Generator().manual_seed(7))
+    for u, v in zip(a, b):
+        torch.testing.assert_close(u, v)
+    c = A.mixup(x, y, k, 0.4, generator=torch.Generator().manual_seed(8))
+    assert not torch.equal(a[1], c[1])
+    lam = a[1].max(1).values                                       # the larger share of each mix
+    assert bool((lam >= 0.5 - 1e-6).all() & (lam <= 1 + 1e-6).all()) and float(lam.std()) > 0
+
+
+def test_deltas_add_the_time_derivative_as_a_second_channel(tmp_path):
+    import torchaudio.functional as AF
+
+    torch.manual_seed(0)
+    model = M.AudioCNN(4, 40, channels=(4, 8), deltas=True).eval()
+    assert model.features[0][0].in_channels == 2 and model.config["deltas"] is True
+    x = torch.randn(3, 1, 40, 20)
+    with torch.no_grad():
+        z = model.norm(x)
+        want = model.classifier(model.features(torch.cat([z, AF.compute_deltas(z)], 1)).mean(3).flatten(1))
+        torch.testing.assert_close(model(x), want)
+    M.save_model(model, tmp_path / "m", class_names=list("abcd"), features=FP)
+    back, _ = M.load_model(tmp_path / "m")
+    torch.testing.assert_close(back(x), model(x))
+    assert build_model(4, FP, Recipe(deltas=True, channels=(4, 8))).config["deltas"] is True
+
+
 def test_band_utterance_norm_removes_a_constant_colouring_per_band():
     torch.manual_seed(0)
     model = M.AudioCNN(5, 40, utterance_norm="band").eval()
@@ -155,7 +190,8 @@ def test_recipe_defaults_fit_the_budget_and_reject_bad_fields():
     # the default length is a number of epochs (its result must not depend on the machine's load)
     assert r.time_budget is None and r.max_epochs >= 1
     assert r.features.peak_level is not None        # the level-independent front end
-    for bad in (dict(ensemble=0), dict(variants=-1), dict(tta_warps=())):
+    for bad in (dict(ensemble=0), dict(variants=-1), dict(tta_warps=()), dict(label_smoothing=1.0),
+                dict(weight_decay=-1.0)):
         with pytest.raises(ValueError):
             Recipe(**bad)
     with pytest.raises(TypeError, match="AugmentConfig"):
@@ -191,6 +227,10 @@ def test_train_models_builds_an_ensemble_with_mixup(tmp_path):
     assert not torch.equal(models[0].classifier.weight, models[1].classifier.weight)   # own seeds
     again, _ = train_models(c, r, seed=0)
     torch.testing.assert_close(again[0].classifier.weight, models[0].classifier.weight)
+    smooth, sh = train_models(c, r.replace(ensemble=1, label_smoothing=0.3), seed=0)
+    assert sh[0]["train_loss"][0] != hists[0]["train_loss"][0], "label_smoothing must change the loss"
+    with pytest.raises(ValueError, match="label_smoothing"):
+        M.fit_within(models[0], [], max_epochs=1, label_smoothing=1.0)
 
 
 # ---- every device-dependent function on every available device ------------------------------------

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..lang import tr
+
 __all__ = ["main", "train", "evaluate", "recipe_from_args", "load_models"]
 
 
@@ -43,7 +45,7 @@ def _dataset_options(args: argparse.Namespace, split: str) -> dict:
                 opts["test_speakers"] = int(speakers[0]) if len(speakers) == 1 and speakers[0].isdigit() else \
                     (speakers or 2)
             elif not speakers:
-                raise ValueError("--scheme speaker needs --test-speakers NAME[,NAME...] for fsdd")
+                raise ValueError(tr("--scheme speaker needs --test-speakers NAME[,NAME...] for fsdd"))
             else:
                 opts["test_speakers"] = speakers
     if args.dataset == "speechcommands":
@@ -55,8 +57,8 @@ def _clips(args: argparse.Namespace, split: str):
     from .datasets import get_clips
 
     if args.dataset == "folder" and split != "all":
-        raise ValueError(f"a folder-per-class tree has no {split!r} split: use --split all "
-                         f"(and a separate folder for testing)")
+        raise ValueError(tr("a folder-per-class tree has no {split!r} split: use --split all "
+                            "(and a separate folder for testing)", split=split))
     return get_clips(args.dataset, args.root, split, **_dataset_options(args, split))
 
 
@@ -78,8 +80,9 @@ class _Progress:
 
     def on_epoch_end(self, history) -> None:
         rec = history.last
-        _say(self.args, f"epoch {int(rec['epoch'])}: loss {rec['train_loss']:.4f}, "
-                        f"accuracy {rec.get('train_acc', float('nan')):.4f}, {rec['seconds']:.1f} s")
+        _say(self.args, tr("epoch {epoch}: loss {loss:.4f}, accuracy {accuracy:.4f}, {seconds:.1f} s",
+                           epoch=int(rec["epoch"]), loss=rec["train_loss"],
+                           accuracy=rec.get("train_acc", float("nan")), seconds=rec["seconds"]))
 
 
 def recipe_from_args(args: argparse.Namespace):
@@ -90,7 +93,8 @@ def recipe_from_args(args: argparse.Namespace):
     changes = {}
     for opt, fld in (("epochs", "max_epochs"), ("time_budget", "time_budget"), ("variants", "variants"),
                      ("batch_size", "batch_size"), ("lr", "lr"), ("max_warp", "max_warp"),
-                     ("frame_shift", "frame_shift"), ("mixup", "mixup_alpha"), ("ensemble", "ensemble")):
+                     ("frame_shift", "frame_shift"), ("mixup", "mixup_alpha"), ("ensemble", "ensemble"),
+                     ("label_smoothing", "label_smoothing"), ("weight_decay", "weight_decay")):
         v = getattr(args, opt, None)
         if v is not None:
             changes[fld] = v
@@ -100,8 +104,10 @@ def recipe_from_args(args: argparse.Namespace):
         feat_changes["peak_level"] = None if args.peak_level <= 0 else args.peak_level
     if feat_changes:
         changes["features"] = dataclasses.replace(base.features, **feat_changes)
-    if getattr(args, "spec_augment", True) is False:
-        changes["spec_augment"] = False
+    if getattr(args, "spec_augment", None) is not None:
+        changes["spec_augment"] = args.spec_augment
+    if getattr(args, "deltas", None) is not None:
+        changes["deltas"] = args.deltas
     if getattr(args, "time_pool", None) is not None:
         changes["time_pool"] = args.time_pool
     if getattr(args, "utterance_norm", None) is not None:
@@ -130,7 +136,8 @@ def train(args: argparse.Namespace) -> dict:
     cache = build_cache(clips, _cache_dir(args), features=feats,
                         augment=recipe.augment if recipe.variants else None, n_variants=recipe.variants,
                         seed=args.seed, verbose=False)
-    _say(args, f"cache {cache.stats['mode']} ({cache.stats['seconds']:.1f} s): {cache}")
+    _say(args, tr("cache {mode} ({seconds:.1f} s): {cache}", mode=tr("warm") if cache.stats["mode"] == "warm"
+                  else tr("cold"), seconds=cache.stats["seconds"], cache=cache))
     t_train = time.perf_counter()
     models, histories = train_models(cache, recipe, seed=args.seed, callbacks=[_Progress(args)])
     train_seconds = time.perf_counter() - t_train
@@ -197,12 +204,13 @@ def evaluate(args: argparse.Namespace) -> dict:
     unknown = [c for c in clips.class_names if c not in known]
     present = {clips.class_names[k] for k in np.unique(clips.labels)}
     if unknown and present & set(unknown):
-        raise ValueError(f"the model knows the classes {info['class_names']}, but {args.root} has "
-                         f"{sorted(present & set(unknown))}")
+        raise ValueError(tr("the model knows the classes {known}, but {root} has {unknown}",
+                            known=info["class_names"], root=args.root, unknown=sorted(present & set(unknown))))
     if args.cache:
         cache = build_cache(clips, args.cache, features=feats, verbose=False)
         for item in cache.skipped:
-            print(f"skipped unreadable audio file {item['path']}: {item['reason']}", file=sys.stderr)
+            print(tr("skipped unreadable audio file {path}: {reason}", path=item["path"], reason=item["reason"]),
+                  file=sys.stderr)
         x, y = cache.dataset().arrays()
         speakers = cache.speakers
         skipped = len(cache.skipped)
@@ -213,7 +221,7 @@ def evaluate(args: argparse.Namespace) -> dict:
         bad_paths = {p for p, _ in bad}
         speakers = [s for p, s in zip(clips.paths, clips.speakers) if str(p) not in bad_paths]
         for path, reason in bad:
-            print(f"skipped unreadable audio file {path}: {reason}", file=sys.stderr)
+            print(tr("skipped unreadable audio file {path}: {reason}", path=path, reason=reason), file=sys.stderr)
     to_model = torch.tensor([known.get(c, -1) for c in clips.class_names])
     y = to_model[y]
     proba = predict_proba(models, x, tta_warps=tuple(recipe.get("tta_warps", (1.0,))),
@@ -260,7 +268,8 @@ def _parser() -> argparse.ArgumentParser:
                         "--epochs decides; a budget makes the result depend on the machine's load)")
     p.add_argument("--variants", type=int, default=None,
                    help=f"augmented variants per clip in the cache (default {d.variants})")
-    p.add_argument("--no-spec-augment", dest="spec_augment", action="store_false")
+    p.add_argument("--spec-augment", default=None, action=argparse.BooleanOptionalAction,
+                   help=f"frequency and time masks in training (default {'on' if d.spec_augment else 'off'})")
     p.add_argument("--utterance-norm", choices=["none", "band", "clip"], default=None,
                    help=f"per-utterance feature normalization (default {d.utterance_norm})")
     p.add_argument("--time-pool", choices=["mean", "max"], default=None,
@@ -271,6 +280,11 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"random feature shift in frames (default {d.frame_shift}; 0 = off)")
     p.add_argument("--mixup", type=float, default=None, help=f"mixup Beta alpha (default {d.mixup_alpha}; 0 = off)")
     p.add_argument("--ensemble", type=int, default=None, help=f"models averaged (default {d.ensemble})")
+    p.add_argument("--label-smoothing", type=float, default=None,
+                   help=f"share of each target spread over all classes (default {d.label_smoothing}; 0 = off)")
+    p.add_argument("--weight-decay", type=float, default=None, help=f"AdamW weight decay (default {d.weight_decay})")
+    p.add_argument("--deltas", default=None, action=argparse.BooleanOptionalAction,
+                   help=f"also feed the time derivative of the features (default {'on' if d.deltas else 'off'})")
     p.add_argument("--tta-warps", default=None,
                    help=f"comma-separated test-time warp factors (default {','.join(map(str, d.tta_warps))})")
     p.add_argument("--tta-shifts", default=None,
@@ -299,13 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.scheme is None:
         args.scheme = "speaker" if args.dataset == "generated" else "standard"
     if args.dataset in ("fsdd", "folder") and args.root is None:
-        raise SystemExit(f"error: --dataset {args.dataset} needs --root DIR")
+        raise SystemExit(tr("error: --dataset {dataset} needs --root DIR", dataset=args.dataset))
     from ..data import DatasetUnavailable
 
     try:
         result = train(args) if args.cmd == "train" else evaluate(args)
     except (DatasetUnavailable, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(tr("error: {error}", error=e), file=sys.stderr)
         return 2
     print(json.dumps(result))
     return 0

@@ -713,8 +713,8 @@ def mixup(x: torch.Tensor, y: torch.Tensor, n_classes: int, alpha: float = 0.2, 
         y: ``(N,)`` class indices in ``[0, n_classes)``.
         n_classes: width of the soft targets.
         alpha: Beta parameter (> 0); small values keep most mixes close to one of the two items.
-        generator: draws the permutation; ``lam`` is drawn from torch's global generator
-            (seed it with ``torch.manual_seed`` for a reproducible mix).
+        generator: draws both the mix weights ``lam`` and the permutation, so a seeded generator
+            gives the same mix every time; ``None`` draws them from torch's global generator.
 
     Returns:
         ``(mixed x (N, ...), soft targets (N, n_classes))`` on ``x``'s device; the targets' rows sum to 1
@@ -729,7 +729,11 @@ def mixup(x: torch.Tensor, y: torch.Tensor, n_classes: int, alpha: float = 0.2, 
     if not alpha > 0:
         raise ValueError(f"alpha must be > 0, got {alpha}")
     n = x.shape[0]
-    lam = torch.distributions.Beta(alpha, alpha).sample((n,)).to(x.device)
+    # Beta(a, a) as G1 / (G1 + G2) with Gamma(a) draws from ``generator`` (torch's Beta sampler takes none):
+    # a seed for numpy's Gamma sampler is drawn from the generator, so the generator decides lam too.
+    seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator))
+    g = np.random.default_rng(seed).standard_gamma(float(alpha), size=(2, n))
+    lam = torch.from_numpy(g[0] / np.maximum(g[0] + g[1], 1e-300)).to(torch.float32).to(x.device)
     lam = torch.maximum(lam, 1 - lam)                       # the item keeps the larger share
     perm = torch.randperm(n, generator=generator).to(x.device)
     shape = (n,) + (1,) * (x.ndim - 1)

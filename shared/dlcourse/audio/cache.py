@@ -54,6 +54,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .._core import check_int
+from ..lang import tr
 from .augment import AugmentConfig, random_variants
 from .datasets import ClipSet
 from .features import FeatureParams, log_mel
@@ -321,11 +322,11 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
             if cache.manifest["key"] == key:
                 cache.stats = {"mode": "warm", "seconds": time.perf_counter() - t0, "features_computed": 0}
                 if verbose:
-                    print(f"Cache warm: {cache}")
+                    print(tr("Cache warm: {cache}", cache=cache))
                 _report_skipped(cache.skipped, verbose)
                 return cache
         except CorruptCache as e:
-            warnings.warn(f"rebuilding a damaged cache: {e}", CacheWarning, stacklevel=2)
+            warnings.warn(tr("rebuilding a damaged cache: {error}", error=e), CacheWarning, stacklevel=2)
     _remove_stale_temps(cache_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-{os.getpid()}-", dir=cache_dir))
     try:
@@ -339,7 +340,8 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
             for arr, kept, bad in _iter_variants(clips, features, augment, n_variants, seed, extra_augment,
                                                  batch_size, workers, device):
                 for path, reason in bad:
-                    warnings.warn(f"skipped unreadable audio file {path}: {reason}", CacheWarning, stacklevel=2)
+                    warnings.warn(tr("skipped unreadable audio file {path}: {reason}", path=path, reason=reason), CacheWarning,
+                                  stacklevel=2)
                 skipped += bad
                 if arr.shape[0]:
                     f.write(arr.astype(np.float16).tobytes())
@@ -399,7 +401,8 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
     cache.stats = {"mode": "cold", "seconds": seconds, "features_computed": computed,
                    "clips_per_second": len(clips) / seconds}
     if verbose:
-        print(f"Cache built in {seconds:.1f} s ({len(clips) / seconds:.0f} clips/s): {cache}")
+        print(tr("Cache built in {seconds:.1f} s ({rate:.0f} clips/s): {cache}", seconds=seconds,
+                 rate=len(clips) / seconds, cache=cache))
     _report_skipped(skipped, verbose, again=False)
     return cache
 
@@ -410,9 +413,10 @@ def _report_skipped(skipped, verbose: bool, again: bool = True) -> None:
     if again:
         for s in skipped:
             path, reason = (s["path"], s["reason"]) if isinstance(s, dict) else s
-            warnings.warn(f"skipped unreadable audio file {path}: {reason}", CacheWarning, stacklevel=3)
+            warnings.warn(tr("skipped unreadable audio file {path}: {reason}", path=path, reason=reason), CacheWarning,
+                          stacklevel=3)
     if verbose:
-        print(f"{len(skipped)} file(s) could not be read and were skipped (see cache.skipped).", file=sys.stderr)
+        print(tr("{n} file(s) could not be read and were skipped (see cache.skipped).", n=len(skipped)), file=sys.stderr)
 
 
 class FeatureCache:

@@ -33,6 +33,7 @@ import numpy as np
 
 from .._core import check_int
 from ..data import DatasetUnavailable
+from ..lang import tr
 from .io import AUDIO_EXTENSIONS, write_audio
 
 __all__ = [
@@ -214,8 +215,8 @@ def load_fsdd(root: Path | str, split: str = "all", *, scheme: str = "standard",
         speakers.append(m.group(2))
         takes.append(int(m.group(3)))
     if odd:
-        warnings.warn(f"{len(odd)} audio files in {folder} do not follow {{digit}}_{{speaker}}_{{take}}.wav and were "
-                      f"ignored, e.g. {odd[:3]}", stacklevel=2)
+        warnings.warn(tr("{n} audio files in {folder} do not follow {{digit}}_{{speaker}}_{{take}}.wav and were "
+                         "ignored, e.g. {examples}", n=len(odd), folder=folder, examples=odd[:3]), stacklevel=2)
     n_classes = max(labels) + 1
     names = tuple(class_names) if class_names is not None else tuple(str(i) for i in range(max(n_classes, 10)))
     if len(names) < n_classes:

@@ -76,6 +76,9 @@ class AudioCNN(nn.Module):
             maximum over time, which does not change when a word is padded with more silence
             (a fast speaker's short word and a slow speaker's long one give the same pooled
             features). Both accept any number of frames.
+        deltas: also feed the time derivative of the normalized features
+            (``torchaudio.functional.compute_deltas``) as a second input channel: how each band
+            moves, which changes less from voice to voice than where it sits.
 
     Raises:
         ValueError: a bad ``n_classes``, ``channels``, ``n_mels``, ``utterance_norm`` or ``time_pool``.
@@ -84,7 +87,7 @@ class AudioCNN(nn.Module):
     def __init__(self, n_classes: int, n_mels: int = 40, *, channels: Sequence[int] = (8, 16, 32, 48),
                  dropout: float = 0.1, band_mean=None, band_std=None, spec_augment: SpecAugment | None = None,
                  utterance_norm: str | None = None, freq_warp: FreqWarp | None = None,
-                 frame_shift: RandomFrameShift | None = None, time_pool: str = "mean"):
+                 frame_shift: RandomFrameShift | None = None, time_pool: str = "mean", deltas: bool = False):
         super().__init__()
         check_int(n_classes, "n_classes", min=2)
         if not channels:
@@ -96,12 +99,12 @@ class AudioCNN(nn.Module):
             raise ValueError(f"utterance_norm must be None, 'band' or 'clip', got {utterance_norm!r}")
         check_choice(time_pool, "time_pool", ("mean", "max"))
         self.config = {"n_classes": n_classes, "n_mels": n_mels, "channels": list(channels), "dropout": dropout,
-                       "utterance_norm": utterance_norm, "time_pool": time_pool}
+                       "utterance_norm": utterance_norm, "time_pool": time_pool, "deltas": bool(deltas)}
         self.freq_warp = freq_warp if freq_warp is not None else nn.Identity()
         self.frame_shift = frame_shift if frame_shift is not None else nn.Identity()
         self.norm = BandNorm(n_mels, band_mean, band_std)
         self.spec_augment = spec_augment if spec_augment is not None else nn.Identity()
-        blocks, c = [], 1
+        blocks, c = [], 2 if deltas else 1
         for i, c_out in enumerate(channels):
             blocks.append(_block(c, c_out, pool=i < n_pool))
             c = c_out
@@ -129,7 +132,12 @@ class AudioCNN(nn.Module):
             z = z - z.mean(dim=3, keepdim=True)
         elif self.config["utterance_norm"] == "clip":
             z = (z - z.mean(dim=(2, 3), keepdim=True)) / z.std(dim=(2, 3), keepdim=True).clamp_min(1e-3)
-        h = self.features(self.spec_augment(z))              # (N, C, n_mels / 2^p, frames / 2^p)
+        z = self.spec_augment(z)
+        if self.config["deltas"]:
+            import torchaudio.functional as AF
+
+            z = torch.cat([z, AF.compute_deltas(z)], dim=1)  # (N, 2, n_mels, frames)
+        h = self.features(z)                                 # (N, C, n_mels / 2^p, frames / 2^p)
         h = (h.amax(dim=3) if self.config["time_pool"] == "max" else h.mean(dim=3)).flatten(1)  # (N, C * bands)
         return self.classifier(self.dropout(h))
 
@@ -137,14 +145,14 @@ class AudioCNN(nn.Module):
 class _MixupLoader:
     """Wraps a loader of ``(x, y)`` batches into mixed batches ``(x, soft targets)``."""
 
-    def __init__(self, loader: Iterable, n_classes: int | None, alpha: float):
+    def __init__(self, loader: Iterable, n_classes: int | None, alpha: float, generator: torch.Generator | None):
         if n_classes is None:
             raise ValueError("mixup needs a model with config['n_classes'] (an AudioCNN)")
-        self.loader, self.n_classes, self.alpha = loader, n_classes, alpha
+        self.loader, self.n_classes, self.alpha, self.generator = loader, n_classes, alpha, generator
 
     def __iter__(self):
         for x, y in self.loader:
-            yield mixup(x, y, self.n_classes, self.alpha)
+            yield mixup(x, y, self.n_classes, self.alpha, generator=self.generator)
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -152,7 +160,8 @@ class _MixupLoader:
 
 def fit_within(model: nn.Module, loader: Iterable, *, max_epochs: int, time_budget: float | None = None,
                lr: float = 3e-3, weight_decay: float = 1e-3, val_loader: Iterable | None = None,
-               callbacks: Sequence[Any] = (), final_lr_fraction: float = 0.02, mixup_alpha: float = 0.0) -> History:
+               callbacks: Sequence[Any] = (), final_lr_fraction: float = 0.02, mixup_alpha: float = 0.0,
+               mixup_seed: int | None = None, label_smoothing: float = 0.0) -> History:
     """Train with AdamW and a cosine learning-rate decay over the epochs that fit in ``time_budget``.
 
     The first epoch runs at ``lr`` and is timed; the plan is then ``min(max_epochs,
@@ -176,6 +185,10 @@ def fit_within(model: nn.Module, loader: Iterable, *, max_epochs: int, time_budg
         final_lr_fraction: the learning rate of the last planned epoch, as a share of ``lr``.
         mixup_alpha: Beta parameter of mixup (0 = off); needs a model with
             ``config["n_classes"]`` (an :class:`AudioCNN`).
+        mixup_seed: seeds the generator of mixup's weights and pairs (two runs with one seed mix
+            alike); ``None`` draws them from torch's global generator.
+        label_smoothing: share of each target spread evenly over all classes
+            (``torch.nn.CrossEntropyLoss(label_smoothing=...)``), in [0, 1).
 
     Returns:
         the :class:`~dlcourse.training.History`, one record per epoch with ``epoch`` and
@@ -183,16 +196,21 @@ def fit_within(model: nn.Module, loader: Iterable, *, max_epochs: int, time_budg
 
     Raises:
         TypeError: ``max_epochs`` is not an int.
-        ValueError: ``max_epochs < 1``, ``time_budget <= 0``, ``mixup_alpha < 0``, or mixup on a
-            model without ``config["n_classes"]``.
+        ValueError: ``max_epochs < 1``, ``time_budget <= 0``, ``mixup_alpha < 0``, mixup on a
+            model without ``config["n_classes"]``, or ``label_smoothing`` outside [0, 1).
     """
     check_int(max_epochs, "max_epochs", min=1)
     if time_budget is not None and time_budget <= 0:
         raise ValueError(f"time_budget must be positive seconds, got {time_budget}")
     if not mixup_alpha >= 0:
         raise ValueError(f"mixup_alpha must be >= 0, got {mixup_alpha}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     if mixup_alpha > 0:
-        loader = _MixupLoader(loader, model.config["n_classes"] if hasattr(model, "config") else None, mixup_alpha)
+        gen = None if mixup_seed is None else torch.Generator().manual_seed(int(mixup_seed))
+        loader = _MixupLoader(loader, model.config["n_classes"] if hasattr(model, "config") else None, mixup_alpha,
+                              gen)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=label_smoothing)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     history = History()
     start = time.perf_counter()
@@ -206,8 +224,8 @@ def fit_within(model: nn.Module, loader: Iterable, *, max_epochs: int, time_budg
         if left is not None and left <= 0:
             history.stop_reason = f"time budget of {time_budget:g} s reached after {epoch} epochs"
             break
-        h = fit(model, loader, epochs=1, optimizer=optimizer, val_loader=val_loader, time_budget=left,
-                progress=False)
+        h = fit(model, loader, epochs=1, optimizer=optimizer, loss_fn=loss_fn, val_loader=val_loader,
+                time_budget=left, progress=False)
         rec = dict(h.last, epoch=float(epoch + 1), seconds=time.perf_counter() - start)
         history.append(rec)
         for cb in callbacks:
@@ -280,7 +298,8 @@ def load_model(folder: Path | str, device: torch.device | str = "cpu") -> tuple[
     info = json.loads((folder / "model.json").read_text())
     arch = info["architecture"]
     model = AudioCNN(arch["n_classes"], arch["n_mels"], channels=arch["channels"], dropout=arch["dropout"],
-                     utterance_norm=arch.get("utterance_norm"), time_pool=arch.get("time_pool", "mean"))
+                     utterance_norm=arch.get("utterance_norm"), time_pool=arch.get("time_pool", "mean"),
+                     deltas=arch.get("deltas", False))
     model.to(device)
     load_checkpoint(model, folder / "model.pt")
     model.eval()
