@@ -403,24 +403,9 @@ def test_nothing_left_running(batch):
     while leftovers and time.monotonic() < deadline:
         time.sleep(2)
         leftovers = find()
-    def why(d: Path) -> str:  # what keeps a cgroup busy: its processes and threads, and their state
-        pids = []
-        for name in ("cgroup.procs", "tasks"):  # tasks: threads of a group whose leader has exited too
-            try:
-                pids += [p for p in (d / name).read_text().split() if p not in pids]
-            except OSError as e:
-                return f"{d}: {e}"
-        states = []
-        for pid in pids:
-            try:
-                status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                              if ":\t" in line)
-                states.append(f"{pid} {status.get('Name')} {status.get('State')} ppid {status.get('PPid')}")
-            except OSError:
-                states.append(f"{pid} (gone)")
-        return f"{d}: {states or 'no processes'}"
+    from dlcourse.grading.sandbox import describe_jail  # the members of each cgroup left, threads too, and their state
 
-    assert not leftovers, "\n".join(why(d) for d in leftovers)
+    assert not leftovers, "\n".join(describe_jail(d) for d in leftovers)
 
 
 def test_feedback_shows_no_hidden_tests(batch):

@@ -26,7 +26,7 @@ def test_members_include_threads_hidden_from_cgroup_procs(tmp_path):
     assert sbx._members(tmp_path / "dlcourse-1-c") == []
 
 
-def test_leftover_jails_names_each_cgroup_and_the_state_of_its_members(tmp_path, monkeypatch):
+def test_leftover_jails_describe_each_cgroup_and_the_state_of_its_members(tmp_path, monkeypatch):
     stop = threading.Event()
     t = threading.Thread(target=stop.wait)
     t.start()

@@ -41,6 +41,7 @@ __all__ = [
     "use_known_info",
     "sandbox_report",
     "Jail",
+    "describe_jail",
     "leftover_jails",
     "sweep_jails",
     "sweep_stale_jails",
@@ -481,21 +482,23 @@ def _members(d: Path) -> list[int]:
     return sorted(out)
 
 
+def describe_jail(d: Path) -> str:
+    """One line: cgroup ``d`` and the state of each process or thread still in it (one that is being
+    torn down shows state ``D`` or ``Z``), or ``no processes``."""
+    states = []
+    for tid in _members(d):
+        try:
+            status = dict(line.split(":\t", 1) for line in Path(f"/proc/{tid}/status").read_text().splitlines()
+                          if ":\t" in line)
+            states.append(f"{tid} {status.get('Name')} {status.get('State')}")
+        except OSError:
+            states.append(f"{tid} (gone)")
+    return f"{d}: {', '.join(states) or 'no processes'}"
+
+
 def leftover_jails(prefix: str) -> list[str]:
-    """What is left of the cgroups named ``dlcourse-<prefix>*``: one line per cgroup, with the state of
-    each process or thread still in it (a process that is being torn down shows state ``D`` or ``Z``)."""
-    lines = []
-    for d in _jail_dirs(prefix):
-        states = []
-        for tid in _members(d):
-            try:
-                status = dict(line.split(":\t", 1) for line in Path(f"/proc/{tid}/status").read_text().splitlines()
-                              if ":\t" in line)
-                states.append(f"{tid} {status.get('Name')} {status.get('State')}")
-            except OSError:
-                states.append(f"{tid} (gone)")
-        lines.append(f"{d}: {', '.join(states) or 'no processes'}")
-    return lines
+    """What is left of the cgroups named ``dlcourse-<prefix>*``: one :func:`describe_jail` line each."""
+    return [describe_jail(d) for d in _jail_dirs(prefix)]
 
 
 def sweep_stale_jails() -> int:
