@@ -130,6 +130,24 @@ def test_check_int():
         _core.check_int(5, "n", max=4)
 
 
+def test_argument_errors_follow_the_notebook_language(monkeypatch):
+    """In a Spanish notebook the checks explain a bad argument in Spanish; the argument's name and value stay."""
+    monkeypatch.setenv("DLCOURSE_LANG", "es")
+    cases = [(lambda: _core.check_int(0, "epochs", min=1), ValueError, "epochs debe ser >= 1; se recibió 0"),
+             (lambda: _core.check_int(2.5, "epochs"), TypeError, "epochs debe ser un int; se recibió float 2.5"),
+             (lambda: _core.check_bool(1, "verbose"), TypeError, "verbose debe ser True o False; se recibió int 1"),
+             (lambda: _core.check_float(math.inf, "lr"), ValueError, "lr debe ser finito; se recibió inf"),
+             (lambda: _core.check_float(0.0, "lr", min=0, min_open=True), ValueError, "lr debe ser > 0; se recibió 0.0"),
+             (lambda: _core.check_float(1.0, "p", max=1, max_open=True), ValueError, "p debe ser < 1; se recibió 1.0"),
+             (lambda: _core.check_choice("x", "pool", ["max", "avg"]), ValueError,
+              "pool debe ser uno de 'max', 'avg'; se recibió 'x'"),
+             (lambda: _core.model_device("no"), TypeError, "model debe ser un torch.nn.Module; se recibió str")]
+    for call, exc, text in cases:
+        with pytest.raises(exc) as info:
+            call()
+        assert str(info.value) == text
+
+
 def test_check_bool():
     assert _core.check_bool(True, "flag") is True
     assert _core.check_bool(np.bool_(False), "flag") is False

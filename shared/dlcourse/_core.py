@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .lang import tr
+
 if TYPE_CHECKING:  # only for annotations: importing this module never imports torch
     import torch
     from torch import nn
@@ -67,15 +69,13 @@ def model_device(model: nn.Module) -> torch.device:
     from torch import nn
 
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(tr("model must be a torch.nn.Module, got {type}", type=type(model).__name__))
     devices = {p.device for p in model.parameters()} | {b.device for b in model.buffers()}
     if not devices:
         return torch.device("cpu")
     if len(devices) > 1:
-        raise ValueError(
-            f"the model's parameters live on several devices {sorted(map(str, devices))}; "
-            "move it to one with model.to(device)"
-        )
+        raise ValueError(tr("the model's parameters live on several devices {devices}; "
+                            "move it to one with model.to(device)", devices=sorted(map(str, devices))))
     return devices.pop()
 
 
@@ -97,7 +97,7 @@ def train_mode(model: nn.Module, train: bool | None = False) -> Iterator[nn.Modu
     from torch import nn
 
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(tr("model must be a torch.nn.Module, got {type}", type=type(model).__name__))
     if train is not None:
         check_bool(train, "train")
     flags = [(m, m.training) for m in model.modules()]
@@ -152,19 +152,21 @@ def check_int(
         ValueError: outside ``[min, max]``.
     """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+        raise TypeError(tr("{name} must be an int, got {type} {value!r}", name=name, type=type(value).__name__,
+                           value=value))
     value = int(value)
     if min is not None and value < min:
-        raise ValueError(f"{name} must be >= {min}, got {value}")
+        raise ValueError(tr("{name} must be >= {bound}, got {value}", name=name, bound=min, value=value))
     if max is not None and value > max:
-        raise ValueError(f"{name} must be <= {max}, got {value}")
+        raise ValueError(tr("{name} must be <= {bound}, got {value}", name=name, bound=max, value=value))
     return value
 
 
 def check_bool(value: Any, name: str) -> bool:
     """``value`` if it is a bool (NumPy bools too); otherwise a ``TypeError`` naming it."""
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+        raise TypeError(tr("{name} must be True or False, got {type} {value!r}", name=name,
+                           type=type(value).__name__, value=value))
     return bool(value)
 
 
@@ -195,14 +197,17 @@ def check_float(
         ValueError: not finite, or out of bounds.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+        raise TypeError(tr("{name} must be a number, got {type} {value!r}", name=name, type=type(value).__name__,
+                           value=value))
     value = float(value)
     if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+        raise ValueError(tr("{name} must be finite, got {value}", name=name, value=value))
     if min is not None and (value <= min if min_open else value < min):
-        raise ValueError(f"{name} must be {'>' if min_open else '>='} {min}, got {value}")
+        raise ValueError(tr("{name} must be {op} {bound}, got {value}", name=name, op=">" if min_open else ">=",
+                            bound=min, value=value))
     if max is not None and (value >= max if max_open else value > max):
-        raise ValueError(f"{name} must be {'<' if max_open else '<='} {max}, got {value}")
+        raise ValueError(tr("{name} must be {op} {bound}, got {value}", name=name, op="<" if max_open else "<=",
+                            bound=max, value=value))
     return value
 
 
@@ -210,7 +215,7 @@ def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
     """``value`` if it is one of ``choices``; otherwise a ``ValueError`` listing them."""
     if value not in choices:
         listed = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {listed}; got {value!r}")
+        raise ValueError(tr("{name} must be one of {choices}; got {value!r}", name=name, choices=listed, value=value))
     return value
 
 
