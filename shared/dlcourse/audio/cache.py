@@ -340,8 +340,8 @@ def build_cache(clips: ClipSet, cache_dir: Path | str, *, features: FeatureParam
             for arr, kept, bad in _iter_variants(clips, features, augment, n_variants, seed, extra_augment,
                                                  batch_size, workers, device):
                 for path, reason in bad:
-                    warnings.warn(tr("skipped unreadable audio file {path}: {reason}", path=path, reason=reason), CacheWarning,
-                                  stacklevel=2)
+                    warnings.warn(tr("skipped unreadable audio file {path}: {reason}", path=path, reason=reason),
+                                  CacheWarning, stacklevel=2)
                 skipped += bad
                 if arr.shape[0]:
                     f.write(arr.astype(np.float16).tobytes())
@@ -416,7 +416,8 @@ def _report_skipped(skipped, verbose: bool, again: bool = True) -> None:
             warnings.warn(tr("skipped unreadable audio file {path}: {reason}", path=path, reason=reason), CacheWarning,
                           stacklevel=3)
     if verbose:
-        print(tr("{n} file(s) could not be read and were skipped (see cache.skipped).", n=len(skipped)), file=sys.stderr)
+        print(tr("{n} file(s) could not be read and were skipped (see cache.skipped).", n=len(skipped)),
+              file=sys.stderr)
 
 
 class FeatureCache:
