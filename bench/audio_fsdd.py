@@ -1,7 +1,7 @@
 """FSDD with the course's audio baseline: standard split, leave-one-speaker-out, and the ablation of its levers.
 
     python bench/audio_fsdd.py --data-root ../shared/data [--threads 2] [--no-standard] [--no-loso]
-           [--speakers NAME,...] [--ablation] [--ablation-epochs 8] [--only NAME[,NAME...]]
+           [--speakers NAME,...] [--extra-seeds 1,2] [--ablation] [--ablation-epochs 8] [--only NAME[,NAME...]]
            [--json-out bench/results/audio_fsdd.json]
     python bench/audio_fsdd.py --merge A.json B.json ... --json-out bench/results/audio_fsdd.json
 
@@ -15,6 +15,9 @@ setting, outside the training time; then, for the CLI's default recipe
 2. **Leave-one-speaker-out (LOSO)**: one training per speaker on the other speakers' clips (all
    takes), tested on the held-out speaker; each, the mean and the worst (targets: mean >= 92 %,
    worst >= 88 %, <= 3 min of training each on 2 cores).
+   With ``--extra-seeds 1,2``, the LOSO trainings are repeated with those training seeds (same
+   cache, same recipe), and each speaker's accuracy is printed per seed with its mean and range
+   over all the seeds: how much of a difference between two figures is the seed's.
 3. With ``--ablation``: LOSO for the old baseline, each lever added to it alone, and the default
    recipe with each of its levers taken out, each training ``--ablation-epochs`` epochs (fewer
    than the default's, to keep the run affordable, and counted in epochs rather than seconds so
@@ -175,6 +178,41 @@ def loso(c: cache.FeatureCache, recipe: Recipe, seed: int, verbose: bool = True,
             "worst": accs[worst]}
 
 
+def over_seeds(result: dict) -> dict | None:
+    """Each held-out speaker's accuracy per training seed (``loso``'s seed and ``loso_extra_seeds``),
+    with its mean and range, and the mean and worst speaker of the seed means; ``None`` without extra seeds.
+
+    Only speakers measured with every seed are summarized (a split run may have some seeds only).
+    """
+    extra = result.get("loso_extra_seeds") or {}
+    if not extra or "loso" not in result:
+        return None
+    runs = {str(result.get("seed", 0)): {s: v["accuracy"] for s, v in result["loso"]["per_speaker"].items()}}
+    runs.update({k: {s: v["accuracy"] for s, v in rows.items()} for k, rows in extra.items()})
+    seeds = sorted(runs, key=int)
+    speakers = sorted(set.intersection(*(set(r) for r in runs.values())))
+    if not speakers:
+        return None
+    per = {s: {"by_seed": {k: runs[k][s] for k in seeds}, "mean": float(np.mean([runs[k][s] for k in seeds])),
+               "min": min(runs[k][s] for k in seeds), "max": max(runs[k][s] for k in seeds)} for s in speakers}
+    worst = min(per, key=lambda s: per[s]["mean"])
+    return {"seeds": [int(k) for k in seeds], "per_speaker": per,
+            "mean": float(np.mean([v["mean"] for v in per.values()])), "worst_speaker": worst,
+            "worst": per[worst]["mean"],
+            "mean_by_seed": {k: float(np.mean([runs[k][s] for s in speakers])) for k in seeds}}
+
+
+def print_over_seeds(summary: dict) -> None:
+    """The table of :func:`over_seeds`: a line per speaker, then the means."""
+    print(f"\nLeave-one-speaker-out over training seeds {summary['seeds']} (same cache and recipe):")
+    for spk, v in summary["per_speaker"].items():
+        print(f"  held out {spk:10s}: " + "  ".join(f"seed {k} {a:.1%}" for k, a in v["by_seed"].items())
+              + f"  -> mean {v['mean']:.2%} (range {v['min']:.1%}-{v['max']:.1%})")
+    print("  mean over speakers per seed: " + ", ".join(f"seed {k} {a:.2%}" for k, a in summary["mean_by_seed"].items()))
+    print(f"  seed-averaged: LOSO mean {summary['mean']:.2%}; worst speaker {summary['worst_speaker']} "
+          f"{summary['worst']:.2%}", flush=True)
+
+
 def write_json(path: Path, result: dict) -> None:
     """Write ``result`` to ``path`` (indented JSON), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,7 +251,11 @@ def merge(paths: list[Path]) -> dict:
         if "standard" in r:
             out["standard"] = r["standard"]
         if "loso" in r:
+            if out.setdefault("seed", r.get("seed", 0)) != r.get("seed", 0):
+                raise ValueError(f"{p} ran its LOSO section with seed {r.get('seed', 0)}, not {out['seed']}")
             speakers.update(r["loso"]["per_speaker"])
+        for k, rows in r.get("loso_extra_seeds", {}).items():
+            out.setdefault("loso_extra_seeds", {}).setdefault(k, {}).update(rows)
         if "ablation" in r:
             ab = out.setdefault("ablation", {"epochs": r["ablation"]["epochs"], "rows": {}})
             if ab["epochs"] != r["ablation"]["epochs"]:
@@ -230,6 +272,9 @@ def merge(paths: list[Path]) -> dict:
         worst = min(accs, key=accs.get)
         out["loso"] = {"per_speaker": dict(sorted(speakers.items())), "mean": float(np.mean(list(accs.values()))),
                        "worst_speaker": worst, "worst": accs[worst]}
+    summary = over_seeds(out)
+    if summary:
+        out["loso_over_seeds"] = summary
     return out
 
 
@@ -239,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--budget", type=float, default=None,
                     help="training seconds per split for the default recipe (default: the recipe's own)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the cache's variants and of the trainings")
+    ap.add_argument("--extra-seeds", default=None,
+                    help="comma-separated further training seeds of the LOSO section (runs even with --no-loso)")
     ap.add_argument("--cache", type=Path, default=None, help="cache folder (default: a temporary one)")
     ap.add_argument("--no-standard", dest="standard", action="store_false", help="skip the standard split")
     ap.add_argument("--no-loso", dest="loso", action="store_false", help="skip leave-one-speaker-out")
@@ -265,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  held out {spk:10s}: accuracy {v['accuracy']:.2%} ({v['train_seconds']:.0f} s on "
                       f"{v.get('threads', '?')} thread(s) at load {v.get('load_average', '?')}, epochs {v['epochs']})")
             print(f"  LOSO mean {r['mean']:.2%}; worst: {r['worst_speaker']} {r['worst']:.2%}")
+        if "loso_over_seeds" in result:
+            print_over_seeds(result["loso_over_seeds"])
         if "ablation" in result:
             print(f"Ablation, {result['ablation']['epochs']} epochs per model:")
             for name, row in result["ablation"]["rows"].items():
@@ -284,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
 
     clips = datasets.load_fsdd(args.data_root, "all")
     print(f"{clips}; classes {clips.class_counts()}")
-    result: dict = {"threads": args.threads, "recipe": default.to_dict()}
+    result: dict = {"threads": args.threads, "recipe": default.to_dict(), "seed": args.seed}
+    only = [w.strip() for w in args.speakers.split(",")] if args.speakers else None
+    extra_seeds = [int(w) for w in args.extra_seeds.split(",")] if args.extra_seeds else []
     with tempfile.TemporaryDirectory(prefix="audio-fsdd-bench-") as tmp:
         caches = Caches(clips, args.cache or Path(tmp), args.seed)
         if args.standard:
@@ -298,13 +349,22 @@ def main(argv: list[str] | None = None) -> int:
                   f"at load {std['load_average']}, epochs {std['epochs']} ({std['stop_reason']})", flush=True)
         if args.loso:
             print("\nLeave-one-speaker-out, default recipe:")
-            r = loso(caches.get(default), default, args.seed,
-                     only=[w.strip() for w in args.speakers.split(",")] if args.speakers else None)
+            r = loso(caches.get(default), default, args.seed, only=only)
             result["loso"] = r
             if args.json_out:
                 write_json(args.json_out, result)
             print(f"  mean {r['mean']:.2%}; worst: {r['worst_speaker']} {r['worst']:.2%}; "
                   f"{r['per_speaker'][r['worst_speaker']]['n_params']:,} parameters", flush=True)
+        for k in extra_seeds:
+            print(f"\nLeave-one-speaker-out, default recipe, training seed {k}:")
+            r = loso(caches.get(default), default, k, only=only)
+            result.setdefault("loso_extra_seeds", {})[str(k)] = r["per_speaker"]
+            if args.json_out:
+                write_json(args.json_out, result)
+        summary = over_seeds(result)
+        if summary:
+            result["loso_over_seeds"] = summary
+            print_over_seeds(summary)
         if args.ablation:
             rows = ablation_rows(default, args.ablation_epochs)
             if args.only:

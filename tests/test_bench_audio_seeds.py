@@ -1,0 +1,72 @@
+"""bench/audio_fsdd.py --extra-seeds: the LOSO figures per training seed, and --merge of split runs."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("audio_fsdd_bench_seeds", ROOT / "bench" / "audio_fsdd.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+ACC = {  # seed -> held-out speaker -> accuracy (made up, distinct)
+    "0": {"jackson": 0.97, "nicolas": 0.89, "theo": 0.98, "yweweler": 0.90},
+    "1": {"jackson": 0.95, "nicolas": 0.87, "theo": 0.99, "yweweler": 0.91},
+    "2": {"jackson": 0.96, "nicolas": 0.84, "theo": 0.97, "yweweler": 0.92},
+}
+
+
+def _rows(seed: str, speakers) -> dict:
+    return {s: {"accuracy": ACC[seed][s], "train_seconds": 1.0, "epochs": [1], "n_params": 5, "threads": 1,
+                "load_average": 1.0} for s in speakers}
+
+
+def _write(path: Path, **result) -> Path:
+    path.write_text(json.dumps({"threads": 1, "recipe": {"r": 1}, **result}))
+    return path
+
+
+def test_merge_pools_split_runs_of_extra_seeds_and_averages_each_speaker_over_seeds(bench, tmp_path, capsys):
+    spk = sorted(ACC["0"])
+    a = _write(tmp_path / "a.json", seed=0, loso={"per_speaker": _rows("0", spk)})
+    b = _write(tmp_path / "b.json", seed=0, loso_extra_seeds={"1": _rows("1", spk[:2]), "2": _rows("2", spk[:2])})
+    c = _write(tmp_path / "c.json", seed=0, loso_extra_seeds={"1": _rows("1", spk[2:]), "2": _rows("2", spk[2:])})
+    out = bench.merge([a, b, c])
+    s = out["loso_over_seeds"]
+    assert s["seeds"] == [0, 1, 2] and set(s["per_speaker"]) == set(spk)
+    for name in spk:
+        accs = [ACC[k][name] for k in "012"]
+        v = s["per_speaker"][name]
+        assert v["mean"] == pytest.approx(sum(accs) / 3) and (v["min"], v["max"]) == (min(accs), max(accs))
+        assert v["by_seed"] == {k: ACC[k][name] for k in "012"}
+    assert s["worst_speaker"] == "nicolas" and s["worst"] == pytest.approx((0.89 + 0.87 + 0.84) / 3)
+    assert s["mean"] == pytest.approx(sum(sum(ACC[k].values()) for k in "012") / 12)
+    assert s["mean_by_seed"]["2"] == pytest.approx(sum(ACC["2"].values()) / 4)
+    # the seed-0 section is untouched by the extra seeds
+    assert out["loso"]["worst"] == 0.89 and out["loso"]["mean"] == pytest.approx(sum(ACC["0"].values()) / 4)
+    # the CLI prints the table
+    assert bench.main(["--merge", str(a), str(b), str(c)]) == 0
+    printed = capsys.readouterr().out
+    assert "seed 0 89.0%  seed 1 87.0%  seed 2 84.0%  -> mean 86.67%" in printed
+    assert "worst speaker nicolas 86.67%" in printed
+
+
+def test_over_seeds_leaves_out_speakers_without_every_seed_and_merge_refuses_mixed_seeds(bench, tmp_path):
+    spk = sorted(ACC["0"])
+    partial = {"seed": 0, "loso": {"per_speaker": _rows("0", spk)}, "loso_extra_seeds": {"1": _rows("1", ["theo"])}}
+    s = bench.over_seeds(partial)
+    assert list(s["per_speaker"]) == ["theo"] and s["worst"] == pytest.approx((0.98 + 0.99) / 2)
+    assert bench.over_seeds({"seed": 0, "loso": {"per_speaker": _rows("0", spk)}}) is None
+    a = _write(tmp_path / "a.json", seed=0, loso={"per_speaker": _rows("0", spk[:2])})
+    b = _write(tmp_path / "b.json", seed=3, loso={"per_speaker": _rows("1", spk[2:])})
+    with pytest.raises(ValueError, match="seed 3"):
+        bench.merge([a, b])
