@@ -326,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.data_root is None:
         ap.error("--data-root is required (unless --merge)")
+    try:
+        extra_seeds = [int(w) for w in args.extra_seeds.split(",")] if args.extra_seeds else []
+    except ValueError:
+        ap.error(f"--extra-seeds takes comma-separated integers (e.g. 1,2), got {args.extra_seeds!r}")
+    if args.seed in extra_seeds or len(set(extra_seeds)) != len(extra_seeds):
+        ap.error(f"--extra-seeds {args.extra_seeds} must be distinct and differ from --seed {args.seed}")
     torch.set_num_threads(args.threads)
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; torch threads: {args.threads}")
     default = Recipe() if args.budget is None else Recipe(time_budget=args.budget)
@@ -335,7 +341,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{clips}; classes {clips.class_counts()}")
     result: dict = {"threads": args.threads, "recipe": default.to_dict(), "seed": args.seed}
     only = [w.strip() for w in args.speakers.split(",")] if args.speakers else None
-    extra_seeds = [int(w) for w in args.extra_seeds.split(",")] if args.extra_seeds else []
     with tempfile.TemporaryDirectory(prefix="audio-fsdd-bench-") as tmp:
         caches = Caches(clips, args.cache or Path(tmp), args.seed)
         if args.standard:

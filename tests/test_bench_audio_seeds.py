@@ -70,3 +70,10 @@ def test_over_seeds_leaves_out_speakers_without_every_seed_and_merge_refuses_mix
     b = _write(tmp_path / "b.json", seed=3, loso={"per_speaker": _rows("1", spk[2:])})
     with pytest.raises(ValueError, match="seed 3"):
         bench.merge([a, b])
+
+
+@pytest.mark.parametrize("bad", ["1,x", "0,1", "2,2"])
+def test_bad_extra_seeds_are_refused_with_a_message(bench, bad, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--data-root", str(tmp_path), "--extra-seeds", bad])
+    assert e.value.code == 2 and "--extra-seeds" in capsys.readouterr().err
