@@ -26,6 +26,17 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session")
+def audio_fsdd_bench():
+    """``bench/audio_fsdd.py`` loaded as a module (bench/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("audio_fsdd_bench", ROOT / "bench" / "audio_fsdd.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.fixture()
 def fast_env(monkeypatch):
     monkeypatch.setenv("DLCOURSE_FAST", "1")

@@ -6,7 +6,6 @@ the file to the current default recipe.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -46,17 +45,10 @@ def test_results_are_for_the_current_default_recipe(results):
     assert results["loso"]["worst"] == min(accs.values())
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("audio_fsdd_bench", ROOT / "bench" / "audio_fsdd.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_ablation_has_every_lever_both_ways_or_says_which_rows_are_missing(results):
+def test_ablation_has_every_lever_both_ways_or_says_which_rows_are_missing(results, audio_fsdd_bench):
     """The bench's table has a row for every lever; the file has each row, or lists it as not measured."""
     ab = results["ablation"]
-    planned = list(_bench().ablation_rows(Recipe(), ab["epochs"]))
+    planned = list(audio_fsdd_bench.ablation_rows(Recipe(), ab["epochs"]))
     for lever in LEVERS:
         assert any(lever in name for name in planned), f"bench/audio_fsdd.py has no ablation row for {lever!r}"
     rows = ab["rows"]

@@ -1,21 +1,14 @@
 """bench/audio_fsdd.py --extra-seeds: the LOSO figures per training seed, and --merge of split runs."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("audio_fsdd_bench_seeds", ROOT / "bench" / "audio_fsdd.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+@pytest.fixture()
+def bench(audio_fsdd_bench):
+    return audio_fsdd_bench
 
 
 ACC = {  # seed -> held-out speaker -> accuracy (made up, distinct)
