@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +148,8 @@ def test_cli_ensemble_and_recipe_options_in_process(tmp_path, capsys):
     # no options = Recipe()
     ns = cli._parser().parse_args(["train", "--dataset", "generated", "--out", "x"])
     assert cli.recipe_from_args(ns) == Recipe()
+    ns = cli._parser().parse_args(["train", "--dataset", "generated", "--out", "x", "--log-floor", "1e-3"])
+    assert cli.recipe_from_args(ns).features == replace(Recipe().features, log_floor=1e-3)
     ns = cli._parser().parse_args(["train", "--dataset", "generated", "--out", "x", "--no-deltas"])
     assert cli.recipe_from_args(ns).deltas is False
     for flag, want in (("--spec-augment", True), ("--no-spec-augment", False)):  # either way from the default

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "audio_fsdd.json"
 
 #: every lever the issue names, as the ablation rows spell it
-LEVERS = ("peak level", "utterance norm", "VTLP", "frame shift", "mixup", "SpecAugment", "noise in the cache",
+LEVERS = ("peak level", "log floor", "utterance norm", "VTLP", "frame shift", "mixup", "SpecAugment", "noise in the cache",
           "speed in the cache", "time shift in the cache", "test-time", "ensemble", "max pool over time",
           "label smoothing", "deltas")
 

@@ -160,6 +160,30 @@ def test_peak_level_makes_the_features_independent_of_the_recording_level():
         Recipe(features={"peak_level": 0.5})
 
 
+def test_log_floor_hides_background_noise_below_it_and_keeps_the_word():
+    """A floor of 1e-4 (the recipe's) makes a quiet room and digital silence alike; 1e-6 tells them apart."""
+    g = torch.Generator().manual_seed(0)
+    word = torch.zeros(FP.clip_samples)
+    word[3000:5000] = torch.randn(2000, generator=g) * torch.hann_window(2000)
+    word = word * 0.5 / word.abs().max()
+    room = word + 1e-3 * torch.randn(FP.clip_samples, generator=g)     # background noise 54 dB below the peak
+    low, recipe = F.FeatureParams(peak_level=0.5, log_floor=1e-6), Recipe().features
+    assert recipe.log_floor == 1e-4
+    for fp, most in ((low, None), (recipe, 0.1)):
+        diff = F.log_mel(room, fp) - F.log_mel(word, fp)
+        silent, voiced = diff[:, :15].abs().mean(), diff[:, 28:36].abs().mean()   # frames before / in the word
+        assert voiced < 0.05, fp.log_floor
+        if most is None:
+            assert silent > 1.0              # the room noise is a feature
+        else:
+            assert silent < most             # the room noise is under the floor
+    torch.testing.assert_close(F.log_mel(torch.zeros(FP.clip_samples), recipe),
+                               torch.full(recipe.shape, math.log(1e-4)))
+    for bad in (0.0, -1e-4, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="log_floor"):
+            F.FeatureParams(log_floor=bad)
+
+
 def test_time_pool_max_and_mean_and_save_load(tmp_path):
     """time_pool="max" takes the maximum of the last feature maps over time, "mean" their average; any length works."""
     torch.manual_seed(0)

@@ -70,3 +70,48 @@ def test_bad_extra_seeds_are_refused_with_a_message(bench, bad, tmp_path, capsys
     with pytest.raises(SystemExit) as e:
         bench.main(["--data-root", str(tmp_path), "--extra-seeds", bad])
     assert e.value.code == 2 and "--extra-seeds" in capsys.readouterr().err
+
+
+def test_merge_pools_confirm_rows_and_prints_them_beside_the_default(bench, tmp_path, capsys):
+    """--confirm: an ablation row at full length over seeds, split by speaker, pooled and set beside the default."""
+    spk = sorted(ACC["0"])
+    row = {k: {s: {"accuracy": ACC[k][s] - 0.01} for s in spk} for k in "012"}   # 1 point below the default
+    rec = {"max_epochs": 100}
+    a = _write(tmp_path / "a.json", seed=0, loso={"per_speaker": _rows("0", spk)},
+               loso_extra_seeds={"1": _rows("1", spk), "2": _rows("2", spk)})
+    b = _write(tmp_path / "b.json", seed=0, confirm={"default - x": {"recipe": rec, "by_seed": {
+        k: {s: row[k][s] for s in spk[:2]} for k in "012"}}})
+    c = _write(tmp_path / "c.json", seed=0, confirm={"default - x": {"recipe": rec, "by_seed": {
+        k: {s: row[k][s] for s in spk[2:]} for k in "012"}}})
+    out = bench.merge([a, b, c])
+    s = out["confirm"]["default - x"]["over_seeds"]
+    assert s["seeds"] == [0, 1, 2] and set(s["per_speaker"]) == set(spk)
+    assert s["worst_speaker"] == "nicolas" and s["worst"] == pytest.approx((0.89 + 0.87 + 0.84) / 3 - 0.01)
+    assert s["mean"] == pytest.approx(out["loso_over_seeds"]["mean"] - 0.01)
+    assert bench.main(["--merge", str(a), str(b), str(c)]) == 0
+    printed = capsys.readouterr().out
+    assert "'default - x' at the default's length (100 epochs), training seeds [0, 1, 2]:" in printed
+    assert "seed 0 88.0%  seed 1 86.0%  seed 2 83.0%  -> mean 85.67%   (default recipe, same seeds: 86.67%)" in printed
+    d = _write(tmp_path / "d.json", seed=0, confirm={"default - x": {"recipe": {"max_epochs": 8}, "by_seed": {}}})
+    with pytest.raises(ValueError, match="another recipe"):
+        bench.merge([b, d])
+
+
+@pytest.mark.parametrize("args, message", [(["--confirm", "no such row"], "unknown --confirm rows"),
+                                           (["--confirm", "default - VTLP", "--confirm-seeds", "1,x"], "--confirm-seeds"),
+                                           (["--confirm", "default - VTLP", "--confirm-seeds", "3,3"], "distinct")])
+def test_bad_confirm_options_are_refused_before_any_data_is_read(bench, args, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--data-root", str(tmp_path / "missing"), *args])
+    assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_confirm_rows_are_the_ablation_rows_at_the_default_length(bench):
+    from dlcourse.audio.recipe import Recipe
+
+    d = Recipe()
+    rows = bench.confirm_rows(d)
+    assert list(rows) == list(bench.ablation_rows(d, 8))
+    assert all(r.max_epochs == d.max_epochs and r.time_budget is None for r in rows.values())
+    assert rows["default recipe"] == d.replace(time_budget=None)
+    assert rows["default - log floor"].features.log_floor != d.features.log_floor

@@ -102,6 +102,8 @@ def recipe_from_args(args: argparse.Namespace):
                     if getattr(args, f, None) is not None}
     if getattr(args, "peak_level", None) is not None:
         feat_changes["peak_level"] = None if args.peak_level <= 0 else args.peak_level
+    if getattr(args, "log_floor", None) is not None:
+        feat_changes["log_floor"] = args.log_floor
     if feat_changes:
         changes["features"] = dataclasses.replace(base.features, **feat_changes)
     if getattr(args, "spec_augment", None) is not None:
@@ -297,6 +299,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--peak-level", type=float, default=None,
                    help=f"scale every clip to this peak amplitude before the features (default "
                         f"{d.features.peak_level}; 0 = keep the recorded level)")
+    p.add_argument("--log-floor", type=float, default=None,
+                   help=f"power added before the log, > 0: quieter sound (a microphone's background noise) "
+                        f"all looks alike (default {d.features.log_floor:g})")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--quiet", action="store_true")

@@ -30,7 +30,10 @@ class FeatureParams:
         clip_seconds: clips are padded/trimmed to ``round(clip_seconds * sample_rate)`` samples.
         n_fft: STFT window length (samples); ``hop_length`` the step between frames.
         n_mels: mel bands between ``f_min`` and ``f_max`` (``None`` = Nyquist).
-        log_floor: added before the log (avoids ``log(0)`` on digital silence).
+        log_floor: power added before the log (> 0). It avoids ``log(0)`` on digital silence, and it
+            sets the quietest level the features can tell apart: a floor above a microphone's
+            background noise makes that noise and the silent padding look the same (FSDD's
+            speakers record with different background levels; :class:`~.recipe.Recipe` uses 1e-4).
         peak_level: ``None`` keeps each clip's recorded level; a number in (0, 1] scales every
             clip (every row of a batch) so that its largest absolute sample is ``peak_level``
             before the STFT. Speakers record at very different levels (FSDD: RMS 0.011 to 0.089);
@@ -59,6 +62,7 @@ class FeatureParams:
         if not 0 <= self.f_min < top <= nyq:
             raise ValueError(f"need 0 <= f_min < f_max <= sample_rate / 2 = {nyq:g}, got f_min={self.f_min}, "
                              f"f_max={self.f_max}")
+        check_float(self.log_floor, "FeatureParams.log_floor", min=0, min_open=True)
         if self.peak_level is not None:
             check_float(self.peak_level, "FeatureParams.peak_level", min=0, max=1, min_open=True)
         if self.hop_length > self.n_fft:

@@ -36,7 +36,9 @@ class Recipe:
     """Everything that decides how the baseline is trained and evaluated.
 
     Attributes:
-        features: the front end (:class:`~.features.FeatureParams`) of the cache the recipe trains on.
+        features: the front end (:class:`~.features.FeatureParams`) of the cache the recipe trains on:
+            every clip scaled to a peak of 0.5, and a log floor of 1e-4, above the background noise
+            of the noisiest FSDD speaker's microphone, so that no speaker's room noise is a feature.
         variants: augmented variants per clip in the cache (``augment`` draws them).
         augment: the waveform chain of the cache's variants.
         spec_augment: frequency/time masks in training mode (off by default: with the other levers on,
@@ -59,7 +61,7 @@ class Recipe:
             ``deltas``: see :class:`~.models.AudioCNN`).
     """
 
-    features: FeatureParams = FeatureParams(peak_level=0.5)
+    features: FeatureParams = FeatureParams(peak_level=0.5, log_floor=1e-4)
     variants: int = 3
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     spec_augment: bool = False
