@@ -36,9 +36,13 @@ def _readme_row(start: str) -> str:
     return rows[0]
 
 
-def test_results_are_for_the_current_default_recipe(results):
+def test_results_are_for_the_current_default_recipe(results, audio_fsdd_bench):
     assert results["recipe"] == json.loads(json.dumps(Recipe().to_dict())), (
         "bench/results/audio_fsdd.json was measured with another default recipe: rerun the bench")
+    for name, c in results.get("confirm", {}).items():   # each --confirm row is that row of today's bench, full length
+        want = audio_fsdd_bench.confirm_rows(Recipe())[name]
+        assert c["recipe"] == json.loads(json.dumps(want.to_dict())), f"confirm row {name!r}: rerun with --confirm"
+        assert set(c["over_seeds"]["per_speaker"]) == {"jackson", "nicolas", "theo", "yweweler"}, name
     assert set(results["loso"]["per_speaker"]) == {"jackson", "nicolas", "theo", "yweweler"}
     accs = {s: v["accuracy"] for s, v in results["loso"]["per_speaker"].items()}
     assert results["loso"]["mean"] == pytest.approx(sum(accs.values()) / len(accs))
@@ -82,6 +86,12 @@ def test_readme_rows_match_the_results_file(results):
         assert f"seed-averaged LOSO mean {100 * seeds['mean']:.2f} %" in row
         assert ("worst-speaker target is not met" in row) == (seeds["worst"] < 0.88), \
             "the README must say whether the seed-averaged worst speaker meets its 88 % target"
+        for name, c in results.get("confirm", {}).items():   # bench --confirm: an ablation row at full length
+            o = c["over_seeds"]
+            assert o["seeds"] == seeds["seeds"], f"confirm row {name!r} ran with other seeds than the LOSO section"
+            text = (f"{name} (trained as long as the default, same seeds): seed-averaged mean {100 * o['mean']:.2f} %, "
+                    f"worst {o['worst_speaker']} {100 * o['worst']:.1f} %")
+            assert text in row, f"README LOSO row should say: {text}"
     row = _readme_row("| FSDD ablation")
     found = 0
     for name, r in results["ablation"]["rows"].items():
