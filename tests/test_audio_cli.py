@@ -97,6 +97,21 @@ def test_cli_train_and_evaluate_on_unseen_speakers(tmp_path):
     held_out = _cli("evaluate", "--model", str(tmp_path / "model"), "--dataset", "generated", "--root",
                     str(train_root), "--split", "test", "--test-speakers", "1", cwd=tmp_path)
     assert held_out["n"] == 5 * 4 and 0 <= held_out["accuracy"] <= 1
+    assert held_out["speakers_seen_in_training"] == [] and len(held_out["per_speaker"]) == 1
+    # no --scheme / --test-speakers: evaluate splits as train did (model.json keeps it), same clips and figures
+    same = _cli("evaluate", "--model", str(tmp_path / "model"), "--dataset", "generated", "--root", str(train_root),
+                "--split", "test", cwd=tmp_path)
+    assert (same["scheme"], same["test_speakers"]) == ("speaker", "1")
+    assert {k: same[k] for k in ("n", "accuracy", "per_speaker")} == {k: held_out[k] for k in ("n", "accuracy", "per_speaker")}
+    # another split that holds a training speaker: named in the JSON and on stderr
+    two = subprocess.run([sys.executable, "-m", "dlcourse.audio", "evaluate", "--model", str(tmp_path / "model"),
+                          "--dataset", "generated", "--root", str(train_root), "--split", "test", "--test-speakers", "2"],
+                         capture_output=True, text=True, cwd=tmp_path, env=dict(os.environ, DLCOURSE_DATA=str(tmp_path / "data-home")))
+    assert two.returncode == 0, two.stderr[-2000:]
+    two_res = json.loads(two.stdout)
+    seen = two_res["speakers_seen_in_training"]
+    assert len(seen) == 1 and seen[0] in two_res["per_speaker"] and seen[0] not in held_out["per_speaker"]
+    assert "note: the model was trained on clips of " + seen[0] in two.stderr
     strangers = _cli("evaluate", "--model", str(tmp_path / "model"), "--dataset", "generated", "--root",
                      str(other_root), "--split", "all", "--cache", str(tmp_path / "cache"), cwd=tmp_path)
     assert strangers["n"] == 2 * 5 * 3 and set(strangers["per_class"]) == {"asi", "isa", "uma", "eko", "shui"}

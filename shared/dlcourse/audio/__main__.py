@@ -15,8 +15,12 @@ Evaluate a saved model (prints one JSON line: ``accuracy``, ``n``, ``per_class``
 
 ``--dataset`` is ``fsdd``, ``speechcommands``, ``folder`` or ``generated`` (the offline set,
 written into ``--root`` when that folder holds none). ``--split`` is ``train``, ``test`` or
-``all``. Classes are matched by name, so ``evaluate`` works on any root whose classes the
-model knows, including speakers it never heard.
+``all``. Without ``--scheme`` and ``--test-speakers``, ``evaluate`` splits the data as ``train`` did
+(``model.json`` keeps the split), so ``--split test`` is the clips held out of training; the JSON
+line then also gives ``scheme``, ``test_speakers`` and ``speakers_seen_in_training`` (speakers of
+the evaluated clips that the model trained on; a note on stderr names them). Classes are matched
+by name, so ``evaluate`` works on any root whose classes the model knows, including speakers it
+never heard.
 """
 from __future__ import annotations
 
@@ -130,6 +134,8 @@ def train(args: argparse.Namespace) -> dict:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if getattr(args, "scheme", None) is None:
+        args.scheme = _default_scheme(args.dataset)
     recipe = recipe_from_args(args)
     t0 = time.perf_counter()
     split = "all" if args.dataset == "folder" else "train"
@@ -146,6 +152,9 @@ def train(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     meta = dict(dataset=args.dataset, root=str(args.root) if args.root else None, train_clips=len(cache),
                 cache=str(cache.path), recipe=recipe.to_dict())
+    if args.dataset in ("fsdd", "generated"):   # evaluate reuses the split and names the speakers it trained on
+        meta.update(split={"scheme": args.scheme, "test_speakers": args.test_speakers},
+                    train_speakers=sorted(set(cache.speakers)))
     if len(models) == 1:
         save_model(models[0], out, class_names=cache.class_names, features=feats, history=histories[0], **meta)
     else:
@@ -199,6 +208,7 @@ def evaluate(args: argparse.Namespace) -> dict:
     from .recipe import predict_proba
 
     models, info = load_models(args.model)
+    _scheme_for_evaluate(args, info)
     feats = FeatureParams(**info["features"])
     recipe = info.get("recipe") or {}
     clips = _clips(args, args.split)
@@ -237,9 +247,32 @@ def evaluate(args: argparse.Namespace) -> dict:
                    for s in sorted(set(speakers))}
     confusion = np.zeros((len(names), len(names)), np.int64)
     np.add.at(confusion, (y.numpy(), pred.numpy()), 1)
-    return {"accuracy": float(correct.float().mean()), "n": int(len(y)), "split": args.split,
-            "dataset": args.dataset, "skipped": skipped, "per_class": per_class, "per_speaker": per_speaker,
-            "class_names": names, "confusion": confusion.tolist()}
+    result = {"accuracy": float(correct.float().mean()), "n": int(len(y)), "split": args.split,
+              "dataset": args.dataset, "skipped": skipped, "per_class": per_class, "per_speaker": per_speaker,
+              "class_names": names, "confusion": confusion.tolist()}
+    if args.dataset in ("fsdd", "generated"):
+        result.update(scheme=args.scheme, test_speakers=args.test_speakers)
+        if "train_speakers" in info:
+            seen = sorted(set(per_speaker) & set(info["train_speakers"]))
+            result["speakers_seen_in_training"] = seen
+            if seen:
+                print(tr("note: the model was trained on clips of {seen}: their accuracy is not accuracy on "
+                         "unseen speakers", seen=", ".join(seen)), file=sys.stderr)
+    return result
+
+
+def _scheme_for_evaluate(args: argparse.Namespace, info: dict) -> None:
+    """With neither ``--scheme`` nor ``--test-speakers``, evaluate on the split the model was trained with."""
+    if getattr(args, "scheme", None) is None and getattr(args, "test_speakers", None) is None:
+        saved = info.get("split") if info.get("dataset") == args.dataset else None
+        if saved:
+            args.scheme, args.test_speakers = saved["scheme"], saved["test_speakers"]
+    if getattr(args, "scheme", None) is None:
+        args.scheme = _default_scheme(args.dataset)
+
+
+def _default_scheme(dataset: str) -> str:
+    return "speaker" if dataset == "generated" else "standard"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -254,7 +287,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="data folder (FSDD repository, Speech Commands folder, class tree, generated set)")
         p.add_argument("--scheme", choices=["standard", "speaker"], default=None,
                        help="fsdd/generated split: standard = takes 0-4 are test; speaker = --test-speakers are test "
-                            "(default: standard for fsdd, speaker for generated)")
+                            "(train's default: standard for fsdd, speaker for generated; evaluate's default: the "
+                            "split the model was trained with)")
         p.add_argument("--test-speakers", default=None,
                        help="comma-separated speakers held out (generated: a number = the last N speakers)")
         p.add_argument("--subset", choices=["core10", "all"], default="core10", help="speechcommands words")
@@ -315,8 +349,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.scheme is None:
-        args.scheme = "speaker" if args.dataset == "generated" else "standard"
+    if args.scheme is None and args.cmd == "train":   # evaluate: the model's own split (_scheme_for_evaluate)
+        args.scheme = _default_scheme(args.dataset)
     if args.dataset in ("fsdd", "folder") and args.root is None:
         raise SystemExit(tr("error: --dataset {dataset} needs --root DIR", dataset=args.dataset))
     from ..data import DatasetUnavailable
