@@ -400,9 +400,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--confirm-seeds {args.confirm_seeds} must be distinct")
     default = Recipe() if args.budget is None else Recipe(time_budget=args.budget)
     confirm = [w.strip() for w in args.confirm.split(",")] if args.confirm else []
-    unknown = [w for w in confirm if w not in confirm_rows(default)]
+    confirmable = confirm_rows(default)
+    unknown = [w for w in confirm if w not in confirmable]
     if unknown:
-        ap.error(f"unknown --confirm rows {unknown}; known: {list(confirm_rows(default))}")
+        ap.error(f"unknown --confirm rows {unknown}; known: {list(confirmable)}")
     torch.set_num_threads(args.threads)
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; torch threads: {args.threads}")
     print(f"default recipe: {default}")
@@ -441,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             result["loso_over_seeds"] = summary
             print_over_seeds(summary)
         for name in confirm:
-            rec = confirm_rows(default)[name]
+            rec = confirmable[name]
             row = result.setdefault("confirm", {}).setdefault(name, {"recipe": rec.to_dict(), "by_seed": {}})
             for k in confirm_seeds:
                 print(f"\n{name!r} at the default's length, training seed {k}:")

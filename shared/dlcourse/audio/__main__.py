@@ -348,9 +348,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.scheme is None and args.cmd == "train":   # evaluate: the model's own split (_scheme_for_evaluate)
-        args.scheme = _default_scheme(args.dataset)
+    args = _parser().parse_args(argv)   # --scheme's default: train() and _scheme_for_evaluate() fill it in
     if args.dataset in ("fsdd", "folder") and args.root is None:
         raise SystemExit(tr("error: --dataset {dataset} needs --root DIR", dataset=args.dataset))
     from ..data import DatasetUnavailable
